@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench lint format install browser clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests (never `playwright install`: no browser downloads here).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	  else echo "chromium is missing: install Debian's chromium package (browser tests need it)"; fi; \
+	fi
+	@if ! fc-list 2>/dev/null | grep -qi dejavu && [ "$$(id -u)" = "0" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; fi
+
+demo: $(STAMP)
+	$(BIN)/invoice-portal demo
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; }
+	$(BIN)/python bench/portal.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check web db tests bench
+	$(BIN)/ruff format --check web db tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format web db tests bench
+	$(BIN)/ruff check --fix web db tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Data layer: migrations and query functions, the only place with SQL."""

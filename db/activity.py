@@ -1,0 +1,60 @@
+"""The activity log of an invoice: what happened to it and when (viewed, PDF downloaded, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from db.rows import columns, rows_to
+
+VIEWED = "viewed"
+PDF_DOWNLOADED = "pdf_downloaded"
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    id: int
+    invoice_id: int
+    kind: str
+    detail: dict[str, Any]
+    occurred_at: datetime
+
+
+COLUMNS = columns(Activity)
+
+
+async def insert_activity(
+    conn: asyncpg.Connection, invoice_id: int, kind: str, detail: dict[str, Any] | None = None
+) -> None:
+    await conn.execute(
+        "INSERT INTO activity (invoice_id, kind, detail) VALUES ($1, $2, $3)", invoice_id, kind, detail or {}
+    )
+
+
+async def select_activity(conn: asyncpg.Connection, invoice_id: int, limit: int = 200) -> list[Activity]:
+    records = await conn.fetch(
+        f"SELECT {COLUMNS} FROM activity WHERE invoice_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+        invoice_id,
+        limit,
+    )
+    return rows_to(Activity, records)
+
+
+async def insert_view_once(conn: asyncpg.Connection, invoice_id: int, window_minutes: int = 30) -> bool:
+    """Record a customer view unless one was recorded in the last `window_minutes` (reloads are one visit)."""
+    status = await conn.execute(
+        """
+        INSERT INTO activity (invoice_id, kind)
+        SELECT $1, 'viewed'
+        WHERE NOT EXISTS (
+            SELECT 1 FROM activity
+            WHERE invoice_id = $1 AND kind = 'viewed' AND occurred_at > now() - make_interval(mins => $2)
+        )
+        """,
+        invoice_id,
+        window_minutes,
+    )
+    return status == "INSERT 0 1"

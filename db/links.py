@@ -1,0 +1,75 @@
+"""Portal links: capability tokens to one invoice, looked up by their SHA-256, with expiry and revocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from db.invoices import Invoice
+from db.rows import columns, prefixed, row_to, rows_to
+
+
+@dataclass(frozen=True, slots=True)
+class PortalLink:
+    id: int
+    invoice_id: int
+    token: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+COLUMNS = columns(PortalLink)
+_INVOICE_COLUMNS = prefixed(Invoice, "i")
+
+
+async def insert_portal_link(
+    conn: asyncpg.Connection, *, invoice_id: int, token: str, token_hash: bytes, expires_at: datetime | None = None
+) -> PortalLink:
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO portal_links (invoice_id, token, token_hash, expires_at) VALUES ($1, $2, $3, $4)
+        RETURNING {COLUMNS}
+        """,
+        invoice_id,
+        token,
+        token_hash,
+        expires_at,
+    )
+    return row_to(PortalLink, record)  # type: ignore[return-value]
+
+
+async def select_invoice_by_token_hash(conn: asyncpg.Connection, token_hash: bytes) -> Invoice | None:
+    """The invoice behind a live link: unknown, expired, revoked and draft all give None, in the same one query."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT {_INVOICE_COLUMNS}
+        FROM portal_links l JOIN invoices i ON i.id = l.invoice_id
+        WHERE l.token_hash = $1
+          AND l.revoked_at IS NULL
+          AND (l.expires_at IS NULL OR l.expires_at > now())
+          AND i.status <> 'draft'
+        """,
+        token_hash,
+    )
+    return row_to(Invoice, record)
+
+
+async def select_links_for_invoice(conn: asyncpg.Connection, invoice_id: int) -> list[PortalLink]:
+    records = await conn.fetch(
+        f"SELECT {COLUMNS} FROM portal_links WHERE invoice_id = $1 ORDER BY created_at, id", invoice_id
+    )
+    return rows_to(PortalLink, records)
+
+
+async def revoke_link(conn: asyncpg.Connection, link_id: int) -> PortalLink | None:
+    record = await conn.fetchrow(
+        f"""
+        UPDATE portal_links SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+        RETURNING {COLUMNS}
+        """,
+        link_id,
+    )
+    return row_to(PortalLink, record)

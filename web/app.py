@@ -1,0 +1,74 @@
+"""create_app(settings) -> Starlette. The lifespan owns the database pool, the PDF workers and the templates."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TypedDict
+
+import asyncpg
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.templating import Jinja2Templates
+
+from web.database import database_url, open_pool
+from web.pdf import PdfCache, PdfRenderer
+from web.routes import build_routes
+from web.security import SecurityHeadersMiddleware, content_security_policy
+from web.settings import Settings
+from web.templating import build_templates
+from web.views.errors import http_error, server_error
+
+log = logging.getLogger(__name__)
+
+
+class State(TypedDict):
+    """Copied into every request.state by Starlette."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    templates: Jinja2Templates
+    pdf_cache: PdfCache
+
+
+def create_app(settings: Settings, *, pdf_renderer: PdfRenderer | None = None) -> Starlette:
+    """`pdf_renderer` may be shared by several apps (tests); the app then leaves it running on shutdown."""
+    templates = build_templates(settings.templates_dir, settings.static_dir)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[State]:
+        pool = await open_pool(database_url(settings), settings)
+        renderer = pdf_renderer or PdfRenderer(
+            workers=settings.pdf_workers,
+            stylesheets=[settings.static_dir / "css" / "document.css", settings.static_dir / "css" / "pdf.css"],
+            base_dir=settings.static_dir,
+        )
+        try:
+            if pdf_renderer is None:
+                await renderer.warm_up()
+            yield State(
+                settings=settings,
+                pool=pool,
+                templates=templates,
+                pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes),
+            )
+        finally:
+            if pdf_renderer is None:
+                renderer.close()
+            await pool.close()
+
+    return Starlette(
+        debug=False,  # tracebacks never reach a browser, even in development
+        routes=build_routes(settings),
+        middleware=[Middleware(SecurityHeadersMiddleware, csp=content_security_policy())],
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+        lifespan=lifespan,
+    )
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory web.app:app_from_env` (Procfile)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app(Settings.from_env())

@@ -1,0 +1,83 @@
+"""The `invoice-portal` command: serve, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+
+import asyncpg
+import uvicorn
+
+from db.migrate import migrate
+from web.app import create_app
+from web.database import database_url
+from web.settings import Settings
+
+log = logging.getLogger("invoice_portal")
+
+
+async def _migrate(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [f"{m.version:04d}_{m.name}" for m in await migrate(conn)]
+    finally:
+        await conn.close()
+
+
+def _settings_with_database(settings: Settings) -> Settings:
+    """Resolve the embedded database once, here, so the server we then start shares it."""
+    return dataclasses.replace(settings, database_url=database_url(settings))
+
+
+def cmd_migrate(settings: Settings) -> int:
+    applied = asyncio.run(_migrate(database_url(settings)))
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+def cmd_serve(settings: Settings) -> int:
+    settings = _settings_with_database(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=True)
+    return 0
+
+
+def cmd_demo(settings: Settings, *, serve: bool) -> int:
+    from web.demo import load_demo
+
+    settings = _settings_with_database(settings)
+    assert settings.database_url is not None
+    asyncio.run(_migrate(settings.database_url))
+    links = asyncio.run(load_demo(settings.database_url))
+    for label, token in links:
+        print(f"{label}: {settings.public_origin}/i/{token}")
+    sys.stdout.flush()
+    if serve:
+        print(f"serving on {settings.public_origin} (Ctrl+C to stop)", flush=True)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="invoice-portal", description="Invoice portal")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the portal on HOST:PORT")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    demo = commands.add_parser("demo", help="migrate, load demo invoices, print their links and serve")
+    demo.add_argument("--no-serve", action="store_true", help="load and print the links, then exit")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # pgserver logs every pg_ctl call at INFO; its warnings and errors still show.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    settings = Settings.from_env()
+    if args.command == "migrate":
+        return cmd_migrate(settings)
+    if args.command == "serve":
+        return cmd_serve(settings)
+    return cmd_demo(settings, serve=not args.no_serve)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,164 @@
+"""Demo data for `make demo`: one workspace and an invoice per interesting case, loaded idempotently.
+
+Each demo invoice carries an import_key ("demo:<label>"), so a second run finds what the first one made
+and prints the same links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+
+from db.customers import insert_customer
+from db.invoices import (
+    NewLine,
+    insert_invoice,
+    insert_invoice_lines,
+    issue_invoice,
+    mark_paid_if_settled,
+    select_invoice_by_import_key,
+    select_invoice_lines,
+    void_invoice,
+)
+from db.links import revoke_link, select_links_for_invoice
+from db.payments import insert_settled_payment
+from db.workspaces import insert_workspace, select_workspace_by_slug
+from web.links import create_link
+from web.totals import LineAmounts, compute_totals
+
+_DEMO_LOCK = 0x0DE30
+
+
+@dataclass(frozen=True)
+class DemoInvoice:
+    label: str
+    currency: str
+    customer: str
+    lines: list[NewLine]
+    final: str = "open"  # open, paid, void
+    link: str = "live"  # live, expired, revoked
+    terms: str = "Payable within 30 days of the issue date without deduction."
+    notes: str = ""
+    due_in_days: int = 30
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _line(description: str, quantity: str, unit_price: int, rate: str) -> NewLine:
+    return NewLine(description, Decimal(quantity), unit_price, Decimal(rate))
+
+
+_CUSTOMERS = {
+    "globex": dict(name="Globex Handels GmbH", email="ap@globex.example", locale="de_DE", tax_id="DE298765432",
+                   billing_address="Accounts Payable\nFriedrichstraße 120\n10117 Berlin\nGermany"),
+    "kanagawa": dict(name="Kanagawa Trading K.K.", email="keiri@kanagawa.example", locale="ja_JP",
+                     tax_id="T1234567890123", billing_address="2-1 Minatomirai\nNishi-ku, Yokohama 220-0012\nJapan"),
+    "gulf": dict(name="Gulf Harbour Logistics W.L.L.", email="finance@gulfharbour.example", locale="en",
+                 tax_id="KW300012345", billing_address="Block 3, Street 14\nShuwaikh Industrial\nKuwait City\nKuwait"),
+}  # fmt: skip
+
+_STANDARD_LINES = [
+    _line("Design sprint: discovery workshop (2 days)", "2", 120000, "19"),
+    _line("Invoice portal integration, fixed fee", "1", 450000, "19"),
+    _line("Technical handbook, printed copies", "12", 2450, "7"),
+]
+
+DEMO_INVOICES = [
+    DemoInvoice("open", "EUR", "globex", _STANDARD_LINES),
+    DemoInvoice("paid", "EUR", "globex", _STANDARD_LINES[:2], final="paid"),
+    DemoInvoice("void", "EUR", "globex", _STANDARD_LINES[1:], final="void"),
+    DemoInvoice(
+        "jpy", "JPY", "kanagawa",
+        [_line("Localisation review (hours)", "14.5", 9800, "10"), _line("Reference books", "3", 3300, "8")],
+    ),
+    DemoInvoice(
+        "kwd", "KWD", "gulf",
+        [_line("Freight consulting (days)", "3", 185250, "0"), _line("Customs filing", "1", 42125, "0")],
+    ),
+    DemoInvoice(
+        "long", "EUR", "globex",
+        [_line(f"Support ticket #{4100 + n}: {topic}", str(1 + n % 3), 4500 + 250 * (n % 7), "19" if n % 5 else "7")
+         for n, topic in enumerate(["configuration", "data import", "training", "report", "integration"] * 13)],
+        notes="Detailed statement of support work for the quarter.",
+    ),
+    DemoInvoice("expired", "EUR", "globex", _STANDARD_LINES[:1], link="expired"),
+    DemoInvoice("revoked", "EUR", "globex", _STANDARD_LINES[:1], link="revoked"),
+]  # fmt: skip
+
+
+async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]]:
+    """Create what is missing and return (label, token) for every demo invoice, in order."""
+    today = today or date.today()
+    conn = await asyncpg.connect(url)
+    try:
+        from db.rows import init_connection
+
+        await init_connection(conn)
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DEMO_LOCK)
+            workspace = await select_workspace_by_slug(conn, "demo") or await insert_workspace(
+                conn,
+                slug="demo",
+                legal_name="Northwind Studio GmbH",
+                address="Torstraße 35\n10119 Berlin\nGermany",
+                tax_id="DE123456789",
+                email="billing@northwind.example",
+                support_email="support@northwind.example",
+                default_currency="EUR",
+                default_locale="en_IE",
+                bank_transfer_instructions="IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX\n"
+                "Please quote the invoice number as the payment reference.",
+            )
+            customers: dict[str, int] = {}
+            links = []
+            for demo in DEMO_INVOICES:
+                key = f"demo:{demo.label}"
+                invoice = await select_invoice_by_import_key(conn, workspace.id, key)
+                if invoice is None:
+                    if demo.customer not in customers:
+                        customer = await insert_customer(conn, workspace_id=workspace.id, **_CUSTOMERS[demo.customer])
+                        customers[demo.customer] = customer.id
+                    invoice_id = await _create(conn, workspace.id, customers[demo.customer], demo, key, today)
+                else:
+                    customers.setdefault(demo.customer, invoice.customer_id)
+                    invoice_id = invoice.id
+                link = (await select_links_for_invoice(conn, invoice_id))[0]
+                links.append((demo.label, link.token))
+        return links
+    finally:
+        await conn.close()
+
+
+async def _create(
+    conn: asyncpg.Connection, workspace_id: int, customer_id: int, demo: DemoInvoice, key: str, today: date
+) -> int:
+    invoice = await insert_invoice(
+        conn,
+        workspace_id=workspace_id,
+        customer_id=customer_id,
+        currency=demo.currency,
+        locale=_CUSTOMERS[demo.customer]["locale"],
+        notes=demo.notes,
+        payment_terms=demo.terms,
+        import_key=key,
+    )
+    await insert_invoice_lines(conn, invoice.id, demo.lines)
+    issue_date = today - timedelta(days=5)
+    await issue_invoice(conn, invoice.id, issue_date=issue_date, due_date=issue_date + timedelta(days=demo.due_in_days))
+    expires_at = datetime.now(UTC) - timedelta(days=1) if demo.link == "expired" else None
+    link = await create_link(conn, invoice.id, expires_at=expires_at)
+    if demo.link == "revoked":
+        await revoke_link(conn, link.id)
+    if demo.final == "paid":
+        lines = await select_invoice_lines(conn, invoice.id)
+        total = compute_totals([LineAmounts(x.quantity, x.unit_price, x.tax_rate) for x in lines], demo.currency).total
+        await insert_settled_payment(
+            conn, invoice_id=invoice.id, amount=total, currency=demo.currency, method="bank_transfer",
+            reference="Bank transfer received",
+        )  # fmt: skip
+        await mark_paid_if_settled(conn, invoice.id, total)
+    elif demo.final == "void":
+        await void_invoice(conn, invoice.id, "Issued to the wrong cost centre; replaced by a corrected invoice.")
+    return invoice.id

@@ -1,0 +1,90 @@
+"""The invoice as a document: parties, lines, totals, payments and amount due, ready for the templates.
+
+Issued invoices read seller and buyer from their snapshot; drafts (console preview) read the live records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from db.customers import select_customer
+from db.invoices import Invoice, InvoiceLine, select_invoice_lines
+from db.payments import Payment, amount_paid, select_succeeded_payments
+from db.workspaces import select_workspace
+from web.totals import LineAmounts, Totals, compute_totals
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    legal_name: str
+    address: str
+    tax_id: str
+    email: str
+
+    @classmethod
+    def from_snapshot(cls, snapshot: dict[str, Any]) -> Party:
+        return cls(
+            legal_name=snapshot.get("legal_name", ""),
+            address=snapshot.get("address", ""),
+            tax_id=snapshot.get("tax_id", ""),
+            email=snapshot.get("email", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDocument:
+    invoice: Invoice
+    seller: Party
+    buyer: Party
+    bank_transfer_instructions: str
+    lines: list[InvoiceLine]
+    totals: Totals
+    payments: list[Payment]
+    amount_paid: int
+
+    @property
+    def amount_due(self) -> int:
+        if self.invoice.status in ("void", "draft"):
+            return 0
+        return max(self.totals.total - self.amount_paid, 0)
+
+    @property
+    def title(self) -> str:
+        return f"Invoice {self.invoice.number}" if self.invoice.number else "Draft invoice"
+
+    def is_overdue(self, today: date) -> bool:
+        due = self.invoice.due_date
+        return self.invoice.status == "open" and due is not None and due < today and self.amount_due > 0
+
+
+async def load_document(conn: asyncpg.Connection, invoice: Invoice) -> InvoiceDocument:
+    lines = await select_invoice_lines(conn, invoice.id)
+    payments = await select_succeeded_payments(conn, invoice.id)
+    if invoice.seller_snapshot is not None and invoice.buyer_snapshot is not None:
+        seller = Party.from_snapshot(invoice.seller_snapshot)
+        buyer = Party.from_snapshot(invoice.buyer_snapshot)
+        bank = str(invoice.seller_snapshot.get("bank_transfer_instructions", ""))
+    else:
+        workspace = await select_workspace(conn, invoice.workspace_id)
+        customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
+        assert workspace is not None and customer is not None  # foreign keys guarantee both
+        seller = Party(workspace.legal_name, workspace.address, workspace.tax_id, workspace.email)
+        buyer = Party(customer.name, customer.billing_address, customer.tax_id, customer.email)
+        bank = workspace.bank_transfer_instructions
+    totals = compute_totals(
+        (LineAmounts(line.quantity, line.unit_price, line.tax_rate) for line in lines), invoice.currency
+    )
+    return InvoiceDocument(
+        invoice=invoice,
+        seller=seller,
+        buyer=buyer,
+        bank_transfer_instructions=bank,
+        lines=lines,
+        totals=totals,
+        payments=payments,
+        amount_paid=amount_paid(payments),
+    )

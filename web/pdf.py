@@ -1,0 +1,125 @@
+"""PDF rendering with WeasyPrint in a pre-warmed process pool (never on the event loop), cached by invoice version.
+
+The HTML comes from the same templates as the live preview; workers only turn HTML into PDF bytes.
+Cache: an in-process LRU in front of the shared `pdf_cache` table, and one render at a time per version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import asyncpg
+
+from db.pdf_cache import insert_cached_pdf, select_cached_pdf
+
+log = logging.getLogger(__name__)
+
+_worker_stylesheets: list[object] = []
+_worker_base_url: str = ""
+
+
+def _init_worker(stylesheet_paths: list[str], base_url: str) -> None:
+    """Runs once per worker process: pay WeasyPrint's ~1 s import and CSS parsing before the first request."""
+    global _worker_base_url
+    import weasyprint
+
+    _worker_stylesheets[:] = [weasyprint.CSS(filename=path) for path in stylesheet_paths]
+    _worker_base_url = base_url
+
+
+def _render_in_worker(html: str) -> bytes:
+    import weasyprint
+
+    return weasyprint.HTML(string=html, base_url=_worker_base_url).write_pdf(stylesheets=_worker_stylesheets)
+
+
+_WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1</td></tr></table></body></html>"
+
+
+class PdfRenderer:
+    def __init__(self, *, workers: int, stylesheets: list[Path], base_dir: Path) -> None:
+        self.workers = max(1, workers)
+        # spawn, not fork: forking a process that runs an event loop and holds sockets is unsafe.
+        self._executor = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=([str(p) for p in stylesheets], base_dir.as_uri() + "/"),
+        )
+
+    async def warm_up(self) -> None:
+        await asyncio.gather(*(self.render(_WARM_UP_HTML) for _ in range(self.workers)))
+
+    async def render(self, html: str) -> bytes:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, _render_in_worker, html)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class PdfCache:
+    """PDF bytes for (invoice id, version): memory, then the shared table, then one render."""
+
+    def __init__(self, renderer: PdfRenderer, *, memory_bytes: int) -> None:
+        self.renderer = renderer
+        self.memory_bytes = memory_bytes
+        self._memory: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._memory_used = 0
+        self._in_flight: dict[tuple[int, int], asyncio.Future[bytes]] = {}
+
+    async def get(
+        self, pool: asyncpg.Pool, invoice_id: int, version: int, build_html: Callable[[], Awaitable[str]]
+    ) -> bytes:
+        key = (invoice_id, version)
+        cached = self._memory.get(key)
+        if cached is not None:
+            self._memory.move_to_end(key)
+            return cached
+        in_flight = self._in_flight.get(key)
+        if in_flight is not None:
+            return await asyncio.shield(in_flight)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            pdf = await self._load_or_render(pool, key, build_html)
+            future.set_result(pdf)
+            self._remember(key, pdf)
+            return pdf
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # mark retrieved: waiters re-raise it, nobody logs "never retrieved"
+            raise
+        finally:
+            del self._in_flight[key]
+
+    async def _load_or_render(
+        self, pool: asyncpg.Pool, key: tuple[int, int], build_html: Callable[[], Awaitable[str]]
+    ) -> bytes:
+        async with pool.acquire() as conn:
+            stored = await select_cached_pdf(conn, *key)
+        if stored is not None:
+            return stored
+        pdf = await self.renderer.render(await build_html())
+        async with pool.acquire() as conn:
+            await insert_cached_pdf(conn, key[0], key[1], pdf)
+        return pdf
+
+    def _remember(self, key: tuple[int, int], pdf: bytes) -> None:
+        if len(pdf) > self.memory_bytes:
+            return
+        old = self._memory.pop(key, None)
+        self._memory_used -= len(old) if old else 0
+        # An older version of the same invoice is never served again.
+        for stale in [k for k in self._memory if k[0] == key[0]]:
+            self._memory_used -= len(self._memory.pop(stale))
+        self._memory[key] = pdf
+        self._memory_used += len(pdf)
+        while self._memory_used > self.memory_bytes:
+            _, evicted = self._memory.popitem(last=False)
+            self._memory_used -= len(evicted)

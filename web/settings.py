@@ -1,0 +1,56 @@
+"""Settings: the only reader of the environment (and of an optional .env file). Tests build Settings directly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starlette.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # None: start an embedded PostgreSQL (pgserver) under data_dir, so a fresh machine needs no set-up.
+    database_url: str | None = None
+    data_dir: Path = PROJECT_ROOT / ".data"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Public origin used in links we print or e-mail, e.g. https://pay.example.com. Defaults to http://host:port.
+    base_url: str = ""
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    pdf_workers: int = 2
+    # In-process LRU in front of the shared PDF table, in bytes.
+    pdf_memory_cache_bytes: int = 64 * 1024 * 1024
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+    debug: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def public_origin(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+        env_path = env_file if env_file is not None else PROJECT_ROOT / ".env"
+        config = Config(
+            env_path if env_path.is_file() else None, environ=environ if environ is not None else os.environ
+        )
+        data_dir = config("DATA_DIR", cast=str, default="")
+        return cls(
+            database_url=config("DATABASE_URL", cast=str, default="") or None,
+            data_dir=Path(data_dir).resolve() if data_dir else PROJECT_ROOT / ".data",
+            host=config("HOST", cast=str, default="127.0.0.1"),
+            port=config("PORT", cast=int, default=8000),
+            base_url=config("BASE_URL", cast=str, default=""),
+            db_pool_min=config("DB_POOL_MIN", cast=int, default=1),
+            db_pool_max=config("DB_POOL_MAX", cast=int, default=10),
+            pdf_workers=config("PDF_WORKERS", cast=int, default=2),
+            pdf_memory_cache_bytes=config("PDF_MEMORY_CACHE_MB", cast=int, default=64) * 1024 * 1024,
+            debug=config("DEBUG", cast=bool, default=False),
+        )

@@ -1,0 +1,52 @@
+"""The Jinja2 environment: autoescape, i18n hooks for later translations, money/date filters, hashed static URLs."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from babel import Locale
+from babel.numbers import format_decimal, format_percent
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.templating import Jinja2Templates
+
+from web.locales import babel_locale, format_day, format_moment, locale_tag
+from web.money import format_money
+
+
+def _money(minor: int, currency: str, locale: Locale | str) -> str:
+    return format_money(minor, currency, str(locale))
+
+
+def _quantity(value: Decimal, locale: Locale) -> str:
+    return format_decimal(value, format="#,##0.####", locale=locale)
+
+
+def _percent(rate: Decimal, locale: Locale) -> str:
+    return format_percent(rate / 100, format="#,##0.###%", locale=locale)
+
+
+def build_templates(templates_dir: Path, static_dir: Path) -> Jinja2Templates:
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    # Every customer-facing text goes through _() so translations can be installed later without touching templates.
+    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.filters.update(
+        money=_money, day=format_day, moment=format_moment, quantity=_quantity, percent=_percent, lang=locale_tag
+    )
+
+    @cache
+    def static_url(path: str) -> str:
+        digest = hashlib.sha256((static_dir / path).read_bytes()).hexdigest()[:12]
+        return f"/static/{path}?v={digest}"
+
+    env.globals.update(static_url=static_url, babel_locale=babel_locale)
+    return Jinja2Templates(env=env)

@@ -1,0 +1,60 @@
+"""Invoice totals the EN 16931 way: line nets rounded, VAT per rate on the sum of that rate's nets,
+and total = net + VAT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from web.money import get_currency
+
+
+@dataclass(frozen=True, slots=True)
+class LineAmounts:
+    quantity: Decimal
+    unit_price: int  # minor units
+    tax_rate: Decimal  # percent
+
+
+@dataclass(frozen=True, slots=True)
+class TaxGroup:
+    rate: Decimal
+    net: int
+    tax: int
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    line_nets: tuple[int, ...]
+    tax_groups: tuple[TaxGroup, ...]  # ordered by rate, descending
+    net: int
+    tax: int
+    total: int
+
+
+def round_to_step(value: Decimal, step: int) -> int:
+    """Round half away from zero to a multiple of `step` minor units (commercial rounding)."""
+    return int((value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * step
+
+
+def line_net(line: LineAmounts, currency: str) -> int:
+    return round_to_step(line.quantity * line.unit_price, get_currency(currency).rounding_step)
+
+
+def compute_totals(lines: Iterable[LineAmounts], currency: str) -> Totals:
+    step = get_currency(currency).rounding_step
+    materialised = list(lines)
+    nets = tuple(line_net(line, currency) for line in materialised)
+    by_rate: dict[Decimal, int] = {}
+    for line, net in zip(materialised, nets, strict=True):
+        # normalize() so 19, 19.0 and 19.000 are one VAT group.
+        rate = line.tax_rate.normalize()
+        by_rate[rate] = by_rate.get(rate, 0) + net
+    groups = tuple(
+        TaxGroup(rate=rate, net=net, tax=round_to_step(net * rate / 100, step))
+        for rate, net in sorted(by_rate.items(), reverse=True)
+    )
+    net_total = sum(nets)
+    tax_total = sum(group.tax for group in groups)
+    return Totals(line_nets=nets, tax_groups=groups, net=net_total, tax=tax_total, total=net_total + tax_total)

@@ -1,0 +1,17 @@
+"""Liveness and readiness for load balancers: 200 when the database answers, 503 when it does not."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from web.views.errors import UNAVAILABLE_ERRORS
+
+
+async def healthz(request: Request) -> JSONResponse:
+    try:
+        async with request.state.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
+    except UNAVAILABLE_ERRORS:
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
