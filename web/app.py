@@ -9,17 +9,16 @@ from typing import TypedDict
 
 import asyncpg
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from web.database import database_url, open_pool
-from web.pdf import PdfCache, PdfRenderer
+from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.routes import build_routes
 from web.security import SecurityHeadersMiddleware, content_security_policy
 from web.settings import Settings
 from web.templating import build_templates
-from web.views.errors import http_error, server_error
+from web.views.errors import exception_handlers
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,7 @@ class State(TypedDict):
 def create_app(settings: Settings, *, pdf_renderer: PdfRenderer | None = None) -> Starlette:
     """`pdf_renderer` may be shared by several apps (tests); the app then leaves it running on shutdown."""
     templates = build_templates(settings.templates_dir, settings.static_dir)
+    fingerprint = rendering_fingerprint(settings.templates_dir, settings.static_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -52,7 +52,7 @@ def create_app(settings: Settings, *, pdf_renderer: PdfRenderer | None = None) -
                 settings=settings,
                 pool=pool,
                 templates=templates,
-                pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes),
+                pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
             )
         finally:
             if pdf_renderer is None:
@@ -63,7 +63,7 @@ def create_app(settings: Settings, *, pdf_renderer: PdfRenderer | None = None) -
         debug=False,  # tracebacks never reach a browser, even in development
         routes=build_routes(settings),
         middleware=[Middleware(SecurityHeadersMiddleware, csp=content_security_policy())],
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers=exception_handlers(),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
 

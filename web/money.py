@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -77,6 +78,14 @@ def to_major(minor: int, code: str) -> Decimal:
     return Decimal(minor).scaleb(-get_currency(code).exponent)
 
 
+# CLDR's currencySpacing rule, which Babel does not apply: a letter symbol next to a digit gets a no-break
+# space ("KWD 1,234.567", not "KWD1,234.567").
+_SYMBOL_BEFORE_DIGIT = re.compile(r"^([^\d\s\-−]*[A-Za-z])(?=[\d\-−])")
+_DIGIT_BEFORE_SYMBOL = re.compile(r"(?<=\d)([A-Za-z][^\d\s]*)$")
+
+
 def format_money(minor: int, code: str, locale: str) -> str:
     """Format an amount for a reader, e.g. 123456 EUR in de -> '1.234,56 €'."""
-    return format_currency(to_major(minor, code), code, locale=babel_locale(locale))
+    text = format_currency(to_major(minor, code), code, locale=babel_locale(locale))
+    text = _SYMBOL_BEFORE_DIGIT.sub("\\1\xa0", text)
+    return _DIGIT_BEFORE_SYMBOL.sub("\xa0\\1", text)

@@ -7,6 +7,7 @@ Cache: an in-process LRU in front of the shared `pdf_cache` table, and one rende
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import multiprocessing
 from collections import OrderedDict
@@ -45,6 +46,7 @@ _WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1
 class PdfRenderer:
     def __init__(self, *, workers: int, stylesheets: list[Path], base_dir: Path) -> None:
         self.workers = max(1, workers)
+        self.renders = 0  # how many documents were rendered (not served from cache): tests and metrics read it
         # spawn, not fork: forking a process that runs an event loop and holds sockets is unsafe.
         self._executor = ProcessPoolExecutor(
             max_workers=self.workers,
@@ -57,17 +59,30 @@ class PdfRenderer:
         await asyncio.gather(*(self.render(_WARM_UP_HTML) for _ in range(self.workers)))
 
     async def render(self, html: str) -> bytes:
+        self.renders += 1
         return await asyncio.get_running_loop().run_in_executor(self._executor, _render_in_worker, html)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
 
+def rendering_fingerprint(templates_dir: Path, static_dir: Path) -> str:
+    """What the PDF depends on besides the data: templates, stylesheets and the WeasyPrint version."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(version("weasyprint").encode())
+    for path in sorted([*templates_dir.rglob("*.html"), *(static_dir / "css").glob("*.css")]):
+        digest.update(path.relative_to(path.parent.parent).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class PdfCache:
     """PDF bytes for (invoice id, version): memory, then the shared table, then one render."""
 
-    def __init__(self, renderer: PdfRenderer, *, memory_bytes: int) -> None:
+    def __init__(self, renderer: PdfRenderer, *, memory_bytes: int, fingerprint: str) -> None:
         self.renderer = renderer
+        self.fingerprint = fingerprint
         self.memory_bytes = memory_bytes
         self._memory: OrderedDict[tuple[int, int], bytes] = OrderedDict()
         self._memory_used = 0
@@ -102,12 +117,12 @@ class PdfCache:
         self, pool: asyncpg.Pool, key: tuple[int, int], build_html: Callable[[], Awaitable[str]]
     ) -> bytes:
         async with pool.acquire() as conn:
-            stored = await select_cached_pdf(conn, *key)
+            stored = await select_cached_pdf(conn, key[0], key[1], self.fingerprint)
         if stored is not None:
             return stored
         pdf = await self.renderer.render(await build_html())
         async with pool.acquire() as conn:
-            await insert_cached_pdf(conn, key[0], key[1], pdf)
+            await insert_cached_pdf(conn, key[0], key[1], self.fingerprint, pdf)
         return pdf
 
     def _remember(self, key: tuple[int, int], pdf: bytes) -> None:

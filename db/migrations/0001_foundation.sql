@@ -146,11 +146,13 @@ CREATE TABLE activity (
 );
 CREATE INDEX activity_invoice ON activity (invoice_id, occurred_at DESC);
 
--- Rendered PDFs shared by every process, keyed by invoice version.
+-- Rendered PDFs shared by every process, keyed by invoice version and by a fingerprint of the templates and
+-- stylesheets that rendered them, so a deploy that changes the document never serves an old rendering.
 CREATE TABLE pdf_cache (
     invoice_id  bigint NOT NULL REFERENCES invoices (id),
     version     integer NOT NULL,
+    fingerprint text NOT NULL,
     pdf         bytea NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (invoice_id, version)
+    PRIMARY KEY (invoice_id, version, fingerprint)
 );

@@ -32,6 +32,15 @@ _MESSAGES = {
 }
 
 
+def exception_handlers() -> dict[type[Exception] | int, object]:
+    """Outages are handled inside the app (ExceptionMiddleware), so they are not re-raised as crashes;
+    anything else reaches ServerErrorMiddleware, which renders our 500 page and logs the traceback."""
+    handlers: dict[type[Exception] | int, object] = {HTTPException: http_error}
+    handlers.update({error: service_unavailable for error in UNAVAILABLE_ERRORS})  # type: ignore[misc]
+    handlers[Exception] = server_error
+    return handlers
+
+
 def _render(request: Request, status_code: int, template: str = "errors/error.html") -> Response:
     title, message = _MESSAGES.get(status_code, _MESSAGES[500])
     templates = getattr(request.state, "templates", None)
@@ -50,9 +59,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return _render(request, exc.status_code)
 
 
+async def service_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("service unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return _render(request, 503)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, UNAVAILABLE_ERRORS):
-        log.warning("service unavailable on %s %s: %r", request.method, request.url.path, exc)
-        return _render(request, 503)
+        return await service_unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _render(request, 500)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -12,6 +13,6 @@ async def healthz(request: Request) -> JSONResponse:
     try:
         async with request.state.pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1", timeout=2)
-    except UNAVAILABLE_ERRORS:
+    except (*UNAVAILABLE_ERRORS, asyncpg.PostgresError):
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})

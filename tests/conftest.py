@@ -1,0 +1,147 @@
+"""Shared fixtures: a real PostgreSQL database per run, the app under its lifespan, an HTTP client.
+
+The database is TEST_DATABASE_URL, else the system server on 127.0.0.1:5432, else an embedded pgserver.
+Each run creates a fresh database and drops it at the end; each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from db.migrate import migrate
+from db.rows import init_connection
+from web.app import create_app
+from web.pdf import PdfRenderer
+from web.settings import PROJECT_ROOT, Settings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SYSTEM_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+DATA_TABLES = "activity, pdf_cache, payments, portal_links, invoice_lines, invoices, invoice_number_counters, customers, workspaces"
+
+
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    """In CI a skipped test is a failure: a missing browser or server must not pass silently."""
+    if IN_CI and call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
+        call.excinfo = pytest.ExceptionInfo.from_exception(RuntimeError(f"skipped in CI: {call.excinfo.value}"))
+
+
+def _system_server_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> Iterator[str]:
+    """A server we may create databases on."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    if _system_server_reachable():
+        yield SYSTEM_SERVER
+        return
+    from web.database import embedded_database_url
+
+    data_dir = Path(tempfile.mkdtemp(prefix="invoice-portal-test-"))
+    try:
+        yield embedded_database_url(data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return f"{base}?{query}" if query else base
+
+
+async def create_database(admin_url: str) -> str:
+    name = f"invoice_portal_test_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return _with_database(admin_url, name)
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    name = url.partition("?")[0].rsplit("/", 1)[1]
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(admin_url: str) -> AsyncIterator[str]:
+    url = await create_database(admin_url)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    yield url
+    await drop_database(admin_url, url)
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """A connection set up like the application's pool connections."""
+    connection = await asyncpg.connect(url)
+    await init_connection(connection)
+    return connection
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection on empty tables (currencies and migrations stay)."""
+    connection = await connect(database_url)
+    await connection.execute(f"TRUNCATE {DATA_TABLES} CASCADE")
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+def pdf_renderer() -> Iterator[PdfRenderer]:
+    """One warm worker pool for the whole run: spawning WeasyPrint workers costs about a second each."""
+    static = PROJECT_ROOT / "static"
+    renderer = PdfRenderer(
+        workers=2, stylesheets=[static / "css" / "document.css", static / "css" / "pdf.css"], base_dir=static
+    )
+    yield renderer
+    renderer.close()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("data"), db_pool_max=5)
+
+
+@pytest.fixture(scope="session")
+async def app_manager(settings: Settings, pdf_renderer: PdfRenderer) -> AsyncIterator[LifespanManager]:
+    async with LifespanManager(create_app(settings, pdf_renderer=pdf_renderer)) as manager:
+        yield manager
+
+
+@pytest.fixture
+async def client(app_manager: LifespanManager, conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+    """Depends on `conn`, so tables are empty when a test starts."""
+    transport = httpx.ASGITransport(app=app_manager.app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

@@ -1,0 +1,74 @@
+"""Migrations on an empty database: applied once, recorded, safe twice and from two connections at once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from db.migrate import Migration, MigrationError, applied_versions, load_migrations, migrate
+from tests.conftest import create_database, drop_database
+
+
+@pytest.fixture
+async def empty_url(admin_url: str):  # type: ignore[no-untyped-def]
+    url = await create_database(admin_url)
+    yield url
+    await drop_database(admin_url, url)
+
+
+async def test_migrations_apply_on_empty_database_and_twice_is_a_no_op(empty_url: str) -> None:
+    conn = await asyncpg.connect(empty_url)
+    try:
+        first = await migrate(conn)
+        assert [m.version for m in first] == [m.version for m in load_migrations()]
+        assert await migrate(conn) == []
+        assert await applied_versions(conn) == [m.version for m in load_migrations()]
+        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+        assert {
+            "workspaces",
+            "customers",
+            "invoices",
+            "invoice_lines",
+            "portal_links",
+            "activity",
+            "payments",
+            "currencies",
+        } <= tables
+    finally:
+        await conn.close()
+
+
+async def test_migrations_from_two_processes_at_once_apply_each_once(empty_url: str) -> None:
+    a, b = await asyncpg.connect(empty_url), await asyncpg.connect(empty_url)
+    try:
+        results = await asyncio.gather(migrate(a), migrate(b))
+        assert sorted(len(r) for r in results) == [0, len(load_migrations())]
+        assert await a.fetchval("SELECT count(*) FROM schema_migrations") == len(load_migrations())
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_migrations_refuse_an_edited_migration(empty_url: str) -> None:
+    conn = await asyncpg.connect(empty_url)
+    try:
+        await migrate(conn)
+        edited = [Migration(m.version, m.name, m.sql + "\n-- edited") for m in load_migrations()]
+        with pytest.raises(MigrationError, match="forward-only"):
+            await migrate(conn, edited)
+    finally:
+        await conn.close()
+
+
+async def test_migrations_failing_one_leaves_nothing_half_applied(empty_url: str) -> None:
+    conn = await asyncpg.connect(empty_url)
+    try:
+        broken = [*load_migrations(), Migration(9999, "broken", "CREATE TABLE half (id int); SELECT 1/0;")]
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await migrate(conn, broken)
+        assert await conn.fetchval("SELECT to_regclass('half')") is None
+        assert 9999 not in await applied_versions(conn)
+    finally:
+        await conn.close()
