@@ -28,8 +28,17 @@ from web.settings import PROJECT_ROOT, Settings
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SYSTEM_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATA_TABLES = ", ".join(
-    ["activity", "pdf_cache", "payments", "portal_links", "invoice_lines", "invoices", "invoice_number_counters"]
-    + ["customers", "workspaces"]
+    [
+        "activity",
+        "pdf_cache",
+        "payments",
+        "portal_links",
+        "invoice_lines",
+        "invoices",
+        "invoice_number_counters",
+        "customers",
+        "workspaces",
+    ]
 )
 
 
