@@ -31,8 +31,9 @@ async def origin(settings: Settings, pdf_renderer: PdfRenderer, conn: asyncpg.Co
         yield url
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the run; each test opens its own context (fresh cookies and storage)."""
     async with chromium() as instance:
         yield instance
 
@@ -118,9 +119,10 @@ async def test_browser_no_horizontal_overflow(
 
 async def test_browser_not_found_link(origin: str, browser: Browser, database_url: str) -> None:
     links = await _demo_links(database_url)
-    page = await browser.new_page()
+    context = await browser.new_context()
+    page = await context.new_page()
     for label in ("expired", "revoked"):
         response = await page.goto(f"{origin}/i/{links[label]}")
         assert response is not None and response.status == 404
         await expect(page.locator("h1")).to_have_text("Invoice Not Found")
-    await page.close()
+    await context.close()
