@@ -1,0 +1,119 @@
+"""Strict parsing and validation of an amount a customer typed, with messages that name the broken rule.
+
+Never float: digits only (ASCII), the reader's decimal symbol, grouping only where the locale puts it.
+The browser mirrors these rules as hints; this is the check that counts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.numbers import get_decimal_symbol, get_group_symbol
+
+from web.locales import babel_locale
+from web.money import Currency, format_money, get_currency
+
+MAX_INPUT_LENGTH = 32
+
+
+class AmountError(ValueError):
+    """A refused amount; str() is the message shown to the customer."""
+
+
+@dataclass(frozen=True, slots=True)
+class AmountRules:
+    currency: Currency
+    due: int  # minor units still payable
+
+    @property
+    def decimals(self) -> int:
+        """Digits a person may type after the decimal symbol: ISK has none although Stripe counts in hundredths."""
+        return self.currency.exponent - (len(str(self.currency.rounding_step)) - 1)
+
+
+def _symbols(locale: str) -> tuple[str, str]:
+    loc = babel_locale(locale)
+    decimal, group = get_decimal_symbol(loc), get_group_symbol(loc)
+    # Narrow no-break and no-break spaces are typed as plain spaces.
+    if group in ("\u202f", "\xa0"):
+        group = " "
+    return decimal, group
+
+
+def parse_amount(text: str, rules: AmountRules, locale: str) -> int:
+    """The amount in minor units, or AmountError with a readable message."""
+    currency = rules.currency
+    raw = (text or "").strip().replace("\u202f", " ").replace("\xa0", " ")
+    if not raw:
+        raise AmountError("Enter the amount you want to pay.")
+    if len(raw) > MAX_INPUT_LENGTH:
+        raise AmountError("That amount is too long. Enter it with digits only, for example 120.50.")
+    decimal, group = _symbols(locale)
+    example = format_money(12345 * 10 ** max(currency.exponent - 2, 0), currency.code, locale)
+    if raw.startswith("-") or raw.startswith("−"):
+        raise AmountError("Enter a positive amount.")
+    allowed = set("0123456789") | {decimal, group}
+    if any(ch not in allowed for ch in raw):
+        raise AmountError(f"Use digits only, with “{decimal}” for decimals (for example {example}).")
+    whole, _, fraction = raw.partition(decimal)
+    if decimal in fraction or group in fraction:
+        raise AmountError(f"“{raw}” is not a number. Use “{decimal}” once, for decimals.")
+    if group in whole and not re.fullmatch(rf"\d{{1,3}}({re.escape(group)}\d{{3}})+", whole):
+        raise AmountError(f"The thousands separator “{group}” is in the wrong place in “{raw}”.")
+    whole = whole.replace(group, "")
+    if not whole and not fraction:
+        raise AmountError("Enter the amount you want to pay.")
+    if decimal in raw and not fraction:
+        raise AmountError(f"Add the decimals after “{decimal}”, or remove it.")
+    if len(fraction) > rules.decimals:
+        if rules.decimals == 0:
+            raise AmountError(f"{currency.code} amounts have no decimals: enter a whole number.")
+        raise AmountError(f"{currency.code} amounts have at most {rules.decimals} decimals.")
+    minor = int(Decimal(f"{whole or 0}.{fraction or 0}").scaleb(currency.exponent))
+    return validate_amount(minor, rules, locale)
+
+
+def validate_amount(minor: int, rules: AmountRules, locale: str) -> int:
+    currency = rules.currency
+
+    def money(value: int) -> str:
+        return format_money(value, currency.code, locale)
+
+    if minor <= 0:
+        raise AmountError("Enter an amount greater than zero.")
+    if minor % currency.charge_step:
+        raise AmountError(
+            f"{currency.code} card payments must end in 0 in the last decimal place (for example "
+            f"{money(minor - minor % currency.charge_step)})."
+        )
+    if minor > rules.due:
+        raise AmountError(f"You can pay at most {money(rules.due)}, the amount still due.")
+    if minor > currency.maximum_charge:
+        raise AmountError(
+            f"A single card payment can be at most {money(currency.maximum_charge)}. "
+            "Pay in several parts, or by bank transfer."
+        )
+    minimum = currency.minimum_charge
+    if minimum is not None and minor < minimum:
+        raise AmountError(f"The smallest card payment in {currency.code} is {money(minimum)}.")
+    return minor
+
+
+def card_payable_due(rules: AmountRules) -> bool:
+    """Whether any card payment is possible: something is due and at least the minimum charge."""
+    minimum = rules.currency.minimum_charge or 1
+    return rules.due >= max(minimum, rules.currency.charge_step)
+
+
+def rules_for(currency_code: str, due: int) -> AmountRules:
+    return AmountRules(get_currency(currency_code), due)
+
+
+def format_for_input(minor: int, rules: AmountRules, locale: str) -> str:
+    """Prefill for the amount field, in the form parse_amount accepts back (no grouping, reader's decimal)."""
+    decimal, _ = _symbols(locale)
+    value = Decimal(minor).scaleb(-rules.currency.exponent)
+    text = f"{value:.{rules.decimals}f}"
+    return text.replace(".", decimal)
