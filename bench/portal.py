@@ -1,0 +1,316 @@
+"""Portal benchmark: throughput, latency, PDF render time and page weight, in one run (`make bench`).
+
+1. Database: a fresh `invoice_portal_bench` on the system PostgreSQL if reachable, else an embedded pgserver in a
+   temporary DATA_DIR; migrations and demo data ('open': 1-page invoice, 'long': multi-page).
+2. First render of both PDFs, in-process, with the app's PdfRenderer and templates.
+3. One uvicorn worker for the portal and one for a bare Starlette app (bench/bare_app.py); `wrk` against the bare
+   page, the portal page and the cached PDF, twice each, best run kept; ratios against the bare baseline.
+4. Page weight: gzipped stylesheets and scripts of the portal page.
+
+Usage: .venv/bin/python bench/portal.py [--duration SECONDS] [--embedded]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gzip
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import asyncpg
+from bs4 import BeautifulSoup
+from pypdf import PdfReader
+
+from db.links import select_invoice_by_token_hash
+from db.migrate import migrate
+from db.rows import init_connection
+from web.demo import load_demo
+from web.documents import load_document
+from web.links import token_hash
+from web.pdf import PdfRenderer
+from web.templating import build_templates
+
+ROOT = Path(__file__).resolve().parent.parent
+STATIC = ROOT / "static"
+UVICORN = ROOT / ".venv" / "bin" / "uvicorn"
+SYSTEM_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+BENCH_DB = "invoice_portal_bench"
+TARGETS = {"portal": 0.40, "pdf": 0.60}  # minimum rps as a fraction of the bare app
+WEIGHT_TARGET_KB = 40.0
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+@dataclass(frozen=True, slots=True)
+class WrkResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    problems: str  # non-2xx responses or socket errors, "" when clean
+
+
+def _latency_ms(output: str, percent: int) -> float:
+    match = re.search(rf"^\s*{percent}(?:\.0+)?%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no {percent}% latency in wrk output:\n{output}")
+    return float(match[1]) * _UNITS_MS[match[2]]
+
+
+def run_wrk(url: str, duration: int) -> WrkResult:
+    command = ["wrk", "-t1", "-c32", f"-d{duration}s", "--latency", url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=duration + 60).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if rps is None:
+        raise RuntimeError(f"no Requests/sec in wrk output:\n{out}")
+    errors = re.finditer(r"^\s*(?:Non-2xx or 3xx responses|Socket errors):.*$", out, re.MULTILINE)
+    return WrkResult(float(rps[1]), _latency_ms(out, 50), _latency_ms(out, 99), "; ".join(m[0].strip() for m in errors))
+
+
+def fetch(url: str, timeout: float = 10.0) -> tuple[int, str, bytes]:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.headers.get("content-type", ""), response.read()
+
+
+@dataclass(slots=True)
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    base: str
+    log: Path
+
+    def log_lines(self, pattern: str = "") -> list[str]:
+        """app_from_env logs at INFO whatever uvicorn's --log-level says: callers pick what matters."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return [line for line in lines if re.search(pattern, line)]
+
+
+def start_server(name: str, target: str, env: dict[str, str], log_dir: Path) -> Server:
+    with socket.socket() as sock:  # a free port; uvicorn binds it a moment later
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = log_dir / f"{name}.log"
+    command = [str(UVICORN), "--factory", target, "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--no-access-log", "--log-level", "warning"]
+    with log.open("wb") as out:  # the child keeps its own descriptor
+        # A session of its own, so a stuck server and its PDF workers can be killed as one group.
+        env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return Server(name, process, f"http://127.0.0.1:{port}", log)
+
+
+def wait_ready(server: Server, path: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and server.process.poll() is None:
+        try:
+            if fetch(server.base + path, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    log = "\n".join(server.log_lines()[-30:])
+    raise RuntimeError(f"{server.name} did not answer {path} (exit code: {server.process.poll()}):\n{log}")
+
+
+def stop_server(server: Server) -> None:
+    if server.process.poll() is None:
+        # SIGINT, not SIGTERM: uvicorn shuts down gracefully, then re-raises the signal, and SIGTERM's default
+        # action would skip atexit, where the app's pgserver handle lets go of an embedded database.
+        server.process.send_signal(signal.SIGINT)
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+
+
+def start_embedded(workdir: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset in containers; its fallback is fine
+        import pgserver  # the same embedded server the app joins through DATA_DIR (web/database.py)
+
+        return pgserver.get_server(workdir / "postgres", cleanup_mode="delete")
+
+
+def stop_embedded(server: Any) -> None:
+    pid = server.get_pid()
+    server.cleanup()  # stops and deletes, unless another process's handle is still registered
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)  # fast shutdown for a postmaster that a dead holder left running
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+
+
+async def system_postgres(*statements: str) -> bool:
+    """Run statements on the system PostgreSQL; False if it cannot be reached."""
+    try:
+        conn = await asyncpg.connect(SYSTEM_PG, timeout=3)
+    except (OSError, TimeoutError, asyncpg.PostgresError):
+        return False
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+    return True
+
+
+async def prepare(url: str) -> dict[str, str]:
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return dict(await load_demo(url))
+
+
+async def report_renders(url: str, tokens: dict[str, str], repeats: int = 5) -> None:
+    """First (uncached) render: the same HTML as web/views/portal.py's invoice_pdf, in a warmed PdfRenderer."""
+    templates = build_templates(ROOT / "templates", STATIC)
+    conn = await asyncpg.connect(url)
+    try:
+        await init_connection(conn)
+        htmls: dict[str, str] = {}
+        for label in ("open", "long"):
+            invoice = await select_invoice_by_token_hash(conn, token_hash(tokens[label]))
+            assert invoice is not None, f"demo invoice {label!r} has no live link"
+            document = await load_document(conn, invoice)
+            htmls[label] = templates.get_template("pdf/invoice.html").render(doc=document, doc_locale=invoice.locale)
+    finally:
+        await conn.close()
+    stylesheets = [STATIC / "css" / "document.css", STATIC / "css" / "pdf.css"]
+    renderer = PdfRenderer(workers=1, stylesheets=stylesheets, base_dir=STATIC)
+    try:
+        await renderer.warm_up()
+        for label, html in htmls.items():
+            times: list[float] = []
+            pdf = b""
+            for _ in range(repeats):
+                start = time.perf_counter()
+                pdf = await renderer.render(html)
+                times.append((time.perf_counter() - start) * 1000)
+            size = f"{len(PdfReader(BytesIO(pdf)).pages):>2} page(s) {len(pdf) / 1024:6.1f} KB"
+            print(f"  {label:<5} {size}   min {min(times):6.0f} ms   median {statistics.median(times):6.0f} ms")
+    finally:
+        renderer.close()
+
+
+def report_weight(page_url: str) -> None:
+    """Every stylesheet and script of the page, raw and gzip -6."""
+    soup = BeautifulSoup(fetch(page_url)[2], "html.parser")
+    urls = [str(tag["href"]) for tag in soup.find_all("link", rel="stylesheet", href=True)]
+    urls += [str(tag["src"]) for tag in soup.find_all("script", src=True)]
+    total = 0.0
+    for url in urls:
+        status, _, body = fetch(urljoin(page_url, url))
+        assert status == 200, f"{url}: HTTP {status}"
+        gz = len(gzip.compress(body, compresslevel=6)) / 1024
+        total += gz
+        print(f"  {url.split('?')[0]:<40}{len(body) / 1024:>9.1f} KB raw{gz:>9.1f} KB gzip")
+    ok = "OK  " if total <= WEIGHT_TARGET_KB else "MISS"
+    print(f"  {'total (stylesheets + scripts)':<40}{'':>16}{total:>9.1f} KB gzip  {ok} <= {WEIGHT_TARGET_KB:.0f} KB")
+
+
+def benchmark_http(bare: Server, portal: Server, token: str, duration: int) -> None:
+    page, pdf = f"{portal.base}/i/{token}", f"{portal.base}/i/{token}/pdf"
+    status, ctype, _ = fetch(page)
+    assert status == 200 and ctype.startswith("text/html"), f"portal page: {status} {ctype}"
+    start = time.perf_counter()
+    status, ctype, body = fetch(pdf, timeout=60)  # renders and caches the PDF; wrk then measures the cache
+    assert status == 200 and ctype == "application/pdf", f"pdf: {status} {ctype}"
+    print(f"  PDF primed: {len(body) / 1024:.1f} KB in {(time.perf_counter() - start) * 1000:.0f} ms (first request)")
+    targets = {"bare": f"{bare.base}/", "portal": page, "pdf": pdf}
+    best: dict[str, WrkResult] = {}
+    for round_no in (1, 2):
+        for name, url in targets.items():
+            result = run_wrk(url, duration)
+            note = f"   !! {result.problems}" if result.problems else ""
+            print(f"  run {round_no} {name:<7} {result.rps:>10.0f} req/s  p50 {result.p50_ms:7.2f} ms{note}")
+            if name not in best or result.rps > best[name].rps:
+                best[name] = result
+    # One worker, CPU-bound: 1/rps approximates the worker's time per request.
+    print(f"\n  {'endpoint':<24}{'req/s':>9}{'us/req':>8}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}  target")
+    labels = {"bare": "bare Starlette  GET /", "portal": "portal  GET /i/{t}", "pdf": "cached PDF  /i/{t}/pdf"}
+    for name, result in best.items():
+        ratio = result.rps / best["bare"].rps
+        target = TARGETS.get(name)
+        goal = "baseline" if target is None else f"{'OK  ' if ratio >= target else 'MISS'} >= {target:.0%}"
+        row = f"{result.rps:>9.0f}{1e6 / result.rps:>8.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}{ratio:>9.1%}"
+        print(f"  {labels[name]:<24}{row}  {goal}")
+        if result.problems:
+            print(f"    !! {result.problems}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    parser.add_argument("--embedded", action="store_true", help="use an embedded pgserver even if PostgreSQL runs")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+
+    workdir = Path(tempfile.mkdtemp(prefix="portal-bench-"))
+    env = {**os.environ, "PDF_WORKERS": "1", "PYTHONUNBUFFERED": "1"}
+    drop = f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"
+    use_system = not args.embedded and asyncio.run(system_postgres(drop, f"CREATE DATABASE {BENCH_DB}"))
+    embedded: Any = None
+    servers: list[Server] = []
+    print(f"Portal benchmark: {os.cpu_count()} CPUs, wrk -t1 -c32 -d{args.duration}s, one uvicorn worker per app")
+    try:
+        if use_system:
+            url = SYSTEM_PG.rsplit("/", 1)[0] + f"/{BENCH_DB}"
+            env["DATABASE_URL"] = url
+            print(f"Database: system PostgreSQL, fresh database {BENCH_DB}")
+        else:
+            embedded = start_embedded(workdir)
+            url = embedded.get_uri()
+            env["DATABASE_URL"] = ""  # empty beats a DATABASE_URL from .env: the app uses the embedded server
+            env["DATA_DIR"] = str(workdir)
+            print(f"Database: embedded pgserver in {workdir}")
+        tokens = asyncio.run(prepare(url))
+
+        print("\n== First PDF render (in-process PdfRenderer, 1 warm worker, 5 renders each) ==")
+        asyncio.run(report_renders(url, tokens))
+
+        servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
+        servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
+        wait_ready(servers[0], "/")
+        wait_ready(servers[1], "/healthz")
+
+        print(f"\n== Throughput and latency (best of 2 runs of {args.duration}s each) ==")
+        benchmark_http(servers[0], servers[1], tokens["open"], args.duration)
+
+        print("\n== Page weight of GET /i/{token} (gzip -6) ==")
+        report_weight(f"{servers[1].base}/i/{tokens['open']}")
+    finally:
+        for server in servers:
+            stop_server(server)
+            for line in server.log_lines("WARNING|ERROR|CRITICAL|Traceback")[-10:]:
+                print(f"  [{server.name} log] {line}")
+        if use_system:
+            asyncio.run(system_postgres(drop))
+        if embedded is not None:
+            stop_embedded(embedded)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
