@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
-from web.database import database_url, open_pool
+from web.database import database_url, open_pool, release_embedded
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.routes import build_routes
 from web.security import SecurityHeadersMiddleware, content_security_policy
@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, pdf_renderer: PdfRenderer | None = None) -
             if pdf_renderer is None:
                 renderer.close()
             await pool.close()
+            release_embedded()
 
     return Starlette(
         debug=False,  # tracebacks never reach a browser, even in development

@@ -33,6 +33,15 @@ def embedded_database_url(data_dir: Path) -> str:
     return server.get_uri()
 
 
+def release_embedded() -> None:
+    """Let go of the embedded server (it stops when its last holder lets go). Called from the lifespan:
+    uvicorn re-raises SIGTERM after a graceful shutdown, so pgserver's atexit hook would never run."""
+    global _embedded
+    server, _embedded = _embedded, None
+    if server is not None:
+        server.cleanup()  # type: ignore[attr-defined]
+
+
 def database_url(settings: Settings) -> str:
     return settings.database_url or embedded_database_url(settings.data_dir)
 

@@ -1,0 +1,74 @@
+"""The `invoice-portal` command as a user runs it: demo links on an embedded database, and a server that
+stops its embedded PostgreSQL when it is terminated (Procfile runners send SIGTERM)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from web.settings import PROJECT_ROOT
+
+CLI = [sys.executable, "-m", "web.cli"]
+LABELS = ["open", "paid", "void", "jpy", "kwd", "long", "expired", "revoked"]
+
+
+def _env(data_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(DATA_DIR=str(data_dir), PORT=str(port), HOST="127.0.0.1", DATABASE_URL="")
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_cli_demo_and_serve_on_embedded_database(tmp_path: Path) -> None:
+    port = _free_port()
+    env = _env(tmp_path, port)
+
+    def run() -> subprocess.CompletedProcess[str]:
+        command = [*CLI, "demo", "--no-serve"]
+        return subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+
+    first, second = run(), run()
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in first.stdout.splitlines() if re.match(r"^\w[\w ]*: http", line)]
+    assert [line.split(":")[0] for line in lines] == LABELS
+    assert all(re.fullmatch(rf"\w+: http://127\.0\.0\.1:{port}/i/[A-Za-z0-9_-]{{32}}", line) for line in lines)
+    assert second.stdout == first.stdout  # idempotent: same invoices, same links
+
+    server = subprocess.Popen(
+        [*CLI, "serve"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "server did not come up"
+                time.sleep(0.3)
+        open_url = lines[0].split(": ", 1)[1]
+        with urllib.request.urlopen(open_url, timeout=10) as response:
+            assert b"Invoice INV-" in response.read()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    # The embedded PostgreSQL went down with the last process holding it.
+    deadline = time.monotonic() + 15
+    while (tmp_path / "postgres" / "postmaster.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
