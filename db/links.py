@@ -41,11 +41,12 @@ async def insert_portal_link(
     return row_to(PortalLink, record)  # type: ignore[return-value]
 
 
-async def select_invoice_by_token_hash(conn: asyncpg.Connection, token_hash: bytes) -> Invoice | None:
-    """The invoice behind a live link: unknown, expired, revoked and draft all give None, in the same one query."""
+async def select_live_link(conn: asyncpg.Connection, token_hash: bytes) -> tuple[Invoice, datetime | None] | None:
+    """The invoice behind a live link and the link's expiry: unknown, expired, revoked and draft all give None,
+    in the same one query."""
     record = await conn.fetchrow(
         f"""
-        SELECT {_INVOICE_COLUMNS}
+        SELECT {_INVOICE_COLUMNS}, l.expires_at AS link_expires_at
         FROM portal_links l JOIN invoices i ON i.id = l.invoice_id
         WHERE l.token_hash = $1
           AND l.revoked_at IS NULL
@@ -54,7 +55,14 @@ async def select_invoice_by_token_hash(conn: asyncpg.Connection, token_hash: byt
         """,
         token_hash,
     )
-    return row_to(Invoice, record)
+    if record is None:
+        return None
+    return row_to(Invoice, record), record["link_expires_at"]  # type: ignore[return-value]
+
+
+async def select_invoice_by_token_hash(conn: asyncpg.Connection, token_hash: bytes) -> Invoice | None:
+    found = await select_live_link(conn, token_hash)
+    return found[0] if found else None
 
 
 async def select_links_for_invoice(conn: asyncpg.Connection, invoice_id: int) -> list[PortalLink]:

@@ -11,7 +11,7 @@ import secrets
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +23,7 @@ from db.migrate import migrate
 from db.rows import init_connection
 from web.app import create_app
 from web.pdf import PdfRenderer
+from web.realtime import ChangeFeed
 from web.settings import PROJECT_ROOT, Settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -146,8 +147,31 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 
 @pytest.fixture(scope="session")
-async def app_manager(settings: Settings, pdf_renderer: PdfRenderer) -> AsyncIterator[LifespanManager]:
-    async with LifespanManager(create_app(settings, pdf_renderer=pdf_renderer)) as manager:
+async def change_feed(database_url: str) -> AsyncIterator[ChangeFeed]:
+    """The LISTEN side shared by the apps under test, so tests can wait for it (`settle`)."""
+    feed = ChangeFeed(database_url)
+    await feed.start()
+    assert feed.connected
+    yield feed
+    await feed.stop()
+
+
+@pytest.fixture
+def settle(change_feed: ChangeFeed, conn: asyncpg.Connection) -> Callable[[], Awaitable[None]]:
+    """Wait until the app has heard of every change committed so far (as another process would, a moment later)."""
+
+    async def wait() -> None:
+        await change_feed.sync(conn)
+
+    return wait
+
+
+@pytest.fixture(scope="session")
+async def app_manager(
+    settings: Settings, pdf_renderer: PdfRenderer, change_feed: ChangeFeed
+) -> AsyncIterator[LifespanManager]:
+    app = create_app(settings, pdf_renderer=pdf_renderer, change_feed=change_feed)
+    async with LifespanManager(app) as manager:
         yield manager
 
 

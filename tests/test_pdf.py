@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 import httpx
@@ -12,6 +13,8 @@ from db.activity import select_activity
 from db.invoices import void_invoice
 from tests import factories
 from web.pdf import PdfRenderer
+
+Settle = Callable[[], Awaitable[None]]
 
 
 def read(response: httpx.Response) -> tuple[PdfReader, str]:
@@ -69,7 +72,7 @@ async def test_pdf_long_invoice_spans_pages_with_repeated_header(
 
 
 async def test_pdf_is_cached_by_invoice_version(
-    client: httpx.AsyncClient, conn: asyncpg.Connection, pdf_renderer: PdfRenderer
+    client: httpx.AsyncClient, conn: asyncpg.Connection, pdf_renderer: PdfRenderer, settle: Settle
 ) -> None:
     issued = await factories.invoice(conn)
     before = pdf_renderer.renders
@@ -80,6 +83,7 @@ async def test_pdf_is_cached_by_invoice_version(
     assert await conn.fetchval("SELECT count(*) FROM pdf_cache WHERE invoice_id = $1", issued.invoice.id) == 1
     # A new version (voided) renders again and is never served stale.
     await void_invoice(conn, issued.invoice.id, "duplicate")
+    await settle()
     third = await client.get(f"{issued.url}/pdf")
     assert pdf_renderer.renders == before + 2
     _, text = read(third)

@@ -14,6 +14,8 @@ from starlette.templating import Jinja2Templates
 
 from web.database import database_url, open_pool, release_embedded
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
+from web.portal_cache import PortalCache
+from web.realtime import ChangeFeed
 from web.routes import build_routes
 from web.security import SecurityHeadersMiddleware, content_security_policy
 from web.settings import Settings
@@ -30,16 +32,22 @@ class State(TypedDict):
     pool: asyncpg.Pool
     templates: Jinja2Templates
     pdf_cache: PdfCache
+    change_feed: ChangeFeed
+    portal_cache: PortalCache
 
 
-def create_app(settings: Settings, *, pdf_renderer: PdfRenderer | None = None) -> Starlette:
-    """`pdf_renderer` may be shared by several apps (tests); the app then leaves it running on shutdown."""
+def create_app(
+    settings: Settings, *, pdf_renderer: PdfRenderer | None = None, change_feed: ChangeFeed | None = None
+) -> Starlette:
+    """`pdf_renderer` and `change_feed` may be shared by several apps (tests); the app then leaves them running."""
     templates = build_templates(settings.templates_dir, settings.static_dir)
     fingerprint = rendering_fingerprint(settings.templates_dir, settings.static_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
-        pool = await open_pool(database_url(settings), settings)
+        url = database_url(settings)
+        pool = await open_pool(url, settings)
+        feed = change_feed or ChangeFeed(url)
         renderer = pdf_renderer or PdfRenderer(
             workers=settings.pdf_workers,
             stylesheets=[settings.static_dir / "css" / "document.css", settings.static_dir / "css" / "pdf.css"],
@@ -48,13 +56,19 @@ def create_app(settings: Settings, *, pdf_renderer: PdfRenderer | None = None) -
         try:
             if pdf_renderer is None:
                 await renderer.warm_up()
+            if change_feed is None:
+                await feed.start()
             yield State(
                 settings=settings,
                 pool=pool,
                 templates=templates,
                 pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
+                change_feed=feed,
+                portal_cache=PortalCache(feed),
             )
         finally:
+            if change_feed is None:
+                await feed.stop()
             if pdf_renderer is None:
                 renderer.close()
             await pool.close()

@@ -10,34 +10,38 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
-from db.invoices import Invoice
-from db.links import select_invoice_by_token_hash
+from db.links import select_live_link
 from web.documents import InvoiceDocument, load_document
 from web.links import token_hash
 from web.locales import negotiate_locale
-from web.views.rendering import render
+from web.portal_cache import PortalCache
+from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
 PREVIEW_MODES = ("document", "pdf")
 # Tokens we issue are 32 characters; anything far longer is refused before hashing, like any unknown token.
 _MAX_TOKEN_LENGTH = 128
 
 
-async def _find_invoice(request: Request) -> Invoice:
-    """Unknown, expired, revoked or draft: one query, one answer (404), no hint which."""
-    token: str = request.path_params["token"]
-    invoice = None
-    if len(token) <= _MAX_TOKEN_LENGTH:
-        async with request.state.pool.acquire() as conn:
-            invoice = await select_invoice_by_token_hash(conn, token_hash(token))
-    if invoice is None:
-        raise HTTPException(status_code=404)
-    return invoice
-
-
 async def _find_document(request: Request) -> InvoiceDocument:
-    invoice = await _find_invoice(request)
+    """Unknown, expired, revoked or draft: one answer (404), no hint which. Served from the process cache while
+    the change feed vouches for it, else read in one connection."""
+    token: str = request.path_params["token"]
+    if len(token) > _MAX_TOKEN_LENGTH:
+        raise HTTPException(status_code=404)
+    digest = token_hash(token)
+    cache: PortalCache = request.state.portal_cache
+    document = cache.document_for_link(digest)
+    if document is not None:
+        return document
+    stamp = cache.feed.stamp()
     async with request.state.pool.acquire() as conn:
-        return await load_document(conn, invoice)
+        found = await select_live_link(conn, digest)
+        if found is None:
+            raise HTTPException(status_code=404)
+        invoice, expires_at = found
+        document = await load_document(conn, invoice)
+    cache.remember(stamp, digest, expires_at, document)
+    return document
 
 
 def _portal_context(request: Request, document: InvoiceDocument, *, preview: bool = False) -> dict[str, object]:
@@ -55,19 +59,30 @@ def _portal_context(request: Request, document: InvoiceDocument, *, preview: boo
 
 
 async def invoice_show(request: Request) -> Response:
+    cache: PortalCache = request.state.portal_cache
+    stamp = cache.feed.stamp()
     document = await _find_document(request)
-    return render(request, "portal/show.html", _portal_context(request, document), fragment="portal/_preview.html")
+    context = _portal_context(request, document)
+    fragment = wants_fragment(request)
+    invoice = document.invoice
+    # The token is part of the page (its own links), so it is part of the key.
+    key = (invoice.version, f"{context['viewer_locale']}|{request.path_params['token']}", str(context["mode"]),
+           fragment, context["today"].isoformat())  # type: ignore[attr-defined]  # fmt: skip
+    body = cache.page(invoice.id, key)
+    if body is None:
+        body = render_to_bytes(request, "portal/_preview.html" if fragment else "portal/show.html", context)
+        cache.remember_page(stamp, invoice.id, key, body)
+    return html_response(body)
 
 
 async def invoice_pdf(request: Request) -> Response:
     document = await _find_document(request)
     invoice = document.invoice
-    pdf_cache = request.state.pdf_cache
 
     async def build_html() -> str:
         return request.state.templates.get_template("pdf/invoice.html").render(doc=document, doc_locale=invoice.locale)
 
-    pdf = await pdf_cache.get(request.state.pool, invoice.id, invoice.version, build_html)
+    pdf = await request.state.pdf_cache.get(request.state.pool, invoice.id, invoice.version, build_html)
     download = request.query_params.get("download") == "1"
     if download and request.method == "GET":
         async with request.state.pool.acquire() as conn:
@@ -84,7 +99,7 @@ async def invoice_pdf(request: Request) -> Response:
 async def invoice_viewed(request: Request) -> Response:
     """The page's script calls this once it has loaded in a browser: HEAD requests, link unfurlers and
     mail scanners that fetch without running scripts never count as a customer view."""
-    invoice = await _find_invoice(request)
+    document = await _find_document(request)
     async with request.state.pool.acquire() as conn:
-        await insert_view_once(conn, invoice.id)
+        await insert_view_once(conn, document.invoice.id)
     return Response(status_code=204)

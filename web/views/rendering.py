@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.templating import Jinja2Templates
 
 
@@ -25,5 +25,17 @@ def render(
     templates: Jinja2Templates = request.state.templates
     name = fragment if fragment is not None and wants_fragment(request) else page
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers.append("Vary", "HX-Request")
+    return response
+
+
+def render_to_bytes(request: Request, name: str, context: dict[str, Any]) -> bytes:
+    """The same rendering as `render`, as bytes a cache can keep."""
+    templates: Jinja2Templates = request.state.templates
+    return templates.get_template(name).render({"request": request, **context}).encode()
+
+
+def html_response(body: bytes, status_code: int = 200) -> Response:
+    response = HTMLResponse(body, status_code=status_code)
     response.headers.append("Vary", "HX-Request")
     return response

@@ -1,0 +1,141 @@
+"""One LISTEN connection per process on 'invoice_changes', fanned out to in-process subscribers.
+
+Subscribers are plain callbacks taking an invoice id (caches drop entries; the comments work adds SSE queues).
+The listener reconnects by itself after the database restarts; while it is down `connected` is False and
+callers must not trust anything cached, and on every (re)connect subscribers get `on_reset` because
+notifications sent meanwhile were lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import Callable
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "invoice_changes"
+_SYNC_PREFIX = "sync:"
+_MAX_TRACKED = 100_000
+
+
+class ChangeFeed:
+    def __init__(self, url: str, *, ping_interval: float = 5.0, max_backoff: float = 5.0) -> None:
+        self.url = url
+        self.ping_interval = ping_interval
+        self.max_backoff = max_backoff
+        self.connected = False
+        self._subscribers: list[Callable[[int], None]] = []
+        self._reset_subscribers: list[Callable[[], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        # A clock of what was seen: loaders read it before a database read and store the result only if
+        # nothing about that invoice (and no reset) happened since.
+        self._clock = itertools.count(1)
+        self._now = 0
+        self._last_change: dict[int, int] = {}
+        self._last_reset = 0
+        self._sync_waiters: dict[str, asyncio.Future[None]] = {}
+        self._ready = asyncio.Event()
+
+    def subscribe(self, on_change: Callable[[int], None], on_reset: Callable[[], None] | None = None) -> None:
+        self._subscribers.append(on_change)
+        if on_reset is not None:
+            self._reset_subscribers.append(on_reset)
+
+    def stamp(self) -> int:
+        return self._now
+
+    def changed_since(self, invoice_id: int, stamp: int) -> bool:
+        """True when a cached value read at `stamp` may be stale (or when the feed is down)."""
+        if not self.connected:
+            return True
+        return self._last_reset > stamp or self._last_change.get(invoice_id, 0) > stamp
+
+    async def start(self, *, wait: float = 5.0) -> None:
+        self._task = asyncio.create_task(self._run(), name="change-feed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ready.wait(), wait)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.connected = False
+
+    async def sync(self, conn: asyncpg.Connection, within: float = 5.0) -> None:
+        """Wait until every change committed before this call has reached this process's subscribers.
+
+        NOTIFYs are delivered in commit order, so our own marker arriving means earlier ones arrived.
+        """
+        marker = f"{_SYNC_PREFIX}{id(self)}:{next(self._clock)}"
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sync_waiters[marker] = waiter
+        try:
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, marker)
+            await asyncio.wait_for(waiter, within)
+        finally:
+            self._sync_waiters.pop(marker, None)
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.url, timeout=5)
+                self._lost.clear()
+                conn.add_termination_listener(lambda _conn: self._lost.set())
+                await conn.add_listener(CHANNEL, self._on_notify)
+                self._reset()
+                self.connected = True
+                self._ready.set()
+                backoff = 0.1
+                log.info("change feed listening on %s", CHANNEL)
+                while not self._lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._lost.wait(), self.ping_interval)
+                    if not self._lost.is_set():
+                        # A half-open connection never terminates by itself: a ping finds out.
+                        await conn.fetchval("SELECT 1", timeout=self.ping_interval)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+                if self.connected:
+                    log.warning("change feed lost its connection: %r; reconnecting", error)
+            finally:
+                self.connected = False
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(conn.close(), 1)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+
+    def _reset(self) -> None:
+        self._now = next(self._clock)
+        self._last_reset = self._now
+        self._last_change.clear()
+        for on_reset in self._reset_subscribers:
+            on_reset()
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(_SYNC_PREFIX):
+            waiter = self._sync_waiters.get(payload)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+            return
+        try:
+            invoice_id = int(payload)
+        except ValueError:
+            log.warning("ignoring unexpected notification payload %r", payload[:100])
+            return
+        self._now = next(self._clock)
+        if len(self._last_change) >= _MAX_TRACKED:
+            self._reset()  # bounded memory: forgetting which invoices changed means treating all as changed
+        self._last_change[invoice_id] = self._now
+        for on_change in self._subscribers:
+            on_change(invoice_id)
