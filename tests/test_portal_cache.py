@@ -13,7 +13,7 @@ from bs4 import BeautifulSoup
 from db.links import revoke_link, select_links_for_invoice
 from db.payments import insert_settled_payment
 from tests import factories
-from web.realtime import ChangeFeed
+from web.realtime import APPLICATION_NAME, ChangeFeed
 
 Settle = Callable[[], Awaitable[None]]
 
@@ -79,7 +79,11 @@ async def test_portal_cache_is_bypassed_while_the_listener_is_down(
     assert amount_paid(await client.get(issued.url)) == "€0.00"
     # Kill the listening connection from the server side, as a database restart would.
     killed = await conn.fetchval(
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()"
+        """
+        SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+        WHERE application_name = $1 AND datname = current_database()
+        """,
+        APPLICATION_NAME,
     )
     assert killed >= 1
     for _ in range(100):

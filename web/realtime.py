@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "invoice_changes"
 _SYNC_PREFIX = "sync:"
 _MAX_TRACKED = 100_000
+# Shown in pg_stat_activity, so operators (and tests) can tell the listening connection apart.
+APPLICATION_NAME = "invoice-portal-listener"
 
 
 class ChangeFeed:
@@ -87,7 +89,9 @@ class ChangeFeed:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self.url, timeout=5)
+                conn = await asyncpg.connect(
+                    self.url, timeout=5, server_settings={"application_name": APPLICATION_NAME}
+                )
                 self._lost.clear()
                 conn.add_termination_listener(lambda _conn: self._lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)

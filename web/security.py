@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +29,15 @@ class SecurityHeadersMiddleware:
         self.app = app
         self.csp = csp
         self.static_prefix = static_prefix
+        # Raw header pairs built once: appending them is the cheapest thing on the hot path.
+        common = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+        self._static_headers = [*common, (b"cache-control", b"public, max-age=31536000, immutable")]
+        self._page_headers = [
+            *common,
+            (b"cache-control", b"no-store"),
+            (b"x-robots-tag", b"noindex, nofollow"),
+            (b"content-security-policy", csp.encode()),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,20 +50,13 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, self._with_headers(scope, send))
 
     def _with_headers(self, scope: Scope, send: Send) -> Send:
-        is_static = scope["path"].startswith(self.static_prefix)
+        # Asset URLs carry a content hash (static_url), so they can be cached for good; nothing else may be.
+        extra = self._static_headers if scope["path"].startswith(self.static_prefix) else self._page_headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["Referrer-Policy"] = "no-referrer"
-                if is_static:
-                    # Asset URLs carry a content hash (static_url), so they can be cached for good.
-                    headers.setdefault("Cache-Control", "public, max-age=31536000, immutable")
-                else:
-                    headers["Cache-Control"] = "no-store"
-                    headers["X-Robots-Tag"] = "noindex, nofollow"
-                    headers.setdefault("Content-Security-Policy", self.csp)
+                # Our handlers never set these themselves, so appending cannot duplicate them.
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         return send_with_headers

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -87,13 +88,17 @@ async def invoice_pdf(request: Request) -> Response:
     if download and request.method == "GET":
         async with request.state.pool.acquire() as conn:
             await insert_activity(conn, invoice.id, PDF_DOWNLOADED)
-    filename = re.sub(r"[^A-Za-z0-9._-]", "_", invoice.number or "invoice") + ".pdf"
     disposition = "attachment" if download else "inline"
     return Response(
         pdf,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{filename}"'},
+        headers={"Content-Disposition": f'{disposition}; filename="{_pdf_filename(invoice.number)}"'},
     )
+
+
+@lru_cache(maxsize=4096)
+def _pdf_filename(number: str | None) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", number or "invoice") + ".pdf"
 
 
 async def invoice_viewed(request: Request) -> Response:
