@@ -35,12 +35,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/portal.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check web db tests bench
-	$(BIN)/ruff format --check web db tests bench
+	$(BIN)/ruff check web db tests bench devtools
+	$(BIN)/ruff format --check web db tests bench devtools
 
 format: $(STAMP)
-	$(BIN)/ruff format web db tests bench
-	$(BIN)/ruff check --fix web db tests bench
+	$(BIN)/ruff format web db tests bench devtools
+	$(BIN)/ruff check --fix web db tests bench devtools
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
