@@ -195,5 +195,22 @@ async def mark_paid_if_settled(conn: asyncpg.Connection, invoice_id: int, total:
     return row_to(Invoice, record)
 
 
+async def select_invoice_for_update(conn: asyncpg.Connection, invoice_id: int) -> Invoice | None:
+    """Lock the invoice row for the caller's transaction: settlements of one invoice queue behind each other."""
+    return row_to(Invoice, await conn.fetchrow(f"SELECT {COLUMNS} FROM invoices WHERE id = $1 FOR UPDATE", invoice_id))
+
+
+async def set_invoice_paid(conn: asyncpg.Connection, invoice_id: int, paid: bool) -> None:
+    """Open <-> paid as payments and refunds move the balance (a refund can make a paid invoice due again)."""
+    if paid:
+        sql = (
+            "UPDATE invoices SET status = 'paid', paid_at = now() WHERE id = $1 AND status IN ('open', 'uncollectible')"
+        )
+    else:
+        sql = "UPDATE invoices SET status = 'open', paid_at = NULL WHERE id = $1 AND status = 'paid'"
+    await conn.execute(sql, invoice_id)
+    await _touch(conn, invoice_id)
+
+
 async def _touch(conn: asyncpg.Connection, invoice_id: int) -> None:
     await conn.execute("UPDATE invoices SET version = version + 1, updated_at = now() WHERE id = $1", invoice_id)

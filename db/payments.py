@@ -24,6 +24,8 @@ class Payment:
     reference: str
     created_at: datetime
     succeeded_at: datetime | None
+    stripe_payment_intent_id: str | None
+    failure_message: str
 
 
 COLUMNS = columns(Payment)
@@ -59,3 +61,91 @@ async def select_succeeded_payments(conn: asyncpg.Connection, invoice_id: int) -
 
 def amount_paid(payments: list[Payment]) -> int:
     return sum(p.amount - p.amount_refunded for p in payments if p.status == "succeeded")
+
+
+# A succeeded payment is final (refunds are tracked separately); otherwise the newest Stripe event wins,
+# except that 'succeeded' always counts even when it arrives before an older 'processing'.
+async def apply_intent_status(
+    conn: asyncpg.Connection,
+    *,
+    intent_id: str,
+    status: str,
+    event_at: datetime,
+    card_brand: str = "",
+    card_last4: str = "",
+    failure_message: str = "",
+) -> Payment | None:
+    record = await conn.fetchrow(
+        f"""
+        UPDATE payments
+        SET status = $2, status_event_at = $3, updated_at = now(),
+            succeeded_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE NULL END,
+            card_brand = CASE WHEN $4 <> '' THEN $4 ELSE card_brand END,
+            card_last4 = CASE WHEN $5 <> '' THEN $5 ELSE card_last4 END,
+            failure_message = CASE WHEN $2 = 'failed' THEN $6 ELSE '' END
+        WHERE stripe_payment_intent_id = $1
+          AND status <> 'succeeded'
+          AND ($2 = 'succeeded' OR status_event_at IS NULL OR status_event_at <= $3)
+        RETURNING {COLUMNS}
+        """,
+        intent_id, status, event_at, card_brand, card_last4, failure_message[:1000],
+    )  # fmt: skip
+    return row_to(Payment, record)
+
+
+async def apply_refunded_amount(conn: asyncpg.Connection, *, intent_id: str, amount_refunded: int) -> Payment | None:
+    """Stripe reports the cumulative refunded amount, so applying an old event again never lowers it."""
+    record = await conn.fetchrow(
+        f"""
+        UPDATE payments SET amount_refunded = LEAST(amount, GREATEST(amount_refunded, $2)), updated_at = now()
+        WHERE stripe_payment_intent_id = $1
+        RETURNING {COLUMNS}
+        """,
+        intent_id,
+        amount_refunded,
+    )
+    return row_to(Payment, record)
+
+
+async def select_payment_by_intent(conn: asyncpg.Connection, intent_id: str) -> Payment | None:
+    return row_to(
+        Payment, await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1", intent_id)
+    )
+
+
+async def record_stripe_event(conn: asyncpg.Connection, event_id: str, event_type: str) -> bool:
+    """True the first time an event id is seen; call inside the transaction that applies the event."""
+    status = await conn.execute(
+        "INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", event_id, event_type
+    )
+    return status == "INSERT 0 1"
+
+
+async def insert_card_attempt(
+    conn: asyncpg.Connection, *, invoice_id: int, amount: int, currency: str, attempt_key: str
+) -> tuple[Payment, bool]:
+    """The payment row for one customer attempt, created once per attempt key; (row, created now)."""
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO payments (invoice_id, amount, currency, method, status, attempt_key)
+        VALUES ($1, $2, $3, 'card', 'pending', $4)
+        ON CONFLICT (attempt_key) DO NOTHING
+        RETURNING {COLUMNS}
+        """,
+        invoice_id, amount, currency, attempt_key,
+    )  # fmt: skip
+    if record is not None:
+        return row_to(Payment, record), True  # type: ignore[return-value]
+    existing = await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE attempt_key = $1", attempt_key)
+    return row_to(Payment, existing), False  # type: ignore[return-value]
+
+
+async def set_payment_intent(conn: asyncpg.Connection, payment_id: int, intent_id: str) -> None:
+    await conn.execute(
+        """
+        UPDATE payments SET stripe_payment_intent_id = $2, updated_at = now()
+        WHERE id = $1 AND stripe_payment_intent_id IS NULL
+        """,
+        payment_id,
+        intent_id,
+    )

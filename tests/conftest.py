@@ -21,6 +21,7 @@ from asgi_lifespan import LifespanManager
 
 from db.migrate import migrate
 from db.rows import init_connection
+from tests.stripe_server import localstripe
 from web.app import create_app
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
@@ -39,6 +40,7 @@ DATA_TABLES = ", ".join(
         "invoice_number_counters",
         "customers",
         "workspaces",
+        "stripe_events",
     ]
 )
 
@@ -141,9 +143,28 @@ def pdf_renderer() -> Iterator[PdfRenderer]:
     renderer.close()
 
 
+WEBHOOK_SECRET = "whsec_test_portal"
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path_factory.mktemp("data"), db_pool_max=5)
+def stripe_base() -> Iterator[str]:
+    """A localstripe process for the run (flushed by the tests that need a clean slate)."""
+    with localstripe() as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe_base: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("data"),
+        db_pool_max=5,
+        stripe_secret_key="sk_test_portal",
+        stripe_publishable_key="pk_test_portal",
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=stripe_base,
+        stripe_js_url=f"{stripe_base}/js.stripe.com/v3/",
+    )
 
 
 @pytest.fixture(scope="session")

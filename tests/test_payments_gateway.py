@@ -7,20 +7,13 @@ import hmac
 import json
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from tests.stripe_server import flush, localstripe
+from tests.stripe_server import flush
 from web.payments import InvalidWebhook, PaymentRefused, ProviderUnavailable, StripeGateway
 
 SECRET = "whsec_test_secret"
-
-
-@pytest.fixture(scope="session")
-def stripe_base() -> Iterator[str]:
-    with localstripe() as base:
-        yield base
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from web.database import database_url, open_pool, release_embedded
+from web.payments import StripeGateway
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal_cache import PortalCache
 from web.realtime import ChangeFeed
@@ -34,6 +35,7 @@ class State(TypedDict):
     pdf_cache: PdfCache
     change_feed: ChangeFeed
     portal_cache: PortalCache
+    stripe: StripeGateway | None
 
 
 def create_app(
@@ -65,6 +67,11 @@ def create_app(
                 pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
                 change_feed=feed,
                 portal_cache=PortalCache(feed),
+                stripe=(
+                    StripeGateway(settings.stripe_secret_key, api_base=settings.stripe_api_base)
+                    if settings.stripe_secret_key
+                    else None
+                ),
             )
         finally:
             if change_feed is None:

@@ -29,7 +29,18 @@ class Settings:
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
     debug: bool = False
+    # Stripe: payment is offered only when both keys are set. STRIPE_API_BASE points the SDK at a local test
+    # double (localstripe) instead of api.stripe.com; STRIPE_JS_URL is where the browser loads Stripe.js from.
+    stripe_secret_key: str = ""
+    stripe_publishable_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = ""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def stripe_connected(self) -> bool:
+        return bool(self.stripe_secret_key and self.stripe_publishable_key)
 
     @property
     def public_origin(self) -> str:
@@ -53,4 +64,9 @@ class Settings:
             pdf_workers=config("PDF_WORKERS", cast=int, default=2),
             pdf_memory_cache_bytes=config("PDF_MEMORY_CACHE_MB", cast=int, default=64) * 1024 * 1024,
             debug=config("DEBUG", cast=bool, default=False),
+            stripe_secret_key=config("STRIPE_SECRET_KEY", cast=str, default=""),
+            stripe_publishable_key=config("STRIPE_PUBLISHABLE_KEY", cast=str, default=""),
+            stripe_webhook_secret=config("STRIPE_WEBHOOK_SECRET", cast=str, default=""),
+            stripe_api_base=config("STRIPE_API_BASE", cast=str, default=""),
+            stripe_js_url=config("STRIPE_JS_URL", cast=str, default="https://js.stripe.com/v3/"),
         )

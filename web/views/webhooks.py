@@ -1,0 +1,37 @@
+"""POST /webhooks/stripe: verify the signature on the raw body, then apply the event once."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from web.payments import InvalidWebhook, ProviderUnavailable, StripeGateway
+from web.webhooks import apply_event
+
+log = logging.getLogger(__name__)
+# Stripe events are a few KB; anything far larger is not from Stripe.
+_MAX_BODY = 512 * 1024
+
+
+async def stripe_webhook(request: Request) -> JSONResponse:
+    secret = request.state.settings.stripe_webhook_secret
+    if not secret:
+        return JSONResponse({"error": "Stripe webhooks are not configured here."}, status_code=404)
+    if int(request.headers.get("content-length") or 0) > _MAX_BODY:
+        return JSONResponse({"error": "Payload too large."}, status_code=413)
+    body = await request.body()
+    try:
+        event = StripeGateway.verify_event(body, request.headers.get("stripe-signature"), secret)
+    except InvalidWebhook:
+        return JSONResponse({"error": "Invalid signature."}, status_code=400)
+    if not isinstance(event.get("id"), str):
+        return JSONResponse({"error": "Not an event."}, status_code=400)
+    try:
+        outcome = await apply_event(request.state.pool, request.state.stripe, event)
+    except ProviderUnavailable:
+        # Nothing was committed; Stripe retries the event later.
+        return JSONResponse({"error": "Stripe unreachable; retry later."}, status_code=503)
+    log.info("stripe event %s (%s): %s", event["id"], event.get("type"), outcome)
+    return JSONResponse({"received": True, "outcome": outcome})
