@@ -1,0 +1,80 @@
+"""Starting a card payment: the three gates, the amount rules, and one PaymentIntent per customer attempt.
+
+An attempt is identified by a key rendered into the payment form, so a double submit or a retry after a
+timeout finds the same payment row and the same intent instead of creating a second one. (Stripe's
+idempotency key, derived from the row, covers the same ground on Stripe's side.)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import asyncpg
+
+from db.payments import Payment, insert_card_attempt, set_payment_intent
+from web.amounts import AmountError, card_payable_due, parse_amount, rules_for
+from web.documents import InvoiceDocument
+from web.money import format_money
+from web.payments import Intent, StripeGateway
+from web.settings import Settings
+
+ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Availability:
+    payable: bool
+    reason: str  # why not, in plain words; empty when payable
+
+
+def availability(settings: Settings, document: InvoiceDocument, locale: str) -> Availability:
+    status = document.invoice.status
+    if not settings.stripe_connected:
+        return Availability(False, "Online card payment is not available for this invoice.")
+    if status == "paid" or (status == "open" and document.amount_due == 0):
+        return Availability(False, "This invoice is paid in full. Nothing is due.")
+    if status == "void":
+        return Availability(False, "This invoice was voided and cannot be paid.")
+    if status != "open":
+        return Availability(False, "This invoice cannot be paid online. Please contact the sender.")
+    rules = rules_for(document.invoice.currency, document.amount_due)
+    if not card_payable_due(rules):
+        minimum = format_money(rules.currency.minimum_charge or 1, rules.currency.code, locale)
+        return Availability(False, f"The amount due is below the smallest card payment ({minimum}).")
+    return Availability(True, "")
+
+
+async def start_card_payment(
+    conn: asyncpg.Connection,
+    gateway: StripeGateway,
+    document: InvoiceDocument,
+    *,
+    amount_text: str,
+    locale: str,
+    attempt_key: str,
+) -> tuple[Payment, Intent]:
+    """Validate, record the attempt, and create (or find again) its PaymentIntent.
+
+    Raises AmountError (422 with the message), or ProviderUnavailable / PaymentRefused from the gateway; the
+    attempt row then stays without an intent and the same attempt key can simply be submitted again.
+    """
+    if not ATTEMPT_KEY.match(attempt_key or ""):
+        raise AmountError("This payment form has expired. Please reload the page and try again.")
+    invoice = document.invoice
+    amount = parse_amount(amount_text, rules_for(invoice.currency, document.amount_due), locale)
+    payment, _created = await insert_card_attempt(
+        conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, attempt_key=attempt_key
+    )
+    if payment.invoice_id != invoice.id or payment.amount != amount:
+        raise AmountError("This payment form was already used for another amount. Please reload the page.")
+    if payment.stripe_payment_intent_id:
+        return payment, await gateway.retrieve_intent(payment.stripe_payment_intent_id)
+    intent = await gateway.create_intent(
+        amount=amount,
+        currency=invoice.currency,
+        metadata={"invoice_id": str(invoice.id), "invoice_number": invoice.number or "", "payment_id": str(payment.id)},
+        idempotency_key=f"payment-{payment.id}",
+    )
+    await set_payment_intent(conn, payment.id, intent.id)
+    return payment, intent
