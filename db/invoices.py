@@ -179,22 +179,6 @@ async def void_invoice(conn: asyncpg.Connection, invoice_id: int, reason: str) -
     return row_to(Invoice, record)
 
 
-async def mark_paid_if_settled(conn: asyncpg.Connection, invoice_id: int, total: int) -> Invoice | None:
-    """Open -> paid when succeeded payments less refunds cover `total` (the caller computed it from the lines)."""
-    record = await conn.fetchrow(
-        f"""
-        UPDATE invoices SET status = 'paid', paid_at = now(), version = version + 1, updated_at = now()
-        WHERE id = $1 AND status IN ('open', 'uncollectible')
-          AND (SELECT coalesce(sum(amount - amount_refunded), 0) FROM payments
-               WHERE invoice_id = $1 AND status = 'succeeded') >= $2
-        RETURNING {COLUMNS}
-        """,
-        invoice_id,
-        total,
-    )
-    return row_to(Invoice, record)
-
-
 async def select_invoice_for_update(conn: asyncpg.Connection, invoice_id: int) -> Invoice | None:
     """Lock the invoice row for the caller's transaction: settlements of one invoice queue behind each other."""
     return row_to(Invoice, await conn.fetchrow(f"SELECT {COLUMNS} FROM invoices WHERE id = $1 FOR UPDATE", invoice_id))

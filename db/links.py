@@ -60,11 +60,6 @@ async def select_live_link(conn: asyncpg.Connection, token_hash: bytes) -> tuple
     return row_to(Invoice, record), record["link_expires_at"]  # type: ignore[return-value]
 
 
-async def select_invoice_by_token_hash(conn: asyncpg.Connection, token_hash: bytes) -> Invoice | None:
-    found = await select_live_link(conn, token_hash)
-    return found[0] if found else None
-
-
 async def select_links_for_invoice(conn: asyncpg.Connection, invoice_id: int) -> list[PortalLink]:
     records = await conn.fetch(
         f"SELECT {COLUMNS} FROM portal_links WHERE invoice_id = $1 ORDER BY created_at, id", invoice_id

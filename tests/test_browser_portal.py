@@ -13,7 +13,7 @@ from playwright.async_api import Browser, expect
 from pypdf import PdfReader
 
 from db.activity import select_activity
-from db.links import select_invoice_by_token_hash
+from db.links import select_live_link
 from tests.browser import chromium, live_server
 from web.app import create_app
 from web.demo import load_demo
@@ -88,8 +88,9 @@ async def test_browser_preview_modes_download_and_views(
     assert download.suggested_filename[:-4] in reader.pages[0].extract_text()
 
     # The browser's beacon recorded one view (reloads within the window are one visit) and the download.
-    invoice = await select_invoice_by_token_hash(conn, token_hash(links["open"]))
-    assert invoice is not None
+    found = await select_live_link(conn, token_hash(links["open"]))
+    assert found is not None
+    invoice = found[0]
     kinds = sorted(a.kind for a in await select_activity(conn, invoice.id))
     assert kinds == ["pdf_downloaded", "viewed"]
     assert errors == []

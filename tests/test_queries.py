@@ -11,7 +11,7 @@ import pytest
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once, select_activity
 from db.customers import select_customer
 from db.invoices import insert_invoice, issue_invoice, select_invoice, void_invoice
-from db.links import select_invoice_by_token_hash
+from db.links import select_live_link
 from db.payments import insert_settled_payment, select_succeeded_payments
 from tests import factories
 from tests.conftest import connect
@@ -56,11 +56,11 @@ async def test_queries_token_lookup_finds_only_live_links_to_issued_invoices(con
     expired = await factories.invoice(conn, ws=live.workspace, expires_at=factories.yesterday())
     revoked = await factories.invoice(conn, ws=live.workspace, revoked=True)
     draft = await factories.invoice(conn, ws=live.workspace, issue=False)
-    found = await select_invoice_by_token_hash(conn, token_hash(live.token))
-    assert found is not None and found.id == live.invoice.id
+    found = await select_live_link(conn, token_hash(live.token))
+    assert found is not None and found[0].id == live.invoice.id and found[1] is None
     for dead in (expired, revoked, draft):
-        assert await select_invoice_by_token_hash(conn, token_hash(dead.token)) is None
-    assert await select_invoice_by_token_hash(conn, token_hash("x" * 32)) is None
+        assert await select_live_link(conn, token_hash(dead.token)) is None
+    assert await select_live_link(conn, token_hash("x" * 32)) is None
     # The token is never compared directly: only its hash is indexed.
     stored = await conn.fetchval("SELECT token_hash FROM portal_links WHERE invoice_id = $1", live.invoice.id)
     assert stored == token_hash(live.token) and len(live.token) >= 22

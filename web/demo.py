@@ -18,16 +18,15 @@ from db.invoices import (
     insert_invoice,
     insert_invoice_lines,
     issue_invoice,
-    mark_paid_if_settled,
     select_invoice_by_import_key,
-    select_invoice_lines,
     void_invoice,
 )
 from db.links import revoke_link, select_links_for_invoice
 from db.payments import insert_settled_payment
 from db.workspaces import insert_workspace, select_workspace_by_slug
+from web.documents import load_document
 from web.links import create_link
-from web.totals import LineAmounts, compute_totals
+from web.settlement import settle
 
 _DEMO_LOCK = 0x0DE30
 
@@ -146,19 +145,20 @@ async def _create(
     )
     await insert_invoice_lines(conn, invoice.id, demo.lines)
     issue_date = today - timedelta(days=5)
-    await issue_invoice(conn, invoice.id, issue_date=issue_date, due_date=issue_date + timedelta(days=demo.due_in_days))
+    issued = await issue_invoice(
+        conn, invoice.id, issue_date=issue_date, due_date=issue_date + timedelta(days=demo.due_in_days)
+    )
     expires_at = datetime.now(UTC) - timedelta(days=1) if demo.link == "expired" else None
     link = await create_link(conn, invoice.id, expires_at=expires_at)
     if demo.link == "revoked":
         await revoke_link(conn, link.id)
     if demo.final == "paid":
-        lines = await select_invoice_lines(conn, invoice.id)
-        total = compute_totals([LineAmounts(x.quantity, x.unit_price, x.tax_rate) for x in lines], demo.currency).total
+        total = (await load_document(conn, issued)).totals.total
         await insert_settled_payment(
             conn, invoice_id=invoice.id, amount=total, currency=demo.currency, method="bank_transfer",
             reference="Bank transfer received",
         )  # fmt: skip
-        await mark_paid_if_settled(conn, invoice.id, total)
+        await settle(conn, invoice.id)
     elif demo.final == "void":
         await void_invoice(conn, invoice.id, "Issued to the wrong cost centre; replaced by a corrected invoice.")
     return invoice.id

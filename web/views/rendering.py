@@ -14,23 +14,8 @@ def wants_fragment(request: Request) -> bool:
     return request.headers.get("hx-request") == "true" and "hx-history-restore-request" not in request.headers
 
 
-def render(
-    request: Request,
-    page: str,
-    context: dict[str, Any],
-    *,
-    fragment: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    templates: Jinja2Templates = request.state.templates
-    name = fragment if fragment is not None and wants_fragment(request) else page
-    response = templates.TemplateResponse(request, name, context, status_code=status_code)
-    response.headers.append("Vary", "HX-Request")
-    return response
-
-
 def render_to_bytes(request: Request, name: str, context: dict[str, Any]) -> bytes:
-    """The same rendering as `render`, as bytes a cache can keep."""
+    """A template rendered to bytes, so a cache can keep it; `html_response` sends it."""
     templates: Jinja2Templates = request.state.templates
     return templates.get_template(name).render({"request": request, **context}).encode()
 
