@@ -18,7 +18,6 @@ from db.payments import (
     apply_intent_status,
     apply_refunded_amount,
     record_stripe_event,
-    select_payment_by_intent,
 )
 from web.payments import StripeGateway
 from web.settlement import settle
@@ -36,7 +35,7 @@ HANDLED_TYPES = frozenset({*INTENT_STATUSES, "charge.refunded"})
 
 def _card(intent: dict[str, Any]) -> tuple[str, str]:
     """Brand and last 4 when the event carries the charge (older API versions, or an expanded latest_charge)."""
-    charges = [intent.get("latest_charge"), *list((intent.get("charges") or {}).get("data") or [])]
+    charges = [intent.get("latest_charge"), *((intent.get("charges") or {}).get("data") or [])]
     for charge in charges:
         if isinstance(charge, dict):
             card = (charge.get("payment_method_details") or {}).get("card") or {}
@@ -79,17 +78,15 @@ async def apply_event(pool: asyncpg.Pool, gateway: StripeGateway | None, event: 
 async def _refund_excess(
     conn: asyncpg.Connection, gateway: StripeGateway | None, payment: Payment, excess: int
 ) -> None:
-    current = await select_payment_by_intent(conn, payment.stripe_payment_intent_id or "")
-    if current is None or gateway is None or current.status != "succeeded":
+    """Refund the overpaid part of `payment` (the row just written in this transaction). The refund stops at the
+    invoice total, so the paid status that settle() set stays right."""
+    if gateway is None or payment.status != "succeeded" or not payment.stripe_payment_intent_id:
         log.error("invoice %s is overpaid by %s and cannot be refunded automatically", payment.invoice_id, excess)
         return
-    amount = min(excess, current.amount - current.amount_refunded)
+    amount = min(excess, payment.amount - payment.amount_refunded)
+    refunded = payment.amount_refunded + amount
     await gateway.refund(
-        intent_id=current.stripe_payment_intent_id or "",
-        amount=amount,
-        idempotency_key=f"excess-{current.id}-{current.amount_refunded + amount}",
+        intent_id=payment.stripe_payment_intent_id, amount=amount, idempotency_key=f"excess-{payment.id}-{refunded}"
     )
-    await apply_refunded_amount(conn, intent_id=current.stripe_payment_intent_id or "",
-                                amount_refunded=current.amount_refunded + amount)  # fmt: skip
-    await settle(conn, payment.invoice_id)
+    await apply_refunded_amount(conn, intent_id=payment.stripe_payment_intent_id, amount_refunded=refunded)
     log.warning("refunded %s on invoice %s: paid beyond its total", amount, payment.invoice_id)
