@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from web.documents import InvoiceDocument
 from web.realtime import ChangeFeed
 
-PageKey = tuple[int, str, str, bool, str]  # version, locale, mode, fragment, ISO day
+# version, token (the page links to its own URLs), reader locale, mode, fragment, ISO day
+PageKey = tuple[int, str, str, str, bool, str]
 _MAX_PAGES_PER_INVOICE = 32
 
 

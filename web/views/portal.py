@@ -15,7 +15,7 @@ from db.links import select_live_link
 from web.documents import InvoiceDocument, load_document
 from web.links import token_hash
 from web.locales import negotiate_locale
-from web.portal_cache import PortalCache
+from web.portal_cache import PageKey, PortalCache
 from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
 PREVIEW_MODES = ("document", "pdf")
@@ -66,9 +66,14 @@ async def invoice_show(request: Request) -> Response:
     context = _portal_context(request, document)
     fragment = wants_fragment(request)
     invoice = document.invoice
-    # The token is part of the page (its own links), so it is part of the key.
-    key = (invoice.version, f"{context['viewer_locale']}|{request.path_params['token']}", str(context["mode"]),
-           fragment, context["today"].isoformat())  # type: ignore[attr-defined]  # fmt: skip
+    key: PageKey = (
+        invoice.version,
+        request.path_params["token"],
+        str(context["viewer_locale"]),
+        str(context["mode"]),
+        fragment,
+        str(context["today"]),  # ISO day: the same date the page was rendered with
+    )
     body = cache.page(invoice.id, key)
     if body is None:
         body = render_to_bytes(request, "portal/_preview.html" if fragment else "portal/show.html", context)
