@@ -26,6 +26,8 @@ class Payment:
     succeeded_at: datetime | None
     stripe_payment_intent_id: str | None
     failure_message: str
+    attempt_key: str | None
+    attempt_held_until: datetime | None
 
 
 COLUMNS = columns(Payment)
@@ -34,17 +36,16 @@ COLUMNS = columns(Payment)
 async def insert_settled_payment(
     conn: asyncpg.Connection, *, invoice_id: int, amount: int, currency: str, method: str, reference: str = ""
 ) -> Payment:
-    """A payment that has already arrived (bank transfer recorded by the billing team), and bump the version."""
-    async with conn.transaction():
-        record = await conn.fetchrow(
-            f"""
-            INSERT INTO payments (invoice_id, amount, currency, method, status, reference, succeeded_at)
-            VALUES ($1, $2, $3, $4, 'succeeded', $5, now())
-            RETURNING {COLUMNS}
-            """,
-            invoice_id, amount, currency, method, reference,
-        )  # fmt: skip
-        await conn.execute("UPDATE invoices SET version = version + 1, updated_at = now() WHERE id = $1", invoice_id)
+    """A payment that has already arrived (bank transfer recorded by the billing team); a trigger bumps the
+    invoice's version."""
+    record = await conn.fetchrow(
+        f"""
+        INSERT INTO payments (invoice_id, amount, currency, method, status, reference, succeeded_at)
+        VALUES ($1, $2, $3, $4, 'succeeded', $5, now())
+        RETURNING {COLUMNS}
+        """,
+        invoice_id, amount, currency, method, reference,
+    )  # fmt: skip
     return row_to(Payment, record)  # type: ignore[return-value]
 
 
@@ -74,11 +75,15 @@ async def apply_intent_status(
     card_brand: str = "",
     card_last4: str = "",
     failure_message: str = "",
+    amount_received: int = 0,
 ) -> Payment | None:
+    """Stripe's amount is what counts once it succeeded: it is the money that moved."""
     record = await conn.fetchrow(
         f"""
         UPDATE payments
         SET status = $2, status_event_at = $3, updated_at = now(),
+            amount = CASE WHEN $2 = 'succeeded' AND $7 > 0 THEN $7 ELSE amount END,
+            attempt_held_until = CASE WHEN $2 IN ('succeeded', 'processing') THEN attempt_held_until END,
             succeeded_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE NULL END,
             card_brand = CASE WHEN $4 <> '' THEN $4 ELSE card_brand END,
             card_last4 = CASE WHEN $5 <> '' THEN $5 ELSE card_last4 END,
@@ -88,7 +93,7 @@ async def apply_intent_status(
           AND ($2 = 'succeeded' OR status_event_at IS NULL OR status_event_at <= $3)
         RETURNING {COLUMNS}
         """,
-        intent_id, status, event_at, card_brand, card_last4, failure_message[:1000],
+        intent_id, status, event_at, card_brand, card_last4, failure_message[:1000], amount_received,
     )  # fmt: skip
     return row_to(Payment, record)
 
@@ -105,6 +110,19 @@ async def apply_refunded_amount(conn: asyncpg.Connection, *, intent_id: str, amo
         amount_refunded,
     )
     return row_to(Payment, record)
+
+
+async def lock_invoice_of_intent(conn: asyncpg.Connection, intent_id: str) -> int | None:
+    """Lock the invoice an intent pays, first, so every writer of one invoice's payments takes its locks in the
+    same order (invoice, then payment) and cannot deadlock with a customer confirming at the same moment."""
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        """
+        SELECT i.id FROM invoices i JOIN payments p ON p.invoice_id = i.id
+        WHERE p.stripe_payment_intent_id = $1
+        FOR UPDATE OF i
+        """,
+        intent_id,
+    )
 
 
 async def select_payment_by_intent(conn: asyncpg.Connection, intent_id: str) -> Payment | None:
@@ -148,4 +166,69 @@ async def set_payment_intent(conn: asyncpg.Connection, payment_id: int, intent_i
         """,
         payment_id,
         intent_id,
+    )
+
+
+async def select_card_attempt(conn: asyncpg.Connection, invoice_id: int, attempt_key: str) -> Payment | None:
+    """The attempt behind a payment step, only for the invoice whose link was used."""
+    return row_to(
+        Payment,
+        await conn.fetchrow(
+            f"SELECT {COLUMNS} FROM payments WHERE invoice_id = $1 AND attempt_key = $2 AND method = 'card'",
+            invoice_id,
+            attempt_key,
+        ),
+    )
+
+
+async def amount_held_by_others(conn: asyncpg.Connection, invoice_id: int, payment_id: int) -> int:
+    """What other attempts on this invoice may still collect: in flight at Stripe, or being confirmed now."""
+    held = await conn.fetchval(
+        """
+        SELECT COALESCE(sum(amount), 0) FROM payments
+        WHERE invoice_id = $1 AND id <> $2
+          AND (status = 'processing' OR (status IN ('pending', 'failed') AND attempt_held_until > now()))
+        """,
+        invoice_id,
+        payment_id,
+    )
+    return int(held)
+
+
+async def hold_attempt(conn: asyncpg.Connection, payment_id: int, *, amount: int, seconds: int) -> None:
+    await conn.execute(
+        """
+        UPDATE payments SET amount = $2, attempt_held_until = now() + make_interval(secs => $3), updated_at = now()
+        WHERE id = $1
+        """,
+        payment_id, amount, seconds,
+    )  # fmt: skip
+
+
+async def lower_attempt(conn: asyncpg.Connection, payment_id: int, amount: int) -> None:
+    await conn.execute(
+        "UPDATE payments SET amount = $2, attempt_held_until = NULL, updated_at = now() WHERE id = $1",
+        payment_id,
+        amount,
+    )
+
+
+async def end_attempt(conn: asyncpg.Connection, payment_id: int, *, status: str, failure_message: str = "") -> None:
+    """A declined or cancelled attempt: it no longer holds anything. A succeeded one (the webhook won) stays."""
+    await conn.execute(
+        """
+        UPDATE payments
+        SET status = $2, failure_message = $3, attempt_held_until = NULL, updated_at = now()
+        WHERE id = $1 AND status <> 'succeeded'
+        """,
+        payment_id, status, failure_message[:1000],
+    )  # fmt: skip
+
+
+async def set_card_details(conn: asyncpg.Connection, payment_id: int, *, brand: str, last4: str) -> None:
+    await conn.execute(
+        "UPDATE payments SET card_brand = $2, card_last4 = $3, updated_at = now() WHERE id = $1",
+        payment_id,
+        brand[:40],
+        last4 if len(last4) == 4 and last4.isdigit() else "",
     )

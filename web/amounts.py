@@ -33,7 +33,7 @@ class AmountRules:
         return self.currency.exponent - (len(str(self.currency.rounding_step)) - 1)
 
 
-def _symbols(locale: str) -> tuple[str, str]:
+def decimal_and_group(locale: str) -> tuple[str, str]:
     loc = babel_locale(locale)
     decimal, group = get_decimal_symbol(loc), get_group_symbol(loc)
     # Narrow no-break and no-break spaces are typed as plain spaces.
@@ -50,7 +50,7 @@ def parse_amount(text: str, rules: AmountRules, locale: str) -> int:
         raise AmountError("Enter the amount you want to pay.")
     if len(raw) > MAX_INPUT_LENGTH:
         raise AmountError("That amount is too long. Enter it with digits only, for example 120.50.")
-    decimal, group = _symbols(locale)
+    decimal, group = decimal_and_group(locale)
     example = format_money(12345 * 10 ** max(currency.exponent - 2, 0), currency.code, locale)
     if raw.startswith("-") or raw.startswith("−"):
         raise AmountError("Enter a positive amount.")
@@ -113,7 +113,7 @@ def rules_for(currency_code: str, due: int) -> AmountRules:
 
 def format_for_input(minor: int, rules: AmountRules, locale: str) -> str:
     """Prefill for the amount field, in the form parse_amount accepts back (no grouping, reader's decimal)."""
-    decimal, _ = _symbols(locale)
+    decimal, _ = decimal_and_group(locale)
     value = Decimal(minor).scaleb(-rules.currency.exponent)
     text = f"{value:.{rules.decimals}f}"
     return text.replace(".", decimal)

@@ -18,7 +18,7 @@ from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal_cache import PortalCache
 from web.realtime import ChangeFeed
 from web.routes import build_routes
-from web.security import SecurityHeadersMiddleware, content_security_policy
+from web.security import SecurityHeadersMiddleware, content_security_policy, stripe_sources
 from web.settings import Settings
 from web.templating import build_templates
 from web.views.errors import exception_handlers
@@ -84,10 +84,16 @@ def create_app(
     return Starlette(
         debug=False,  # tracebacks never reach a browser, even in development
         routes=build_routes(settings),
-        middleware=[Middleware(SecurityHeadersMiddleware, csp=content_security_policy())],
+        middleware=[Middleware(SecurityHeadersMiddleware, csp=_csp(settings))],
         exception_handlers=exception_handlers(),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
+
+
+def _csp(settings: Settings) -> str:
+    if not settings.stripe_connected:
+        return content_security_policy()
+    return content_security_policy(**stripe_sources(settings.stripe_js_url, settings.stripe_api_base))
 
 
 def app_from_env() -> Starlette:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from db.invoices import Invoice
 from db.payments import Payment, insert_card_attempt, set_payment_intent
-from web.amounts import AmountError, card_payable_due, parse_amount, rules_for
+from web.amounts import AmountError, card_payable_due, decimal_and_group, format_for_input, parse_amount, rules_for
 from web.documents import InvoiceDocument
 from web.money import format_money
 from web.payments import Intent, StripeGateway
@@ -45,6 +46,34 @@ def availability(settings: Settings, document: InvoiceDocument, locale: str) -> 
     return Availability(True, "")
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentCard:
+    """What the payment card on the page shows: the gate, and for a payable invoice the prefill and the rules."""
+
+    availability: Availability
+    prefill: str = ""  # the amount due as the reader types it (rounded down to what a card can charge)
+    hint: str = ""
+
+
+def payment_card(settings: Settings, document: InvoiceDocument, locale: str) -> PaymentCard:
+    gate = availability(settings, document, locale)
+    if not gate.payable:
+        return PaymentCard(gate)
+    rules = rules_for(document.invoice.currency, document.amount_due)
+    currency = rules.currency
+    payable = rules.due - rules.due % currency.charge_step
+    minimum = format_money(max(currency.minimum_charge or 1, currency.charge_step), currency.code, locale)
+    decimal, _group = decimal_and_group(locale)
+    if rules.decimals == 0:
+        digits = "whole amounts only"
+    else:
+        digits = f"up to {rules.decimals} decimals after “{decimal}”"
+        if currency.charge_step > 1:
+            digits += ", the last one 0"
+    hint = f"From {minimum} up to {format_money(payable, currency.code, locale)}; {digits}."
+    return PaymentCard(gate, format_for_input(payable, rules, locale), hint)
+
+
 async def start_card_payment(
     conn: asyncpg.Connection,
     gateway: StripeGateway,
@@ -68,13 +97,19 @@ async def start_card_payment(
     )
     if payment.invoice_id != invoice.id or payment.amount != amount:
         raise AmountError("This payment form was already used for another amount. Please reload the page.")
+    return payment, await ensure_intent(conn, gateway, invoice, payment)
+
+
+async def ensure_intent(conn: asyncpg.Connection, gateway: StripeGateway, invoice: Invoice, payment: Payment) -> Intent:
+    """The attempt's PaymentIntent, created on first need. The idempotency key is the attempt's row, so even a
+    create whose answer was lost (timeout) cannot leave a second intent behind at Stripe."""
     if payment.stripe_payment_intent_id:
-        return payment, await gateway.retrieve_intent(payment.stripe_payment_intent_id)
+        return await gateway.retrieve_intent(payment.stripe_payment_intent_id)
     intent = await gateway.create_intent(
-        amount=amount,
+        amount=payment.amount,
         currency=invoice.currency,
         metadata={"invoice_id": str(invoice.id), "invoice_number": invoice.number or "", "payment_id": str(payment.id)},
-        idempotency_key=f"payment-{payment.id}",
+        idempotency_key=f"payment-{payment.id}-{payment.amount}",
     )
     await set_payment_intent(conn, payment.id, intent.id)
-    return payment, intent
+    return intent

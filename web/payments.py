@@ -21,8 +21,18 @@ class PaymentRefused(RuntimeError):
     pass
 
 
+class CardDeclined(PaymentRefused):
+    """The bank or 3-D Secure said no; str() is Stripe's customer-facing message."""
+
+
 class InvalidWebhook(ValueError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class CardSummary:
+    brand: str
+    last4: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,10 @@ class StripeGateway:
         options: dict[str, Any] = {"max_network_retries": 2}
         if api_base:
             options["base_addresses"] = {"api": api_base}
+        # A custom API base means the local test double (localstripe), which speaks an older dialect: it cannot
+        # turn a card token into a PaymentMethod (it takes the token's card id instead) and refuses the
+        # `use_stripe_sdk` confirm flag. Everything else is the same call against the same SDK.
+        self._localstripe_dialect = bool(api_base)
         self._client = stripe.StripeClient(
             secret_key, http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True), **options
         )
@@ -78,6 +92,36 @@ class StripeGateway:
 
     async def cancel_intent(self, intent_id: str) -> Intent:
         return await self._call(self._client.v1.payment_intents.cancel_async(intent_id))
+
+    async def confirm_card(self, intent_id: str, *, card_token: str, amount: int) -> tuple[Intent, CardSummary]:
+        """Attach the card the browser tokenised, set the amount we agreed to, and confirm on the server.
+
+        Finalising on the server is what lets us check the balance right before money moves. The result is
+        `succeeded`, `processing` or `requires_action` (3-D Secure: the browser finishes it with the client
+        secret); a refusal raises CardDeclined.
+        """
+        try:
+            if self._localstripe_dialect:
+                token = (await self._client.v1.tokens.retrieve_async(card_token)).to_dict()
+                card = token["card"]
+                method_id, summary = str(card["id"]), CardSummary(str(card.get("brand", "")), str(card["last4"]))
+                confirm_params: dict[str, Any] = {}
+            else:
+                method = await self._client.v1.payment_methods.create_async(
+                    {"type": "card", "card": {"token": card_token}}  # type: ignore[typeddict-item]
+                )
+                card = method.to_dict()["card"]
+                method_id, summary = str(method.id), CardSummary(str(card.get("brand", "")), str(card["last4"]))
+                confirm_params = {"use_stripe_sdk": True}
+            await self._client.v1.payment_intents.update_async(
+                intent_id, {"payment_method": method_id, "amount": amount}
+            )
+            confirmed = await self._client.v1.payment_intents.confirm_async(intent_id, confirm_params)  # type: ignore[arg-type]
+        except stripe.CardError as error:
+            raise CardDeclined(error.user_message or "Your card was declined.") from error
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return _intent(confirmed), summary
 
     async def refund(self, *, intent_id: str, amount: int, idempotency_key: str) -> str:
         params = {"payment_intent": intent_id, "amount": amount}

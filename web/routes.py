@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from web.settings import Settings
-from web.views import health, portal, webhooks
+from web.views import health, payments, portal, webhooks
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
@@ -15,6 +15,12 @@ def build_routes(settings: Settings) -> list[BaseRoute]:
         Route("/i/{token}", portal.invoice_show, name="invoice_show"),
         Route("/i/{token}/pdf", portal.invoice_pdf, name="invoice_pdf"),
         Route("/i/{token}/views", portal.invoice_viewed, methods=["POST"], name="invoice_viewed"),
+        Route("/i/{token}/summary", payments.invoice_summary, name="invoice_summary"),
+        Route("/i/{token}/payments", payments.payment_start, methods=["POST"], name="payment_start"),
+        Route(
+            "/i/{token}/payments/{attempt}/confirm", payments.payment_confirm, methods=["POST"], name="payment_confirm"
+        ),
+        Route("/i/{token}/payments/{attempt}/return", payments.payment_return, methods=["POST"], name="payment_return"),
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"], name="stripe_webhook"),
         Mount("/static", app=StaticFiles(directory=settings.static_dir), name="static"),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -9,17 +11,45 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def content_security_policy(extra_script_src: tuple[str, ...] = (), extra_frame_src: tuple[str, ...] = ()) -> str:
+def content_security_policy(
+    extra_script_src: tuple[str, ...] = (),
+    extra_frame_src: tuple[str, ...] = (),
+    extra_connect_src: tuple[str, ...] = (),
+) -> str:
     """No inline script or style, no eval: htmx is configured for this (see templates/base.html)."""
     script_src = " ".join(("'self'", *extra_script_src))
     frame_src = " ".join(("'self'", *extra_frame_src))
+    connect_src = " ".join(("'self'", *extra_connect_src))
     return (
         "default-src 'none'; "
-        f"script-src {script_src}; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        f"script-src {script_src}; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src {connect_src}; "
         # The PDF preview embeds our own /pdf URL; nothing else may frame us.
         f"object-src 'self'; frame-src {frame_src}; frame-ancestors 'self'; "
         "base-uri 'none'; form-action 'self'"
     )
+
+
+def stripe_sources(stripe_js_url: str, stripe_api_base: str) -> dict[str, tuple[str, ...]]:
+    """What Stripe.js needs (Stripe's CSP guide): its script origin, its frames (3-D Secure pages on
+    hooks.stripe.com) and the API it calls. A local test double serves all three from one origin."""
+    js = _origin(stripe_js_url)
+    if stripe_api_base:
+        api = _origin(stripe_api_base)
+        return {
+            "extra_script_src": (js,),
+            "extra_frame_src": (js,),
+            "extra_connect_src": tuple(dict.fromkeys((js, api))),
+        }
+    return {
+        "extra_script_src": (js,),
+        "extra_frame_src": (js, "https://hooks.stripe.com"),
+        "extra_connect_src": ("https://api.stripe.com",),
+    }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 class SecurityHeadersMiddleware:

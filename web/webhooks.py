@@ -17,6 +17,7 @@ from db.payments import (
     Payment,
     apply_intent_status,
     apply_refunded_amount,
+    lock_invoice_of_intent,
     record_stripe_event,
 )
 from web.payments import StripeGateway
@@ -55,8 +56,9 @@ async def apply_event(pool: asyncpg.Pool, gateway: StripeGateway | None, event: 
         if event_type not in HANDLED_TYPES:
             return "ignored"
         payment: Payment | None
+        intent_id = str(obj.get("payment_intent") or "") if event_type == "charge.refunded" else str(obj["id"])
+        await lock_invoice_of_intent(conn, intent_id)
         if event_type == "charge.refunded":
-            intent_id = str(obj.get("payment_intent") or "")
             payment = await apply_refunded_amount(
                 conn, intent_id=intent_id, amount_refunded=int(obj["amount_refunded"])
             )
@@ -64,8 +66,9 @@ async def apply_event(pool: asyncpg.Pool, gateway: StripeGateway | None, event: 
             brand, last4 = _card(obj)
             error = obj.get("last_payment_error") or {}
             payment = await apply_intent_status(
-                conn, intent_id=str(obj["id"]), status=INTENT_STATUSES[event_type], event_at=event_at,
+                conn, intent_id=intent_id, status=INTENT_STATUSES[event_type], event_at=event_at,
                 card_brand=brand, card_last4=last4, failure_message=str(error.get("message") or ""),
+                amount_received=int(obj.get("amount_received") or obj.get("amount") or 0),
             )  # fmt: skip
         if payment is None:
             return "no change"  # not one of ours, or an older event than what we already know

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
 from db.links import select_live_link
+from web.checkout import payment_card
 from web.documents import InvoiceDocument, load_document
 from web.links import token_hash
 from web.locales import negotiate_locale
@@ -23,7 +24,7 @@ PREVIEW_MODES = ("document", "pdf")
 _MAX_TOKEN_LENGTH = 128
 
 
-async def _find_document(request: Request) -> InvoiceDocument:
+async def find_document(request: Request) -> InvoiceDocument:
     """Unknown, expired, revoked or draft: one answer (404), no hint which. Served from the process cache while
     the change feed vouches for it, else read in one connection."""
     token: str = request.path_params["token"]
@@ -45,12 +46,17 @@ async def _find_document(request: Request) -> InvoiceDocument:
     return document
 
 
-def _portal_context(request: Request, document: InvoiceDocument, *, preview: bool = False) -> dict[str, object]:
+def portal_context(request: Request, document: InvoiceDocument, *, preview: bool = False) -> dict[str, object]:
     mode = request.query_params.get("view", "document")
     token = request.path_params["token"]
+    settings = request.state.settings
+    viewer_locale = negotiate_locale(request.headers.get("accept-language"), document.invoice.locale)
     return {
         "doc": document,
-        "viewer_locale": negotiate_locale(request.headers.get("accept-language"), document.invoice.locale),
+        "card": payment_card(settings, document, str(viewer_locale)),
+        "stripe_js_url": settings.stripe_js_url,
+        "publishable_key": settings.stripe_publishable_key,
+        "viewer_locale": viewer_locale,
         "doc_locale": document.invoice.locale,
         "mode": mode if mode in PREVIEW_MODES else "document",
         "today": date.today(),
@@ -62,8 +68,8 @@ def _portal_context(request: Request, document: InvoiceDocument, *, preview: boo
 async def invoice_show(request: Request) -> Response:
     cache: PortalCache = request.state.portal_cache
     stamp = cache.feed.stamp()
-    document = await _find_document(request)
-    context = _portal_context(request, document)
+    document = await find_document(request)
+    context = portal_context(request, document)
     fragment = wants_fragment(request)
     invoice = document.invoice
     key: PageKey = (
@@ -82,7 +88,7 @@ async def invoice_show(request: Request) -> Response:
 
 
 async def invoice_pdf(request: Request) -> Response:
-    document = await _find_document(request)
+    document = await find_document(request)
     invoice = document.invoice
 
     async def build_html() -> str:
@@ -109,7 +115,7 @@ def _pdf_filename(number: str | None) -> str:
 async def invoice_viewed(request: Request) -> Response:
     """The page's script calls this once it has loaded in a browser: HEAD requests, link unfurlers and
     mail scanners that fetch without running scripts never count as a customer view."""
-    document = await _find_document(request)
+    document = await find_document(request)
     async with request.state.pool.acquire() as conn:
         await insert_view_once(conn, document.invoice.id)
     return Response(status_code=204)

@@ -1,0 +1,131 @@
+// The card step of the payment card (templates/portal/_payment_step.html), and the guards that keep the
+// summary poll from replacing a payment card the customer is using. No inline script: the CSP forbids it.
+(function () {
+  "use strict";
+
+  var stripeLoads = {};
+
+  function loadStripe(url) {
+    // Stripe.js is loaded only when a card step appears, from the configured URL (STRIPE_JS_URL).
+    if (!stripeLoads[url]) {
+      stripeLoads[url] = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = url;
+        script.onload = function () { resolve(window.Stripe); };
+        script.onerror = function () { delete stripeLoads[url]; reject(new Error("Stripe.js did not load")); };
+        document.head.appendChild(script);
+      });
+    }
+    return stripeLoads[url];
+  }
+
+  function newAttemptKey() {
+    var bytes = new Uint8Array(18);
+    window.crypto.getRandomValues(bytes);
+    return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function fillAttemptKeys(root) {
+    root.querySelectorAll("input[data-attempt-key]").forEach(function (input) {
+      if (!input.value) input.value = newAttemptKey();
+    });
+  }
+
+  function say(card, text) {
+    var message = card.querySelector("#payment-message");
+    if (message) message.textContent = text;
+  }
+
+  function busy(card, on) {
+    var status = card.querySelector(".payment-status");
+    var button = card.querySelector("[data-pay-button]");
+    if (status) status.textContent = on ? status.getAttribute("data-processing-text") : "";
+    if (button) button.disabled = on;
+    card.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function post(card, url, values) {
+    return htmx.ajax("POST", url, { target: "#payment", swap: "outerHTML", values: values || {} });
+  }
+
+  function startStep(card) {
+    if (card.getAttribute("data-started")) return;
+    card.setAttribute("data-started", "1");
+    loadStripe(card.getAttribute("data-stripe-js")).then(function (Stripe) {
+      var stripe = Stripe(card.getAttribute("data-stripe-key"));
+      var secret = card.getAttribute("data-client-secret");
+      if (secret) {
+        // 3-D Secure: Stripe.js shows the bank's check; then our return URL asks Stripe where it stands.
+        busy(card, true);
+        var finish = stripe.handleNextAction
+          ? stripe.handleNextAction({ clientSecret: secret })
+          : stripe.confirmCardPayment(secret); // the local test double's name for the same step
+        return finish.then(function () { return post(card, card.getAttribute("data-return-url")); });
+      }
+      var element = stripe.elements().create("card", { hidePostalCode: true });
+      element.mount(card.querySelector("#card-element"));
+      var button = card.querySelector("[data-pay-button]");
+      button.disabled = false;
+      card.querySelector("form").addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (button.disabled) return; // one confirmation at a time
+        say(card, "");
+        busy(card, true);
+        stripe.createToken(element).then(function (result) {
+          if (result.error) {
+            busy(card, false);
+            say(card, result.error.message || "Check your card details.");
+            return;
+          }
+          return post(card, card.getAttribute("data-confirm-url"), { card_token: result.token.id });
+        }).catch(function () {
+          busy(card, false);
+          say(card, "We could not reach the payment service. Nothing was charged. Please try again.");
+        });
+      });
+    }).catch(function () {
+      say(card, "The card form could not be loaded. Check your connection and reload the page.");
+    });
+  }
+
+  function activate(root) {
+    fillAttemptKeys(root);
+    var card = document.getElementById("payment");
+    if (card && (card.getAttribute("data-step") === "card" || card.getAttribute("data-step") === "action")) {
+      startStep(card);
+    }
+    var heading = card && card.getAttribute("data-step") === "done" ? card.querySelector("h2") : null;
+    if (heading && root !== document) heading.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { activate(document); });
+  document.addEventListener("htmx:afterSettle", function (event) { activate(event.detail.elt || document); });
+
+  // The summary poll also brings a fresh payment card; keep the current one while the customer uses it.
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var current = event.detail.target;
+    if (!current || current.id !== "payment") return;
+    var amount = current.querySelector("#payment-amount");
+    var untouched = amount && amount.value === amount.defaultValue && document.activeElement !== amount;
+    if (current.getAttribute("data-step") !== "amount" || !untouched) event.detail.shouldSwap = false;
+  });
+
+  // Our payment answers for "try again" (503) and "balance changed" (409) carry X-Payment-Step: show them.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (event.detail.target && event.detail.target.id === "payment" && xhr.getResponseHeader("X-Payment-Step")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // Anything else that fails (the server unreachable): say so inside the card instead of failing silently.
+  document.addEventListener("htmx:sendError", function (event) { blame(event); });
+  document.addEventListener("htmx:responseError", function (event) { blame(event); });
+  function blame(event) {
+    var card = document.getElementById("payment");
+    if (!card || !event.detail.target || event.detail.target.id !== "payment") return;
+    busy(card, false);
+    say(card, "We could not reach the server. Nothing was charged. Please try again.");
+  }
+})();

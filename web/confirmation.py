@@ -1,0 +1,225 @@
+"""Confirming a card payment on the server, with the balance checked under the invoice lock right before money moves.
+
+Two tabs paying the full balance at once: the first to confirm holds its amount; the second finds less due and is
+lowered (its customer confirms the new amount) or, when nothing payable is left, its PaymentIntent is cancelled.
+If both still succeed (a hold lapsed during a very long 3-D Secure check), the webhook refunds the excess.
+The webhook alone records a payment as succeeded; this module only decides whether to confirm, and tells the
+customer what Stripe answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import asyncpg
+
+from db.invoices import Invoice, select_invoice_for_update
+from db.payments import (
+    Payment,
+    amount_held_by_others,
+    end_attempt,
+    hold_attempt,
+    insert_card_attempt,
+    lower_attempt,
+    select_card_attempt,
+    set_card_details,
+)
+from web.amounts import card_payable_due, rules_for
+from web.checkout import ensure_intent
+from web.documents import load_document
+from web.money import format_money
+from web.payments import CardDeclined, Intent, PaymentRefused, ProviderUnavailable, StripeGateway
+
+log = logging.getLogger(__name__)
+
+# Long enough for a 3-D Secure challenge; after it a forgotten tab no longer blocks others.
+HOLD_SECONDS = 15 * 60
+CARD_TOKEN = re.compile(r"^tok_[A-Za-z0-9_]{1,200}$")
+STRIPE_DOWN = "The card payment service is not answering right now. Nothing was charged. Please try again in a moment."
+
+
+class Step(StrEnum):
+    CARD = "card"  # ask for the card (again), maybe with a message
+    ACTION = "action"  # 3-D Secure: the browser finishes it with the client secret
+    DONE = "done"  # succeeded or processing at Stripe; the webhook records it
+    CLOSED = "closed"  # nothing to pay with this attempt any more
+
+
+class AttemptNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    step: Step
+    payment: Payment
+    message: str = ""
+    client_secret: str = ""
+    processing: bool = False
+    unavailable: bool = False  # Stripe did not answer: say "try again" (503)
+    balance_changed: bool = False  # lowered to what is still due: the customer confirms again (409)
+
+
+async def confirm_attempt(
+    pool: asyncpg.Pool, gateway: StripeGateway, *, invoice_id: int, attempt_key: str, card_token: str, locale: str
+) -> Outcome:
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            invoice = await select_invoice_for_update(conn, invoice_id)
+            payment = await select_card_attempt(conn, invoice_id, attempt_key)
+            if invoice is None or payment is None:
+                raise AttemptNotFound(attempt_key)
+            finished = _finished(payment)
+            if finished is not None:
+                return finished
+            decision, payment, message = await _check_balance(conn, invoice, payment, locale)
+        # Stripe is called only after the transaction: the invoice lock is never held across the network.
+        try:
+            return await _at_stripe(conn, gateway, invoice, payment, decision, message, card_token)
+        except ProviderUnavailable:
+            # Nothing is lost: the hold stays, and confirming again first asks Stripe what happened.
+            return Outcome(Step.CARD, payment, STRIPE_DOWN, unavailable=True)
+
+
+async def _at_stripe(
+    conn: asyncpg.Connection,
+    gateway: StripeGateway,
+    invoice: Invoice,
+    payment: Payment,
+    decision: str,
+    message: str,
+    card_token: str,
+) -> Outcome:
+    if decision == "cancel":
+        await _cancel(gateway, payment)
+        return Outcome(Step.CLOSED, payment, message)
+    if decision == "lower":
+        return Outcome(Step.CARD, payment, message, balance_changed=True)
+    if decision == "recheck":
+        # This attempt was already being confirmed (a double click, or Stripe timed out): ask Stripe first.
+        intent = await ensure_intent(conn, gateway, invoice, payment)
+        if intent.status not in ("requires_payment_method", "requires_confirmation") or intent.failure_message:
+            return await _follow(conn, payment, intent)
+    if not CARD_TOKEN.match(card_token):
+        return Outcome(Step.CARD, payment, "Enter your card details.")
+    try:
+        intent = await ensure_intent(conn, gateway, invoice, payment)
+    except PaymentRefused as refused:
+        return Outcome(Step.CARD, payment, str(refused))
+    try:
+        intent, card = await gateway.confirm_card(intent.id, card_token=card_token, amount=payment.amount)
+    except CardDeclined as declined:
+        return await _declined(conn, payment, str(declined))
+    except PaymentRefused:
+        # Typically a second confirmation of an intent that has already moved on: show where it stands.
+        return await _follow(conn, payment, await gateway.retrieve_intent(intent.id))
+    await set_card_details(conn, payment.id, brand=card.brand, last4=card.last4)
+    return await _follow(conn, payment, intent)
+
+
+async def reconcile_attempt(
+    pool: asyncpg.Pool, gateway: StripeGateway, *, invoice_id: int, attempt_key: str
+) -> Outcome:
+    """The return path after 3-D Secure (or a reload): retrieve the intent and say where it stands."""
+    async with pool.acquire() as conn:
+        payment = await select_card_attempt(conn, invoice_id, attempt_key)
+        if payment is None:
+            raise AttemptNotFound(attempt_key)
+        finished = _finished(payment)
+        if finished is not None or not payment.stripe_payment_intent_id:
+            return finished or Outcome(Step.CARD, payment)
+        try:
+            intent = await gateway.retrieve_intent(payment.stripe_payment_intent_id)
+        except ProviderUnavailable:
+            return Outcome(Step.CARD, payment, STRIPE_DOWN, unavailable=True)
+        return await _follow(conn, payment, intent)
+
+
+def _finished(payment: Payment) -> Outcome | None:
+    if payment.status == "succeeded":
+        return Outcome(Step.DONE, payment)
+    if payment.status == "processing":
+        return Outcome(Step.DONE, payment, processing=True)
+    if payment.status in ("canceled", "failed") and not payment.attempt_held_until:
+        return Outcome(Step.CLOSED, payment, "This payment attempt has ended. Start a new payment if something is due.")
+    return None
+
+
+async def _check_balance(
+    conn: asyncpg.Connection, invoice: Invoice, payment: Payment, locale: str
+) -> tuple[str, Payment, str]:
+    """Inside the invoice lock: hold this attempt's amount, lower it to what is left, or cancel it."""
+    if payment.attempt_held_until and payment.attempt_held_until > datetime.now(UTC):
+        return "recheck", payment, ""
+    document = await load_document(conn, invoice)
+    available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id)
+    rules = rules_for(invoice.currency, available)
+    payable = available - available % rules.currency.charge_step if available > 0 else 0
+    if invoice.status != "open" or not card_payable_due(rules):
+        await end_attempt(conn, payment.id, status="canceled")
+        if document.amount_due <= 0:
+            return "cancel", payment, "This invoice has just been paid in full. Your card was not charged."
+        return (
+            "cancel",
+            payment,
+            (
+                "Another payment for this invoice is being processed, so nothing more can be paid by card right now. "
+                "Your card was not charged."
+            ),
+        )
+    if payment.amount > payable:
+        await lower_attempt(conn, payment.id, payable)
+        amount = format_money(payable, invoice.currency, locale)
+        return (
+            "lower",
+            replace(payment, amount=payable, attempt_held_until=None),
+            (
+                f"The balance changed while you were paying: {amount} is due now. "
+                f"Your card was not charged. Confirm to pay {amount}."
+            ),
+        )
+    await hold_attempt(conn, payment.id, amount=payment.amount, seconds=HOLD_SECONDS)
+    return "confirm", payment, ""
+
+
+async def _follow(conn: asyncpg.Connection, payment: Payment, intent: Intent) -> Outcome:
+    if intent.status == "succeeded":
+        return Outcome(Step.DONE, payment)
+    if intent.status == "processing":
+        return Outcome(Step.DONE, payment, processing=True)
+    if intent.status == "requires_action" and intent.client_secret:
+        return Outcome(Step.ACTION, payment, client_secret=intent.client_secret)
+    if intent.status == "canceled":
+        await end_attempt(conn, payment.id, status="canceled")
+        return Outcome(Step.CLOSED, payment, "This payment was cancelled. Your card was not charged.")
+    # Back to requires_payment_method: declined, or 3-D Secure failed or was abandoned.
+    return await _declined(conn, payment, intent.failure_message or "The payment was not completed.")
+
+
+async def _declined(conn: asyncpg.Connection, payment: Payment, message: str) -> Outcome:
+    """End this attempt (releasing its hold) and open a fresh one for the same amount, so the customer can simply
+    try another card: one PaymentIntent per try keeps Stripe's record and ours one-to-one."""
+    await end_attempt(conn, payment.id, status="failed", failure_message=message)
+    fresh, _ = await insert_card_attempt(
+        conn,
+        invoice_id=payment.invoice_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        attempt_key=secrets.token_urlsafe(18),
+    )
+    return Outcome(Step.CARD, fresh, f"{message} Your card was not charged. You can try again or use another card.")
+
+
+async def _cancel(gateway: StripeGateway, payment: Payment) -> None:
+    if not payment.stripe_payment_intent_id:
+        return
+    try:
+        await gateway.cancel_intent(payment.stripe_payment_intent_id)
+    except (ProviderUnavailable, PaymentRefused):
+        # Our row is already cancelled, so this intent is never confirmed by us; Stripe expires it in time.
+        log.warning("could not cancel %s at Stripe", payment.stripe_payment_intent_id)

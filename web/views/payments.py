@@ -1,0 +1,137 @@
+"""Card payment on the public page: the amount form, the card step, confirmation, the 3-D Secure return path,
+and the summary poll that brings a payment landing while the page is open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from web.amounts import AmountError
+from web.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
+from web.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
+from web.documents import InvoiceDocument
+from web.payments import PaymentRefused, ProviderUnavailable
+from web.portal_cache import PageKey, PortalCache
+from web.views.portal import find_document, portal_context
+from web.views.rendering import html_response, render_to_bytes, wants_fragment
+
+# Forms here carry an amount and a key or token: anything bigger is not from our page.
+_MAX_FORM_BYTES = 4096
+
+
+async def invoice_summary(request: Request) -> Response:
+    """The summary poll: 204 while the invoice is unchanged, else the new summary and payment card."""
+    cache: PortalCache = request.state.portal_cache
+    stamp = cache.feed.stamp()
+    document = await find_document(request)
+    invoice = document.invoice
+    if request.query_params.get("since") == str(invoice.version):
+        return Response(status_code=204)
+    context = _context(request, document)
+    key: PageKey = (invoice.version, request.path_params["token"], str(context["viewer_locale"]), "summary", True, "")
+    body = cache.page(invoice.id, key)
+    if body is None:
+        body = render_to_bytes(request, "portal/_summary_update.html", context)
+        cache.remember_page(stamp, invoice.id, key, body)
+    return html_response(body)
+
+
+async def payment_start(request: Request) -> Response:
+    """Validate the amount, record the attempt, create its PaymentIntent, and answer with the card step."""
+    document = await find_document(request)
+    context = _context(request, document)
+    card: PaymentCard = context["card"]  # type: ignore[assignment]
+    form = await _read_form(request)
+    amount_text, attempt_key = form.get("amount", ""), form.get("attempt_key", "")
+    kept = {"amount_text": amount_text[:64], "attempt_key": attempt_key if ATTEMPT_KEY.match(attempt_key) else ""}
+    if not card.availability.payable or request.state.stripe is None:
+        return _payment(request, "portal/_payment.html", context, 409)
+    if not attempt_key and not wants_fragment(request):
+        error = "Card payment needs JavaScript in your browser. You can pay by bank transfer instead."
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": error}, 422)
+    try:
+        async with request.state.pool.acquire() as conn:
+            payment, intent = await start_card_payment(
+                conn, request.state.stripe, document,
+                amount_text=amount_text, locale=str(context["viewer_locale"]), attempt_key=attempt_key,
+            )  # fmt: skip
+    except AmountError as error:
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(error)}, 422)
+    except ProviderUnavailable:
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": STRIPE_DOWN}, 503)
+    except PaymentRefused as refused:
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(refused)}, 422)
+    if intent.status in ("succeeded", "processing"):
+        return _outcome(request, context, Outcome(Step.DONE, payment, processing=intent.status == "processing"))
+    return _outcome(request, context, Outcome(Step.CARD, payment))
+
+
+async def payment_confirm(request: Request) -> Response:
+    document = await find_document(request)
+    context = _context(request, document)
+    form = await _read_form(request)
+    try:
+        outcome = await confirm_attempt(
+            request.state.pool, _gateway(request), invoice_id=document.invoice.id,
+            attempt_key=request.path_params["attempt"], card_token=form.get("card_token", ""),
+            locale=str(context["viewer_locale"]),
+        )  # fmt: skip
+    except AttemptNotFound:
+        raise HTTPException(status_code=404) from None
+    return _outcome(request, context, outcome)
+
+
+async def payment_return(request: Request) -> Response:
+    """After 3-D Secure: where does the intent stand? (The webhook still decides what is paid.)"""
+    document = await find_document(request)
+    context = _context(request, document)
+    try:
+        outcome = await reconcile_attempt(
+            request.state.pool, _gateway(request), invoice_id=document.invoice.id,
+            attempt_key=request.path_params["attempt"],
+        )  # fmt: skip
+    except AttemptNotFound:
+        raise HTTPException(status_code=404) from None
+    return _outcome(request, context, outcome)
+
+
+def _gateway(request: Request) -> Any:
+    if request.state.stripe is None or not request.state.settings.stripe_connected:
+        raise HTTPException(status_code=404)
+    return request.state.stripe
+
+
+def _context(request: Request, document: InvoiceDocument) -> dict[str, object]:
+    return portal_context(request, document)
+
+
+def _outcome(request: Request, context: dict[str, object], outcome: Outcome) -> Response:
+    values = {**context, "step": outcome.step.value, "payment": outcome.payment, "message": outcome.message}
+    if outcome.step in (Step.CARD, Step.ACTION):
+        status = 503 if outcome.unavailable else 409 if outcome.balance_changed else 200
+        values["client_secret"] = outcome.client_secret
+        return _payment(request, "portal/_payment_step.html", values, status)
+    values["processing"] = outcome.processing
+    return _payment(request, "portal/_payment_result.html", values, 409 if outcome.step == Step.CLOSED else 200)
+
+
+def _payment(request: Request, template: str, context: dict[str, object], status: int) -> Response:
+    """The payment card alone for htmx; the whole page around it for a browser without JavaScript."""
+    if wants_fragment(request):
+        body = render_to_bytes(request, template, context)
+    else:
+        body = render_to_bytes(request, "portal/show.html", {**context, "payment_template": template})
+    response = html_response(body, status)
+    response.headers["X-Payment-Step"] = context.get("step", "amount")  # type: ignore[assignment]
+    return response
+
+
+async def _read_form(request: Request) -> dict[str, str]:
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > _MAX_FORM_BYTES:
+        raise HTTPException(status_code=413 if length.isdigit() else 411)
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
