@@ -8,16 +8,38 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
+import sys
+import threading
+from typing import Any
 
 from aiohttp import web
 from localstripe import resources, server
+
+
+@web.middleware
+async def block_scoped_stripe_js(request: web.Request, handler: Any) -> web.StreamResponse:
+    """localstripe's fake Stripe.js declares `class Element` at the top level of a classic script, which shadows
+    the DOM's `Element` for every script on the page (htmx's `instanceof Element` checks then fail after it
+    loads). Served inside a block, the class stays local; `Stripe` is still assigned globally as before."""
+    response = await handler(request)
+    if request.path == "/js.stripe.com/v3/" and isinstance(response, web.Response) and response.text:
+        return web.Response(text="{\n" + response.text + "\n}\n", content_type="application/javascript")
+    return response
+
+
+def _exit_when_stdin_closes() -> None:
+    sys.stdin.read()
+    os._exit(0)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
+    # Our parent holds the other end of stdin: when it goes away, by any signal, so do we.
+    threading.Thread(target=_exit_when_stdin_closes, daemon=True).start()
     # By default it pickles its whole store into /tmp after every write and reloads it at start.
     resources.Store.dump_to_disk = lambda self: None  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = lambda self: None  # type: ignore[method-assign]
@@ -27,6 +49,7 @@ def main() -> None:
     sock.listen(128)  # before the port is announced, so the first request cannot be refused
     print(f"localstripe listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    server.app.middlewares.append(block_scoped_stripe_js)
     web.run_app(server.app, sock=sock, print=None, access_log=None)
 
 

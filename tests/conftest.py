@@ -18,9 +18,11 @@ import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from playwright.async_api import Browser
 
 from db.migrate import migrate
 from db.rows import init_connection
+from tests.browser import chromium
 from tests.stripe_server import localstripe
 from web.app import create_app
 from web.pdf import PdfRenderer
@@ -185,6 +187,13 @@ def settle(change_feed: ChangeFeed, conn: asyncpg.Connection) -> Callable[[], Aw
         await change_feed.sync(conn)
 
     return wait
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One Chromium for the run; each test opens its own context (fresh cookies and storage)."""
+    async with chromium() as instance:
+        yield instance
 
 
 @pytest.fixture(scope="session")

@@ -1,36 +1,5 @@
-"""A localstripe process for tests: bound to 127.0.0.1, no persistence, flushed per test."""
+"""localstripe for tests: the same launcher `make demo` uses (bound to 127.0.0.1, no persistence)."""
 
-from __future__ import annotations
+from web.local_stripe import flush, localstripe, register_webhook
 
-import contextlib
-import subprocess
-import sys
-import urllib.request
-from collections.abc import Iterator
-
-from web.settings import PROJECT_ROOT
-
-
-@contextlib.contextmanager
-def localstripe() -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, str(PROJECT_ROOT / "devtools" / "localstripe_server.py"), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("localstripe listening on "):
-            raise RuntimeError(f"localstripe did not start: {line!r}")
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def flush(base: str) -> None:
-    request = urllib.request.Request(f"{base}/_config/data", method="DELETE")
-    with urllib.request.urlopen(request, timeout=5):
-        pass
+__all__ = ["flush", "localstripe", "register_webhook"]

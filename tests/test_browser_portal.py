@@ -14,7 +14,7 @@ from pypdf import PdfReader
 
 from db.activity import select_activity
 from db.links import select_live_link
-from tests.browser import chromium, live_server
+from tests.browser import live_server
 from web.app import create_app
 from web.demo import load_demo
 from web.links import token_hash
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.browser
 async def origin(settings: Settings, pdf_renderer: PdfRenderer, conn: asyncpg.Connection) -> AsyncIterator[str]:
     async with live_server(create_app(settings, pdf_renderer=pdf_renderer)) as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    """One Chromium for the run; each test opens its own context (fresh cookies and storage)."""
-    async with chromium() as instance:
-        yield instance
 
 
 async def _demo_links(database_url: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from web.settings import PROJECT_ROOT
 
 CLI = [sys.executable, "-m", "web.cli"]
-LABELS = ["open", "paid", "void", "jpy", "kwd", "long", "expired", "revoked"]
+LABELS = ["open", "partial", "paid", "void", "jpy", "kwd", "long", "expired", "revoked"]
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -72,3 +72,40 @@ def test_cli_demo_and_serve_on_embedded_database(tmp_path: Path) -> None:
     while (tmp_path / "postgres" / "postmaster.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.3)
     assert not (tmp_path / "postgres" / "postmaster.pid").exists(), "embedded PostgreSQL left running"
+
+
+def test_cli_demo_without_stripe_keys_runs_local_stripe(tmp_path: Path) -> None:
+    """`make demo` on a fresh machine: no Stripe keys, so localstripe is started, wired in, and stopped with it."""
+    port = _free_port()
+    env = {k: v for k, v in _env(tmp_path, port).items() if not k.startswith("STRIPE_")}
+    server = subprocess.Popen(
+        [*CLI, "demo"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert server.stdout is not None
+        output: list[str] = []
+        while not any(line.startswith("serving on") for line in output):
+            line = server.stdout.readline()
+            assert line, "demo exited early:\n" + "".join(output)
+            output.append(line)
+        stripe_line = next(line for line in output if line.startswith("payments: local Stripe test double on "))
+        stripe_base = re.search(r"on (http://127\.0\.0\.1:\d+)", stripe_line).group(1)  # type: ignore[union-attr]
+        partial = next(line for line in output if line.startswith("partial: ")).split(": ", 1)[1].strip()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(partial, timeout=5) as response:
+                    page, csp = response.read().decode(), response.headers["content-security-policy"]
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "demo server did not come up"
+                time.sleep(0.3)
+        assert "Continue to card details" in page and "Partially paid" in page
+        assert f"script-src 'self' {stripe_base};" in csp
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    with socket.socket() as probe:  # localstripe went down with the demo
+        assert probe.connect_ex(("127.0.0.1", int(stripe_base.rsplit(":", 1)[1]))) != 0

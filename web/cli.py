@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import secrets
 import sys
+from collections.abc import Iterator
 
 import asyncpg
 import uvicorn
@@ -54,10 +57,39 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     for label, token in links:
         print(f"{label}: {settings.public_origin}/i/{token}")
     sys.stdout.flush()
-    if serve:
+    if not serve:
+        return 0
+    with contextlib.ExitStack() as stack:
+        if not settings.stripe_secret_key:
+            settings = stack.enter_context(_local_stripe(settings))
         print(f"serving on {settings.public_origin} (Ctrl+C to stop)", flush=True)
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
     return 0
+
+
+@contextlib.contextmanager
+def _local_stripe(settings: Settings) -> Iterator[Settings]:
+    """No Stripe keys: run localstripe on 127.0.0.1 and wire the portal to it, webhooks included, so the whole
+    payment flow can be tried with card 4242 4242 4242 4242 (with real test keys, the demo uses Stripe)."""
+    from web import local_stripe
+
+    with local_stripe.localstripe() as base:
+        secret = "whsec_demo_" + secrets.token_hex(16)
+        local_stripe.register_webhook(base, f"{settings.public_origin}/webhooks/stripe", secret)
+        print(
+            f"payments: local Stripe test double on {base} (no STRIPE_SECRET_KEY set). Test cards: "
+            "4242 4242 4242 4242 pays, 4000 0000 0000 0341 is declined, 4000 0027 6000 3184 asks for 3-D Secure; "
+            "any future expiry, any CVC.",
+            flush=True,
+        )
+        yield dataclasses.replace(
+            settings,
+            stripe_secret_key=local_stripe.SECRET_KEY,
+            stripe_publishable_key=local_stripe.PUBLISHABLE_KEY,
+            stripe_webhook_secret=secret,
+            stripe_api_base=base,
+            stripe_js_url=f"{base}/js.stripe.com/v3/",
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # pgserver logs every pg_ctl call at INFO; its warnings and errors still show.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Stripe call is noise here
     settings = Settings.from_env()
     if args.command == "migrate":
         return cmd_migrate(settings)

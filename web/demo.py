@@ -37,7 +37,7 @@ class DemoInvoice:
     currency: str
     customer: str
     lines: list[NewLine]
-    final: str = "open"  # open, paid, void
+    final: str = "open"  # open, partial, paid, void
     link: str = "live"  # live, expired, revoked
     terms: str = "Payable within 30 days of the issue date without deduction."
     notes: str = ""
@@ -66,6 +66,7 @@ _STANDARD_LINES = [
 
 DEMO_INVOICES = [
     DemoInvoice("open", "EUR", "globex", _STANDARD_LINES),
+    DemoInvoice("partial", "EUR", "globex", _STANDARD_LINES[1:], final="partial"),
     DemoInvoice("paid", "EUR", "globex", _STANDARD_LINES[:2], final="paid"),
     DemoInvoice("void", "EUR", "globex", _STANDARD_LINES[1:], final="void"),
     DemoInvoice(
@@ -152,10 +153,12 @@ async def _create(
     link = await create_link(conn, invoice.id, expires_at=expires_at)
     if demo.link == "revoked":
         await revoke_link(conn, link.id)
-    if demo.final == "paid":
+    if demo.final in ("paid", "partial"):
         total = (await load_document(conn, issued)).totals.total
+        # A partial payment: a round 40% arrived by bank transfer, the rest is due (and payable by card).
+        amount = total if demo.final == "paid" else total * 2 // 5 // 100 * 100
         await insert_settled_payment(
-            conn, invoice_id=invoice.id, amount=total, currency=demo.currency, method="bank_transfer",
+            conn, invoice_id=invoice.id, amount=amount, currency=demo.currency, method="bank_transfer",
             reference="Bank transfer received",
         )  # fmt: skip
         await settle(conn, invoice.id)

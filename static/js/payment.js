@@ -45,7 +45,8 @@
   }
 
   function post(card, url, values) {
-    return htmx.ajax("POST", url, { target: "#payment", swap: "outerHTML", values: values || {} });
+    // The card section is the source: without one htmx would treat <body> as the element making the request.
+    return htmx.ajax("POST", url, { source: card, target: "#payment", swap: "outerHTML", values: values || {} });
   }
 
   function startStep(card) {
@@ -94,12 +95,21 @@
     if (card && (card.getAttribute("data-step") === "card" || card.getAttribute("data-step") === "action")) {
       startStep(card);
     }
+    // A finished payment moves focus to its heading, so a screen reader announces the result.
     var heading = card && card.getAttribute("data-step") === "done" ? card.querySelector("h2") : null;
-    if (heading && root !== document) heading.focus();
+    if (heading && !card.getAttribute("data-announced")) {
+      card.setAttribute("data-announced", "1");
+      heading.focus();
+    }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { activate(document); });
-  document.addEventListener("htmx:afterSettle", function (event) { activate(event.detail.elt || document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    // Arriving on the page is not an announcement: only results that appear while it is open are.
+    var card = document.getElementById("payment");
+    if (card) card.setAttribute("data-announced", "1");
+    activate(document);
+  });
+  document.addEventListener("htmx:afterSettle", function () { activate(document); });
 
   // The summary poll also brings a fresh payment card; keep the current one while the customer uses it.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {

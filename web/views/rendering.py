@@ -17,7 +17,8 @@ def wants_fragment(request: Request) -> bool:
 def render_to_bytes(request: Request, name: str, context: dict[str, Any]) -> bytes:
     """A template rendered to bytes, so a cache can keep it; `html_response` sends it."""
     templates: Jinja2Templates = request.state.templates
-    return templates.get_template(name).render({"request": request, **context}).encode()
+    # Stripped: htmx's outerHTML swap trips over a bare text node (the file's last newline) beside the element.
+    return templates.get_template(name).render({"request": request, **context}).strip().encode()
 
 
 def html_response(body: bytes, status_code: int = 200) -> Response:

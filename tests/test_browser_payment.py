@@ -1,0 +1,103 @@
+"""A customer in headless Chromium pays part of a demo invoice with Stripe.js (localstripe's, with its real
+webhooks back to a live server): the amount due drops without a reload, on a second open page too; a declined
+card shows its message and the customer retries; a 3-D Secure card goes through the bank's check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser import live_server
+from tests.conftest import WEBHOOK_SECRET
+from tests.stripe_server import flush, register_webhook
+from web.app import create_app
+from web.demo import load_demo
+from web.pdf import PdfRenderer
+from web.settings import Settings
+
+pytestmark = pytest.mark.browser
+CARD_INPUTS = "#card-element input"
+
+
+@pytest.fixture
+async def origin(
+    settings: Settings, pdf_renderer: PdfRenderer, conn: asyncpg.Connection, stripe_base: str
+) -> AsyncIterator[str]:
+    """A live portal with localstripe sending it signed webhooks, as `make demo` wires it."""
+    flush(stripe_base)
+    async with live_server(create_app(settings, pdf_renderer=pdf_renderer)) as url:
+        register_webhook(stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-test")
+        try:
+            yield url
+        finally:
+            # localstripe cannot forget a webhook; an empty event list silences it for the rest of the run.
+            register_webhook(stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-test", events=[])
+
+
+async def enter_card(page: Page, number: str) -> None:
+    """localstripe's card Element is four plain inputs (the real one is Stripe's iframe)."""
+    await page.locator(f"{CARD_INPUTS}[placeholder=number]").fill(number)
+    await page.locator(f"{CARD_INPUTS}[placeholder=exp_month]").fill("12")
+    await page.locator(f"{CARD_INPUTS}[placeholder=exp_year]").fill("34")
+    await page.locator(f"{CARD_INPUTS}[placeholder=cvc]").fill("123")
+
+
+async def start_payment(page: Page, amount: str) -> None:
+    await page.locator("#payment-amount").fill(amount)
+    await page.get_by_role("button", name="Continue to card details").click()
+    await expect(page.locator(f"{CARD_INPUTS}[placeholder=number]")).to_be_visible()
+
+
+async def test_browser_pay_part_decline_retry_and_3ds(
+    origin: str, browser: Browser, database_url: str, conn: asyncpg.Connection
+) -> None:
+    links = dict(await load_demo(database_url))
+    url = f"{origin}/i/{links['partial']}"
+    context = await browser.new_context(locale="en-US")
+    payer, watcher = await context.new_page(), await context.new_page()
+    errors: list[str] = []
+    for page in (payer, watcher):
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        await page.goto(url)
+    due = payer.locator(".amount-due-value")
+    await expect(due).to_have_text("€3,402.58")  # 40% of the total arrived by bank transfer
+    await payer.evaluate("window.notReloaded = true")
+
+    # Part of the balance with a good card.
+    await start_payment(payer, "100.00")
+    await enter_card(payer, "4242424242424242")
+    await payer.get_by_role("button", name="Pay €100.00").click()
+    await expect(payer.get_by_role("heading", name="Thank you: payment received")).to_be_visible()
+    # The webhook arrives (about a second later) and both open pages follow without a reload.
+    await expect(due).to_have_text("€3,302.58", timeout=15_000)
+    await expect(watcher.locator(".amount-due-value")).to_have_text("€3,302.58", timeout=15_000)
+    await expect(watcher.locator("#payment-amount")).to_have_value("3302.58")  # its idle form follows too
+    await expect(payer.locator("table.payments")).to_contain_text("•••• 4242")
+    assert await payer.evaluate("window.notReloaded") is True
+
+    # A declined card: its message, and another try on the same page.
+    await payer.get_by_role("link", name="Back to the invoice").click()
+    await start_payment(payer, "50.00")
+    await enter_card(payer, "4000000000000341")
+    await payer.get_by_role("button", name="Pay €50.00").click()
+    await expect(payer.locator("#payment-message")).to_contain_text("Your card was declined.")
+    await expect(payer.locator("#payment-message")).to_contain_text("Your card was not charged")
+    await enter_card(payer, "4242424242424242")
+    await payer.get_by_role("button", name="Pay €50.00").click()
+    await expect(payer.get_by_role("heading", name="Thank you: payment received")).to_be_visible()
+    await expect(due).to_have_text("€3,252.58", timeout=15_000)
+
+    # 3-D Secure: the bank's check (localstripe's dialog), then the return path.
+    await payer.get_by_role("link", name="Back to the invoice").click()
+    await start_payment(payer, "20.00")
+    await enter_card(payer, "4000002760003184")
+    await payer.get_by_role("button", name="Pay €20.00").click()
+    await payer.get_by_role("button", name="Complete authentication").click()
+    await expect(payer.get_by_role("heading", name="Thank you: payment received")).to_be_visible()
+    await expect(due).to_have_text("€3,232.58", timeout=15_000)
+    assert errors == []
+    assert await conn.fetchval("SELECT count(*) FROM payments WHERE status = 'succeeded' AND method = 'card'") == 3
+    await context.close()
