@@ -33,6 +33,7 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/portal.py
+	$(BIN)/python -m bench.payments
 
 lint: $(STAMP)
 	$(BIN)/ruff check web db tests bench devtools

@@ -38,7 +38,7 @@ import asyncpg
 from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
-from db.links import select_invoice_by_token_hash
+from db.links import select_live_link
 from db.migrate import migrate
 from db.rows import init_connection
 from web.demo import load_demo
@@ -190,8 +190,9 @@ async def report_renders(url: str, tokens: dict[str, str], repeats: int = 5) -> 
         await init_connection(conn)
         htmls: dict[str, str] = {}
         for label in ("open", "long"):
-            invoice = await select_invoice_by_token_hash(conn, token_hash(tokens[label]))
-            assert invoice is not None, f"demo invoice {label!r} has no live link"
+            found = await select_live_link(conn, token_hash(tokens[label]))
+            assert found is not None, f"demo invoice {label!r} has no live link"
+            invoice = found[0]
             document = await load_document(conn, invoice)
             htmls[label] = templates.get_template("pdf/invoice.html").render(doc=document, doc_locale=invoice.locale)
     finally:

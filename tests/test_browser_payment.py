@@ -58,6 +58,7 @@ async def test_browser_pay_part_decline_retry_and_3ds(
     url = f"{origin}/i/{links['partial']}"
     context = await browser.new_context(locale="en-US")
     payer, watcher = await context.new_page(), await context.new_page()
+    await payer.set_viewport_size({"width": 390, "height": 844})  # the customer pays on a phone
     errors: list[str] = []
     for page in (payer, watcher):
         page.on("pageerror", lambda error: errors.append(str(error)))
@@ -68,6 +69,8 @@ async def test_browser_pay_part_decline_retry_and_3ds(
 
     # Part of the balance with a good card.
     await start_payment(payer, "100.00")
+    width = await payer.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width[0] <= width[1], f"card step overflows a phone screen: {width}"
     await enter_card(payer, "4242424242424242")
     await payer.get_by_role("button", name="Pay €100.00").click()
     await expect(payer.get_by_role("heading", name="Thank you: payment received")).to_be_visible()

@@ -1,0 +1,20 @@
+"""The benchmarks are run by hand (`make bench`), not in CI: at least keep them importable and their
+arguments parseable, so a refactor cannot silently break them (one did once)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from web.settings import PROJECT_ROOT
+
+
+@pytest.mark.parametrize("module", ["bench.portal", "bench.payments"])
+def test_bench_script_starts(module: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
