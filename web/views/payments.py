@@ -3,6 +3,7 @@ and the summary poll that brings a payment landing while the page is open."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -13,6 +14,7 @@ from web.amounts import AmountError
 from web.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
 from web.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
 from web.documents import InvoiceDocument
+from web.locales import negotiate_locale
 from web.payments import PaymentRefused, ProviderUnavailable
 from web.portal_cache import PageKey, PortalCache
 from web.views.portal import find_document, portal_context
@@ -30,10 +32,11 @@ async def invoice_summary(request: Request) -> Response:
     invoice = document.invoice
     if request.query_params.get("since") == str(invoice.version):
         return Response(status_code=204)
-    context = _context(request, document)
-    key: PageKey = (invoice.version, request.path_params["token"], str(context["viewer_locale"]), "summary", True, "")
+    locale = negotiate_locale(request.headers.get("accept-language"), invoice.locale)
+    key: PageKey = (invoice.version, request.path_params["token"], str(locale), "summary", True, str(date.today()))
     body = cache.page(invoice.id, key)
     if body is None:
+        context = _context(request, document)
         body = render_to_bytes(request, "portal/_summary_update.html", context)
         cache.remember_page(stamp, invoice.id, key, body)
     return html_response(body)

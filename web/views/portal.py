@@ -6,6 +6,7 @@ import re
 from datetime import date
 from functools import lru_cache
 
+from babel import Locale
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -46,11 +47,20 @@ async def find_document(request: Request) -> InvoiceDocument:
     return document
 
 
-def portal_context(request: Request, document: InvoiceDocument, *, preview: bool = False) -> dict[str, object]:
+def _mode(request: Request) -> str:
     mode = request.query_params.get("view", "document")
+    return mode if mode in PREVIEW_MODES else "document"
+
+
+def _viewer_locale(request: Request, document: InvoiceDocument) -> Locale:
+    return negotiate_locale(request.headers.get("accept-language"), document.invoice.locale)
+
+
+def portal_context(request: Request, document: InvoiceDocument, *, preview: bool = False) -> dict[str, object]:
+    """Everything a portal template needs; built only when a page is rendered, not for cache hits."""
     token = request.path_params["token"]
     settings = request.state.settings
-    viewer_locale = negotiate_locale(request.headers.get("accept-language"), document.invoice.locale)
+    viewer_locale = _viewer_locale(request, document)
     return {
         "doc": document,
         "card": payment_card(settings, document, str(viewer_locale)),
@@ -58,7 +68,7 @@ def portal_context(request: Request, document: InvoiceDocument, *, preview: bool
         "publishable_key": settings.stripe_publishable_key,
         "viewer_locale": viewer_locale,
         "doc_locale": document.invoice.locale,
-        "mode": mode if mode in PREVIEW_MODES else "document",
+        "mode": _mode(request),
         "today": date.today(),
         "base_path": f"/i/{token}",
         "is_staff_preview": preview,
@@ -69,19 +79,20 @@ async def invoice_show(request: Request) -> Response:
     cache: PortalCache = request.state.portal_cache
     stamp = cache.feed.stamp()
     document = await find_document(request)
-    context = portal_context(request, document)
     fragment = wants_fragment(request)
     invoice = document.invoice
+    today = date.today()
     key: PageKey = (
         invoice.version,
         request.path_params["token"],
-        str(context["viewer_locale"]),
-        str(context["mode"]),
+        str(_viewer_locale(request, document)),
+        _mode(request),
         fragment,
-        str(context["today"]),  # ISO day: the same date the page was rendered with
+        str(today),  # ISO day: the page says "overdue" by it
     )
     body = cache.page(invoice.id, key)
     if body is None:
+        context = {**portal_context(request, document), "today": today}
         body = render_to_bytes(request, "portal/_preview.html" if fragment else "portal/show.html", context)
         cache.remember_page(stamp, invoice.id, key, body)
     return html_response(body)
