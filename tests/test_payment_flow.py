@@ -378,3 +378,21 @@ async def test_payment_csp_allows_stripe_js_only(
     origin = settings.stripe_js_url.split("/js.stripe.com")[0]
     assert f"script-src 'self' {origin};" in csp and f"connect-src 'self' {origin};" in csp
     assert "unsafe" not in csp
+
+
+async def test_payment_forgotten_hold_lapses(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_api: httpx.AsyncClient
+) -> None:
+    """A tab that started confirming and was closed holds its amount only for a while (3-D Secure's time)."""
+    issued = await factories.invoice(conn)
+    first_url, _ = step_urls(await start(client, issued, "172.50"))
+    second_url, _ = step_urls(await start(client, issued, "172.50"))
+    action = await confirm(client, first_url, await card_token(stripe_api, THREE_D_SECURE))
+    assert soup(action).find(id="payment")["data-step"] == "action"  # and then the customer walked away
+    blocked = await confirm(client, second_url, await card_token(stripe_api))
+    assert blocked.status_code == 409 and "being processed" in blocked.text
+
+    third_url, _ = step_urls(await start(client, issued, "172.50"))
+    await conn.execute("UPDATE payments SET attempt_held_until = now() - interval '1 second' WHERE amount = $1", TOTAL)
+    done = await confirm(client, third_url, await card_token(stripe_api))
+    assert done.status_code == 200 and "went through" in done.text
