@@ -351,6 +351,18 @@ async def test_payment_after_invoice_paid_is_cancelled(
     assert (await stripe_api.get("/v1/charges")).json()["data"] == []
 
 
+async def test_payment_on_a_voided_invoice_is_cancelled(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_api: httpx.AsyncClient, settle: Any
+) -> None:
+    issued = await factories.invoice(conn)
+    confirm_url, _ = step_urls(await start(client, issued, "50.00"))
+    await void_invoice(conn, issued.invoice.id, "issued twice")
+    await settle()
+    closed = await confirm(client, confirm_url, await card_token(stripe_api))
+    assert closed.status_code == 409 and "voided and cannot be paid" in closed.text
+    assert (await intent_of(conn, stripe_api, confirm_url))["status"] == "canceled"
+
+
 async def test_payment_endpoints_refuse_nonsense(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
     issued = await factories.invoice(conn)
     huge = await client.post(f"{issued.url}/payments", data={"amount": "1" * 10_000}, headers=HX)

@@ -162,6 +162,8 @@ async def _check_balance(
     payable = available - available % rules.currency.charge_step if available > 0 else 0
     if invoice.status != "open" or not card_payable_due(rules):
         await end_attempt(conn, payment.id, status="canceled")
+        if invoice.status == "void":
+            return "cancel", payment, "This invoice was voided and cannot be paid. Your card was not charged."
         if document.amount_due <= 0:
             return "cancel", payment, "This invoice has just been paid in full. Your card was not charged."
         return (
