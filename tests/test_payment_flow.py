@@ -373,6 +373,10 @@ async def test_payment_endpoints_refuse_nonsense(client: httpx.AsyncClient, conn
     confirm_url, _ = step_urls(stepped)
     bad_token = await confirm(client, confirm_url, "<script>")
     assert bad_token.status_code == 200 and "Enter your card details" in bad_token.text
+    held = await conn.fetchval(
+        "SELECT attempt_held_until FROM payments WHERE attempt_key = $1", confirm_url.split("/")[-2]
+    )
+    assert held is None  # a form without a usable card holds nothing against other tabs
     other = await factories.invoice(conn, ws=issued.workspace)  # another invoice's link cannot use this attempt
     foreign = await client.post(
         confirm_url.replace(issued.token, other.token), data={"card_token": "tok_x"}, headers=HX

@@ -77,6 +77,9 @@ async def confirm_attempt(
             finished = _finished(payment)
             if finished is not None:
                 return finished
+            if not _held(payment) and not CARD_TOKEN.match(card_token):
+                # Before any hold: a form sent without a usable card must not block other tabs.
+                return Outcome(Step.CARD, payment, "Enter your card details.")
             decision, payment, message = await _check_balance(conn, invoice, payment, locale)
         # Stripe is called only after the transaction: the invoice lock is never held across the network.
         try:
@@ -100,24 +103,28 @@ async def _at_stripe(
         return Outcome(Step.CLOSED, payment, message)
     if decision == "lower":
         return Outcome(Step.CARD, payment, message, balance_changed=True)
-    if decision == "recheck":
-        # This attempt was already being confirmed (a double click, or Stripe timed out): ask Stripe first.
-        intent = await ensure_intent(conn, gateway, invoice, payment)
-        if intent.status not in ("requires_payment_method", "requires_confirmation") or intent.failure_message:
-            return await _follow(conn, payment, intent)
-    if not CARD_TOKEN.match(card_token):
-        return Outcome(Step.CARD, payment, "Enter your card details.")
+    intent: Intent | None = None
     try:
-        intent = await ensure_intent(conn, gateway, invoice, payment)
+        if decision == "recheck":
+            # This attempt was already being confirmed (a double click, or Stripe timed out): ask Stripe first.
+            intent = await ensure_intent(conn, gateway, invoice, payment)
+            if intent.status not in ("requires_payment_method", "requires_confirmation") or intent.failure_message:
+                return await _follow(conn, payment, intent)
+            if not CARD_TOKEN.match(card_token):
+                return Outcome(Step.CARD, payment, "Enter your card details.")
+        # Confirming needs only the intent's id: ask Stripe for it only when this attempt has none yet.
+        if intent is None and payment.stripe_payment_intent_id is None:
+            intent = await ensure_intent(conn, gateway, invoice, payment)
+        intent_id = intent.id if intent is not None else str(payment.stripe_payment_intent_id)
     except PaymentRefused as refused:
         return Outcome(Step.CARD, payment, str(refused))
     try:
-        intent, card = await gateway.confirm_card(intent.id, card_token=card_token, amount=payment.amount)
+        intent, card = await gateway.confirm_card(intent_id, card_token=card_token, amount=payment.amount)
     except CardDeclined as declined:
         return await _declined(conn, payment, str(declined))
     except PaymentRefused:
         # Typically a second confirmation of an intent that has already moved on: show where it stands.
-        return await _follow(conn, payment, await gateway.retrieve_intent(intent.id))
+        return await _follow(conn, payment, await gateway.retrieve_intent(intent_id))
     await set_card_details(conn, payment.id, brand=card.brand, last4=card.last4)
     return await _follow(conn, payment, intent)
 
@@ -140,6 +147,10 @@ async def reconcile_attempt(
         return await _follow(conn, payment, intent)
 
 
+def _held(payment: Payment) -> bool:
+    return payment.attempt_held_until is not None and payment.attempt_held_until > datetime.now(UTC)
+
+
 def _finished(payment: Payment) -> Outcome | None:
     if payment.status == "succeeded":
         return Outcome(Step.DONE, payment)
@@ -154,7 +165,7 @@ async def _check_balance(
     conn: asyncpg.Connection, invoice: Invoice, payment: Payment, locale: str
 ) -> tuple[str, Payment, str]:
     """Inside the invoice lock: hold this attempt's amount, lower it to what is left, or cancel it."""
-    if payment.attempt_held_until and payment.attempt_held_until > datetime.now(UTC):
+    if _held(payment):
         return "recheck", payment, ""
     document = await load_document(conn, invoice)
     available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id)
