@@ -28,6 +28,15 @@ class AmountRules:
     due: int  # minor units still payable
 
     @property
+    def smallest_charge(self) -> int:
+        return max(self.currency.minimum_charge or 1, self.currency.charge_step)
+
+    @property
+    def largest_charge(self) -> int:
+        """The most a card may pay now: what is due, rounded down to an amount the card can charge."""
+        return self.due - self.due % self.currency.charge_step if self.due > 0 else 0
+
+    @property
     def decimals(self) -> int:
         """Digits a person may type after the decimal symbol: ISK has none although Stripe counts in hundredths."""
         return self.currency.exponent - (len(str(self.currency.rounding_step)) - 1)
@@ -103,8 +112,7 @@ def validate_amount(minor: int, rules: AmountRules, locale: str) -> int:
 
 def card_payable_due(rules: AmountRules) -> bool:
     """Whether any card payment is possible: something is due and at least the minimum charge."""
-    minimum = rules.currency.minimum_charge or 1
-    return rules.due >= max(minimum, rules.currency.charge_step)
+    return rules.due >= rules.smallest_charge
 
 
 def rules_for(currency_code: str, due: int) -> AmountRules:

@@ -61,8 +61,8 @@ def payment_card(settings: Settings, document: InvoiceDocument, locale: str) -> 
         return PaymentCard(gate)
     rules = rules_for(document.invoice.currency, document.amount_due)
     currency = rules.currency
-    payable = rules.due - rules.due % currency.charge_step
-    minimum = format_money(max(currency.minimum_charge or 1, currency.charge_step), currency.code, locale)
+    payable = rules.largest_charge
+    minimum = format_money(rules.smallest_charge, currency.code, locale)
     decimal, _group = decimal_and_group(locale)
     if rules.decimals == 0:
         digits = "whole amounts only"

@@ -170,7 +170,7 @@ async def _check_balance(
     document = await load_document(conn, invoice)
     available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id)
     rules = rules_for(invoice.currency, available)
-    payable = available - available % rules.currency.charge_step if available > 0 else 0
+    payable = rules.largest_charge
     if invoice.status != "open" or not card_payable_due(rules):
         await end_attempt(conn, payment.id, status="canceled")
         if invoice.status == "void":
