@@ -3,9 +3,6 @@ and the summary poll that brings a payment landing while the page is open."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,11 +10,8 @@ from starlette.responses import Response
 from web.amounts import AmountError
 from web.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
 from web.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
-from web.documents import InvoiceDocument
-from web.locales import negotiate_locale
-from web.payments import PaymentRefused, ProviderUnavailable
-from web.portal_cache import PageKey, PortalCache
-from web.views.portal import find_document, portal_context
+from web.payments import PaymentRefused, ProviderUnavailable, StripeGateway
+from web.views.portal import cached_page, find_document, portal_context
 from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
 # Forms here carry an amount and a key or token: anything bigger is not from our page.
@@ -26,26 +20,17 @@ _MAX_FORM_BYTES = 4096
 
 async def invoice_summary(request: Request) -> Response:
     """The summary poll: 204 while the invoice is unchanged, else the new summary and payment card."""
-    cache: PortalCache = request.state.portal_cache
-    stamp = cache.feed.stamp()
+    stamp = request.state.portal_cache.feed.stamp()
     document = await find_document(request)
-    invoice = document.invoice
-    if request.query_params.get("since") == str(invoice.version):
+    if request.query_params.get("since") == str(document.invoice.version):
         return Response(status_code=204)
-    locale = negotiate_locale(request.headers.get("accept-language"), invoice.locale)
-    key: PageKey = (invoice.version, request.path_params["token"], str(locale), "summary", True, str(date.today()))
-    body = cache.page(invoice.id, key)
-    if body is None:
-        context = _context(request, document)
-        body = render_to_bytes(request, "portal/_summary_update.html", context)
-        cache.remember_page(stamp, invoice.id, key, body)
-    return html_response(body)
+    return html_response(cached_page(request, stamp, document, "summary", True, "portal/_summary_update.html"))
 
 
 async def payment_start(request: Request) -> Response:
     """Validate the amount, record the attempt, create its PaymentIntent, and answer with the card step."""
     document = await find_document(request)
-    context = _context(request, document)
+    context = portal_context(request, document)
     card: PaymentCard = context["card"]  # type: ignore[assignment]
     form = await _read_form(request)
     amount_text, attempt_key = form.get("amount", ""), form.get("attempt_key", "")
@@ -74,7 +59,7 @@ async def payment_start(request: Request) -> Response:
 
 async def payment_confirm(request: Request) -> Response:
     document = await find_document(request)
-    context = _context(request, document)
+    context = portal_context(request, document)
     form = await _read_form(request)
     try:
         outcome = await confirm_attempt(
@@ -90,7 +75,7 @@ async def payment_confirm(request: Request) -> Response:
 async def payment_return(request: Request) -> Response:
     """After 3-D Secure: where does the intent stand? (The webhook still decides what is paid.)"""
     document = await find_document(request)
-    context = _context(request, document)
+    context = portal_context(request, document)
     try:
         outcome = await reconcile_attempt(
             request.state.pool, _gateway(request), invoice_id=document.invoice.id,
@@ -101,14 +86,10 @@ async def payment_return(request: Request) -> Response:
     return _outcome(request, context, outcome)
 
 
-def _gateway(request: Request) -> Any:
+def _gateway(request: Request) -> StripeGateway:
     if request.state.stripe is None or not request.state.settings.stripe_connected:
         raise HTTPException(status_code=404)
     return request.state.stripe
-
-
-def _context(request: Request, document: InvoiceDocument) -> dict[str, object]:
-    return portal_context(request, document)
 
 
 def _outcome(request: Request, context: dict[str, object], outcome: Outcome) -> Response:

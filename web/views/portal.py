@@ -76,26 +76,36 @@ def portal_context(request: Request, document: InvoiceDocument, *, preview: bool
 
 
 async def invoice_show(request: Request) -> Response:
-    cache: PortalCache = request.state.portal_cache
-    stamp = cache.feed.stamp()
+    stamp = request.state.portal_cache.feed.stamp()
     document = await find_document(request)
     fragment = wants_fragment(request)
+    template = "portal/_preview.html" if fragment else "portal/show.html"
+    return html_response(cached_page(request, stamp, document, _mode(request), fragment, template))
+
+
+def cached_page(
+    request: Request, stamp: int, document: InvoiceDocument, part: str, fragment: bool, template: str
+) -> bytes:
+    """A rendered page or fragment from the process cache; a hit builds no template context at all.
+
+    `stamp` is the change feed's stamp taken before the document was read, so a change that lands meanwhile
+    keeps the result out of the cache."""
+    cache: PortalCache = request.state.portal_cache
     invoice = document.invoice
     today = date.today()
     key: PageKey = (
         invoice.version,
         request.path_params["token"],
         str(_viewer_locale(request, document)),
-        _mode(request),
+        part,
         fragment,
         str(today),  # ISO day: the page says "overdue" by it
     )
     body = cache.page(invoice.id, key)
     if body is None:
-        context = {**portal_context(request, document), "today": today}
-        body = render_to_bytes(request, "portal/_preview.html" if fragment else "portal/show.html", context)
+        body = render_to_bytes(request, template, {**portal_context(request, document), "today": today})
         cache.remember_page(stamp, invoice.id, key, body)
-    return html_response(body)
+    return body
 
 
 async def invoice_pdf(request: Request) -> Response:
