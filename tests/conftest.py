@@ -23,8 +23,8 @@ from playwright.async_api import Browser
 from db.migrate import migrate
 from db.rows import init_connection
 from tests.browser import chromium
-from tests.stripe_server import localstripe
 from web.app import create_app
+from web.local_stripe import localstripe
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import PROJECT_ROOT, Settings

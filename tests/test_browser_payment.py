@@ -12,9 +12,9 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.browser import live_server
 from tests.conftest import WEBHOOK_SECRET
-from tests.stripe_server import flush, register_webhook
 from web.app import create_app
 from web.demo import load_demo
+from web.local_stripe import flush, register_webhook
 from web.pdf import PdfRenderer
 from web.settings import Settings
 

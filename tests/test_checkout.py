@@ -12,10 +12,10 @@ import pytest
 from db.invoices import select_invoice, void_invoice
 from db.payments import insert_settled_payment
 from tests import factories
-from tests.stripe_server import flush
 from web.amounts import AmountError
 from web.checkout import availability, start_card_payment
 from web.documents import InvoiceDocument, load_document
+from web.local_stripe import flush
 from web.payments import ProviderUnavailable, StripeGateway
 from web.settings import Settings
 

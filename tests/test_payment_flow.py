@@ -21,9 +21,9 @@ from bs4 import BeautifulSoup
 from db.invoices import void_invoice
 from db.payments import insert_settled_payment
 from tests import factories
-from tests.stripe_server import flush
 from tests.test_webhooks import event, signed
 from web.app import create_app
+from web.local_stripe import flush
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import Settings

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.stripe_server import flush
+from web.local_stripe import flush
 from web.payments import InvalidWebhook, PaymentRefused, ProviderUnavailable, StripeGateway
 
 SECRET = "whsec_test_secret"
