@@ -25,8 +25,8 @@
     return btoa(String.fromCharCode.apply(null, bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
 
-  function fillAttemptKeys(root) {
-    root.querySelectorAll("input[data-attempt-key]").forEach(function (input) {
+  function fillAttemptKeys() {
+    document.querySelectorAll("input[data-attempt-key]").forEach(function (input) {
       if (!input.value) input.value = newAttemptKey();
     });
   }
@@ -89,8 +89,8 @@
     });
   }
 
-  function activate(root) {
-    fillAttemptKeys(root);
+  function activate() {
+    fillAttemptKeys();
     var card = document.getElementById("payment");
     if (card && (card.getAttribute("data-step") === "card" || card.getAttribute("data-step") === "action")) {
       startStep(card);
@@ -107,9 +107,9 @@
     // Arriving on the page is not an announcement: only results that appear while it is open are.
     var card = document.getElementById("payment");
     if (card) card.setAttribute("data-announced", "1");
-    activate(document);
+    activate();
   });
-  document.addEventListener("htmx:afterSettle", function () { activate(document); });
+  document.addEventListener("htmx:afterSettle", function () { activate(); });
 
   // The summary poll also brings a fresh payment card; keep the current one while the customer uses it.
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
