@@ -32,6 +32,11 @@ class Invoice:
     paid_at: datetime | None
     voided_at: datetime | None
     void_reason: str
+    # Who may write in the comment thread (customer / otp / closed), whether writers also need TOTP, and
+    # whether the thread is shown at all.
+    comment_mode: str
+    comments_require_totp: bool
+    comments_enabled: bool
     created_at: datetime
 
 
@@ -72,8 +77,10 @@ async def insert_invoice(
 ) -> Invoice:
     record = await conn.fetchrow(
         f"""
-        INSERT INTO invoices (workspace_id, customer_id, currency, locale, due_date, notes, payment_terms, import_key)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        INSERT INTO invoices (workspace_id, customer_id, currency, locale, due_date, notes, payment_terms, import_key,
+                              comment_mode)
+        -- The workspace's comment mode is the default of each new invoice; later changes of it leave issued ones be.
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT default_comment_mode FROM workspaces WHERE id = $1))
         RETURNING {COLUMNS}
         """,
         workspace_id, customer_id, currency, locale, due_date, notes, payment_terms, import_key,
@@ -198,3 +205,21 @@ async def set_invoice_paid(conn: asyncpg.Connection, invoice_id: int, paid: bool
 
 async def _touch(conn: asyncpg.Connection, invoice_id: int) -> None:
     await conn.execute("UPDATE invoices SET version = version + 1, updated_at = now() WHERE id = $1", invoice_id)
+
+
+async def set_comment_settings(
+    conn: asyncpg.Connection, invoice_id: int, *, mode: str, require_totp: bool, enabled: bool = True
+) -> Invoice | None:
+    """Who may write in the thread. Not a document change, so the version stays; the trigger still notifies."""
+    record = await conn.fetchrow(
+        f"""
+        UPDATE invoices SET comment_mode = $2, comments_require_totp = $3, comments_enabled = $4, updated_at = now()
+        WHERE id = $1
+        RETURNING {COLUMNS}
+        """,
+        invoice_id,
+        mode,
+        require_totp,
+        enabled,
+    )
+    return row_to(Invoice, record)

@@ -22,6 +22,7 @@ class Workspace:
     default_currency: str
     default_locale: str
     bank_transfer_instructions: str
+    default_comment_mode: str
     created_at: datetime
 
 
@@ -40,16 +41,17 @@ async def insert_workspace(
     support_email: str = "",
     default_locale: str = "en",
     bank_transfer_instructions: str = "",
+    default_comment_mode: str = "customer",
 ) -> Workspace:
     record = await conn.fetchrow(
         f"""
         INSERT INTO workspaces (slug, legal_name, address, tax_id, email, support_email, default_currency,
-                                default_locale, bank_transfer_instructions)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                default_locale, bank_transfer_instructions, default_comment_mode)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         RETURNING {COLUMNS}
         """,
         slug, legal_name, address, tax_id, email, support_email, default_currency, default_locale,
-        bank_transfer_instructions,
+        bank_transfer_instructions, default_comment_mode,
     )  # fmt: skip
     return row_to(Workspace, record)  # type: ignore[return-value]
 

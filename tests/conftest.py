@@ -33,6 +33,12 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SYSTEM_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATA_TABLES = ", ".join(
     [
+        "outbox",
+        "totp_enrolments",
+        "comment_sessions",
+        "comment_code_requests",
+        "comment_codes",
+        "comments",
         "activity",
         "pdf_cache",
         "payments",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import TypedDict
 
 import asyncpg
@@ -13,6 +14,7 @@ from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from web.database import database_url, open_pool, release_embedded
+from web.mail import Mailer
 from web.payments import StripeGateway
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal_cache import PortalCache
@@ -20,6 +22,7 @@ from web.realtime import ChangeFeed
 from web.routes import build_routes
 from web.security import SecurityHeadersMiddleware, content_security_policy, stripe_sources
 from web.settings import Settings
+from web.streams import StreamHub
 from web.templating import build_templates
 from web.views.errors import exception_handlers
 
@@ -36,12 +39,25 @@ class State(TypedDict):
     change_feed: ChangeFeed
     portal_cache: PortalCache
     stripe: StripeGateway | None
+    streams: StreamHub
+    mailer: Mailer
+    # The time codes and writer sessions are checked against; tests move it to see codes expire.
+    clock: Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def create_app(
-    settings: Settings, *, pdf_renderer: PdfRenderer | None = None, change_feed: ChangeFeed | None = None
+    settings: Settings,
+    *,
+    pdf_renderer: PdfRenderer | None = None,
+    change_feed: ChangeFeed | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> Starlette:
     """`pdf_renderer` and `change_feed` may be shared by several apps (tests); the app then leaves them running."""
+    mailer = Mailer(settings.smtp_url, settings.mail_from)  # checks SMTP_URL before anything starts
     templates = build_templates(settings.templates_dir, settings.static_dir)
     fingerprint = rendering_fingerprint(settings.templates_dir, settings.static_dir)
 
@@ -50,6 +66,7 @@ def create_app(
         url = database_url(settings)
         pool = await open_pool(url, settings)
         feed = change_feed or ChangeFeed(url)
+        portal_cache, streams = PortalCache(feed), StreamHub(feed)
         renderer = pdf_renderer or PdfRenderer(
             workers=settings.pdf_workers,
             stylesheets=[settings.static_dir / "css" / "document.css", settings.static_dir / "css" / "pdf.css"],
@@ -66,14 +83,20 @@ def create_app(
                 templates=templates,
                 pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
                 change_feed=feed,
-                portal_cache=PortalCache(feed),
+                portal_cache=portal_cache,
                 stripe=(
                     StripeGateway(settings.stripe_secret_key, api_base=settings.stripe_api_base)
                     if settings.stripe_secret_key
                     else None
                 ),
+                streams=streams,
+                mailer=mailer,
+                clock=clock,
             )
         finally:
+            # A shared feed (tests) outlives this app: it must stop calling into it.
+            portal_cache.detach()
+            streams.detach()
             if change_feed is None:
                 await feed.stop()
             if pdf_renderer is None:

@@ -33,7 +33,7 @@ class PortalCache:
         self.max_invoices = max_invoices
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._invoice_by_link: dict[bytes, int] = {}
-        feed.subscribe(self.forget_invoice, self.clear)
+        self.detach = feed.subscribe(lambda change: self.forget_invoice(change.invoice_id), self.clear)
 
     def document_for_link(self, token_hash: bytes) -> InvoiceDocument | None:
         if not self.feed.connected:

@@ -1,6 +1,8 @@
 """One LISTEN connection per process on 'invoice_changes', fanned out to in-process subscribers.
 
-Subscribers are plain callbacks taking an invoice id (caches drop entries; the comments work adds SSE queues).
+Subscribers are plain callbacks taking a Change: the page cache drops entries, the stream hub (web/streams.py)
+rings the doorbell of every open page of that invoice. Payloads are '<invoice id>' for a change to the invoice
+(its lines, links, payments, status) and '<invoice id>:comment:<comment id>' for a new comment.
 The listener reconnects by itself after the database restarts; while it is down `connected` is False and
 callers must not trust anything cached, and on every (re)connect subscribers get `on_reset` because
 notifications sent meanwhile were lost.
@@ -13,6 +15,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Callable
+from typing import NamedTuple
 
 import asyncpg
 
@@ -25,13 +28,26 @@ _MAX_TRACKED = 100_000
 APPLICATION_NAME = "invoice-portal-listener"
 
 
+class Change(NamedTuple):
+    invoice_id: int
+    # Set when the change is a new comment in the invoice's thread.
+    comment_id: int | None = None
+
+
+def parse_payload(payload: str) -> Change | None:
+    head, sep, rest = payload.partition(":comment:")
+    if not head.isdigit() or (sep and not rest.isdigit()):
+        return None
+    return Change(int(head), int(rest) if sep else None)
+
+
 class ChangeFeed:
     def __init__(self, url: str, *, ping_interval: float = 5.0, max_backoff: float = 5.0) -> None:
         self.url = url
         self.ping_interval = ping_interval
         self.max_backoff = max_backoff
         self.connected = False
-        self._subscribers: list[Callable[[int], None]] = []
+        self._subscribers: list[Callable[[Change], None]] = []
         self._reset_subscribers: list[Callable[[], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
@@ -44,10 +60,22 @@ class ChangeFeed:
         self._sync_waiters: dict[str, asyncio.Future[None]] = {}
         self._ready = asyncio.Event()
 
-    def subscribe(self, on_change: Callable[[int], None], on_reset: Callable[[], None] | None = None) -> None:
+    def subscribe(
+        self, on_change: Callable[[Change], None], on_reset: Callable[[], None] | None = None
+    ) -> Callable[[], None]:
+        """Returns the call that unsubscribes both callbacks."""
         self._subscribers.append(on_change)
         if on_reset is not None:
             self._reset_subscribers.append(on_reset)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(on_change)
+            if on_reset is not None:
+                with contextlib.suppress(ValueError):
+                    self._reset_subscribers.remove(on_reset)
+
+        return unsubscribe
 
     def stamp(self) -> int:
         return self._now
@@ -132,14 +160,14 @@ class ChangeFeed:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
-        try:
-            invoice_id = int(payload)
-        except ValueError:
+        change = parse_payload(payload)
+        if change is None:
             log.warning("ignoring unexpected notification payload %r", payload[:100])
             return
         self._now = next(self._clock)
         if len(self._last_change) >= _MAX_TRACKED:
             self._reset()  # bounded memory: forgetting which invoices changed means treating all as changed
-        self._last_change[invoice_id] = self._now
+        # A comment changes the rendered page too (the thread is part of it), so it counts as a change.
+        self._last_change[change.invoice_id] = self._now
         for on_change in self._subscribers:
-            on_change(invoice_id)
+            on_change(change)

@@ -36,6 +36,9 @@ class Settings:
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # Mail (codes, comment notifications): SMTP when set, else the outbox table and the log (see web/mail.py).
+    smtp_url: str = ""
+    mail_from: str = "Invoice portal <invoices@localhost>"
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -69,4 +72,6 @@ class Settings:
             stripe_webhook_secret=config("STRIPE_WEBHOOK_SECRET", cast=str, default=""),
             stripe_api_base=config("STRIPE_API_BASE", cast=str, default=""),
             stripe_js_url=config("STRIPE_JS_URL", cast=str, default="https://js.stripe.com/v3/"),
+            smtp_url=config("SMTP_URL", cast=str, default=""),
+            mail_from=config("MAIL_FROM", cast=str, default="Invoice portal <invoices@localhost>"),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
 from web.locales import babel_locale, format_day, format_moment, locale_tag
@@ -28,6 +30,25 @@ def _percent(rate: Decimal, locale: Locale) -> str:
     return format_percent(rate / 100, format="#,##0.###%", locale=locale)
 
 
+# http(s) only, so no javascript: or data: link can ever be made; trailing punctuation stays text.
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]}]", re.IGNORECASE)
+
+
+def linkify(text: str) -> Markup:
+    """Plain text with its web addresses made into links; every piece is escaped, nothing else is markup."""
+    pieces: list[str] = []
+    position = 0
+    for match in _URL.finditer(text):
+        url = match.group(0)
+        pieces.append(escape(text[position : match.start()]))
+        pieces.append(
+            Markup('<a href="{0}" rel="nofollow noopener noreferrer ugc" target="_blank">{0}</a>').format(url)
+        )
+        position = match.end()
+    pieces.append(escape(text[position:]))
+    return Markup("").join(pieces)
+
+
 def build_templates(templates_dir: Path, static_dir: Path) -> Jinja2Templates:
     env = Environment(
         loader=FileSystemLoader(templates_dir),
@@ -40,7 +61,13 @@ def build_templates(templates_dir: Path, static_dir: Path) -> Jinja2Templates:
     # Every customer-facing text goes through _() so translations can be installed later without touching templates.
     env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
-        money=_money, day=format_day, moment=format_moment, quantity=_quantity, percent=_percent, lang=locale_tag
+        money=_money,
+        day=format_day,
+        moment=format_moment,
+        quantity=_quantity,
+        percent=_percent,
+        lang=locale_tag,
+        linkify=linkify,
     )
 
     @cache

@@ -15,4 +15,5 @@ async def healthz(request: Request) -> JSONResponse:
             await conn.fetchval("SELECT 1", timeout=2)
     except (*UNAVAILABLE_ERRORS, asyncpg.PostgresError):
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    # Open event streams in this process: what a load balancer drains, and what tests watch close.
+    return JSONResponse({"status": "ok", "database": "ok", "streams": request.state.streams.subscriber_count})

@@ -11,6 +11,7 @@ from web.amounts import AmountError
 from web.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
 from web.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
 from web.payments import PaymentRefused, ProviderUnavailable, StripeGateway
+from web.views.forms import read_form
 from web.views.portal import cached_page, find_document, portal_context
 from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
@@ -24,7 +25,7 @@ async def invoice_summary(request: Request) -> Response:
     document = await find_document(request)
     if request.query_params.get("since") == str(document.invoice.version):
         return Response(status_code=204)
-    return html_response(cached_page(request, stamp, document, "summary", True, "portal/_summary_update.html"))
+    return html_response(await cached_page(request, stamp, document, "summary", True, "portal/_summary_update.html"))
 
 
 async def payment_start(request: Request) -> Response:
@@ -32,7 +33,7 @@ async def payment_start(request: Request) -> Response:
     document = await find_document(request)
     context = portal_context(request, document)
     card: PaymentCard = context["card"]  # type: ignore[assignment]
-    form = await _read_form(request)
+    form = await read_form(request, _MAX_FORM_BYTES)
     amount_text, attempt_key = form.get("amount", ""), form.get("attempt_key", "")
     kept = {"amount_text": amount_text[:64], "attempt_key": attempt_key if ATTEMPT_KEY.match(attempt_key) else ""}
     if not card.availability.payable or request.state.stripe is None:
@@ -60,7 +61,7 @@ async def payment_start(request: Request) -> Response:
 async def payment_confirm(request: Request) -> Response:
     document = await find_document(request)
     context = portal_context(request, document)
-    form = await _read_form(request)
+    form = await read_form(request, _MAX_FORM_BYTES)
     try:
         outcome = await confirm_attempt(
             request.state.pool, _gateway(request), invoice_id=document.invoice.id,
@@ -111,11 +112,3 @@ def _payment(request: Request, template: str, context: dict[str, object], status
     response = html_response(body, status)
     response.headers["X-Payment-Step"] = context.get("step", "amount")  # type: ignore[assignment]
     return response
-
-
-async def _read_form(request: Request) -> dict[str, str]:
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) > _MAX_FORM_BYTES:
-        raise HTTPException(status_code=413 if length.isdigit() else 411)
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date
 from functools import lru_cache
 
@@ -12,8 +13,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
+from db.comments import select_comments
 from db.links import select_live_link
 from web.checkout import payment_card
+from web.comment_access import find_session
+from web.comment_form import SESSION_COOKIE, CommentForm, anonymous_form, form_for
 from web.documents import InvoiceDocument, load_document
 from web.links import token_hash
 from web.locales import negotiate_locale
@@ -75,21 +79,50 @@ def portal_context(request: Request, document: InvoiceDocument, *, preview: bool
     }
 
 
+async def thread_context(
+    request: Request, document: InvoiceDocument, form: CommentForm | None = None, after: int = 0
+) -> dict[str, object]:
+    """The comment thread (comments after `after`) and the form; anonymous readers' form unless one is given."""
+    invoice = document.invoice
+    async with request.state.pool.acquire() as conn:
+        comments = await select_comments(conn, invoice.id, after) if invoice.comments_enabled else []
+    return {
+        "comments": comments,
+        "last_comment_id": comments[-1].id if comments else after,
+        "comment_form": form or anonymous_form(invoice),
+    }
+
+
 async def invoice_show(request: Request) -> Response:
     stamp = request.state.portal_cache.feed.stamp()
     document = await find_document(request)
     fragment = wants_fragment(request)
+    if not fragment and document.invoice.comments_enabled and SESSION_COOKIE in request.cookies:
+        # A verified writer sees their own form: rendered for them alone, never cached.
+        async with request.state.pool.acquire() as conn:
+            writer = await find_session(conn, document.invoice, request.cookies[SESSION_COOKIE], request.state.clock())
+            form = await form_for(conn, document.invoice, writer) if writer is not None else None
+        if form is not None:
+            context = {**portal_context(request, document), **await thread_context(request, document, form)}
+            return html_response(render_to_bytes(request, "portal/show.html", context))
     template = "portal/_preview.html" if fragment else "portal/show.html"
-    return html_response(cached_page(request, stamp, document, _mode(request), fragment, template))
+    extra = None if fragment else (lambda: thread_context(request, document))
+    return html_response(await cached_page(request, stamp, document, _mode(request), fragment, template, extra))
 
 
-def cached_page(
-    request: Request, stamp: int, document: InvoiceDocument, part: str, fragment: bool, template: str
+async def cached_page(
+    request: Request,
+    stamp: int,
+    document: InvoiceDocument,
+    part: str,
+    fragment: bool,
+    template: str,
+    extra: Callable[[], Awaitable[dict[str, object]]] | None = None,
 ) -> bytes:
     """A rendered page or fragment from the process cache; a hit builds no template context at all.
 
     `stamp` is the change feed's stamp taken before the document was read, so a change that lands meanwhile
-    keeps the result out of the cache."""
+    keeps the result out of the cache. `extra` loads more context on a miss (the comment thread)."""
     cache: PortalCache = request.state.portal_cache
     invoice = document.invoice
     today = date.today()
@@ -103,7 +136,8 @@ def cached_page(
     )
     body = cache.page(invoice.id, key)
     if body is None:
-        body = render_to_bytes(request, template, {**portal_context(request, document), "today": today})
+        more = await extra() if extra is not None else {}
+        body = render_to_bytes(request, template, {**portal_context(request, document), **more, "today": today})
         cache.remember_page(stamp, invoice.id, key, body)
     return body
 

@@ -1,0 +1,78 @@
+"""The mail outbox: every e-mail is written here inside the transaction that causes it, then delivered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from db.rows import columns, row_to, rows_to
+
+REDACTED = "[redacted after delivery: it held a one-time code]"
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    id: int
+    workspace_id: int
+    invoice_id: int | None
+    kind: str
+    recipient: str
+    subject: str
+    body: str
+    sensitive: bool
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str
+
+
+COLUMNS = columns(OutgoingMail)
+
+
+async def insert_mail(
+    conn: asyncpg.Connection,
+    *,
+    workspace_id: int,
+    invoice_id: int | None,
+    kind: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    sensitive: bool = False,
+) -> int:
+    return await conn.fetchval(
+        """
+        INSERT INTO outbox (workspace_id, invoice_id, kind, recipient, subject, body, sensitive)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        RETURNING id
+        """,
+        workspace_id, invoice_id, kind, recipient, subject, body, sensitive,
+    )  # fmt: skip
+
+
+async def select_mail(conn: asyncpg.Connection, mail_id: int) -> OutgoingMail | None:
+    return row_to(OutgoingMail, await conn.fetchrow(f"SELECT {COLUMNS} FROM outbox WHERE id = $1", mail_id))
+
+
+async def select_outbox(conn: asyncpg.Connection, workspace_id: int, limit: int = 100) -> list[OutgoingMail]:
+    records = await conn.fetch(
+        f"SELECT {COLUMNS} FROM outbox WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2", workspace_id, limit
+    )
+    return rows_to(OutgoingMail, records)
+
+
+async def mark_sent(conn: asyncpg.Connection, mail_id: int) -> None:
+    await conn.execute(
+        """
+        UPDATE outbox SET sent_at = now(), last_error = '',
+                          body = CASE WHEN sensitive THEN $2 ELSE body END
+        WHERE id = $1
+        """,
+        mail_id,
+        REDACTED,
+    )
+
+
+async def mark_failed(conn: asyncpg.Connection, mail_id: int, error: str) -> None:
+    await conn.execute("UPDATE outbox SET last_error = $2 WHERE id = $1", mail_id, error[:500])

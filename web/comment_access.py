@@ -1,0 +1,215 @@
+"""Proving who may write in a thread: e-mailed one-time codes, writer sessions, and the optional TOTP step.
+
+Every answer about an address is the same whether or not it may write (mode `customer` sends a code only to
+the customer's address on file, but an other address gets the same message, a code row that no code matches,
+and the same rate limits). Times come from the caller's clock, so expiry is testable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from db import comment_access as access
+from db.customers import select_customer
+from db.invoices import Invoice
+from db.outbox import insert_mail
+from web.otp import (
+    code_matches,
+    hash_code,
+    new_code,
+    new_salt,
+    new_totp_secret,
+    qr_data_uri,
+    spaced_secret,
+    totp_timecode,
+    totp_uri,
+    unmatchable_hash,
+)
+
+CODE_TTL = timedelta(minutes=10)
+MAX_WRONG_TRIES = 5
+SESSION_TTL = timedelta(days=30)
+MAX_TOTP_FAILURES = 5
+# Code requests per rolling hour: an invoice (all its readers), an address (on any invoice), a client address.
+RATE_WINDOW = timedelta(hours=1)
+MAX_REQUESTS_PER_INVOICE = 20
+MAX_REQUESTS_PER_EMAIL = 5
+MAX_REQUESTS_PER_CLIENT = 10
+
+CODE_SENT = "If this address may write here, we have sent a 6-digit code to it. It is valid for 10 minutes."
+WRONG_CODE = "That code is not right."
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$")
+
+
+class AccessError(Exception):
+    """A refusal the person can act on; its text is shown in the form."""
+
+
+@dataclass(frozen=True, slots=True)
+class TotpPrompt:
+    enrolled: bool
+    qr_data_uri: str = ""
+    secret: str = ""
+
+
+def clean_name(text: str) -> str:
+    name = " ".join("".join(ch for ch in text if unicodedata.category(ch)[0] != "C").split())
+    if not name:
+        raise AccessError("Please give your name: it is shown next to your comments.")
+    if len(name) > 100:
+        raise AccessError("Please shorten your name to at most 100 characters.")
+    return name
+
+
+def clean_email(text: str) -> str:
+    email = text.strip().lower()
+    if not email:
+        raise AccessError("Please give your e-mail address: we send the code there.")
+    if len(email) > 254 or not _EMAIL.match(email) or not email.isascii():
+        raise AccessError("That does not look like an e-mail address (name@example.com).")
+    return email
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def _customer_email(conn: asyncpg.Connection, invoice: Invoice) -> str:
+    customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
+    return customer.email.strip().lower() if customer is not None else ""
+
+
+async def request_code(
+    conn: asyncpg.Connection, invoice: Invoice, *, name: str, email: str, client: str, now: datetime
+) -> list[int]:
+    """Record a code for the address and queue its e-mail when it may write. Returns outbox ids to deliver."""
+    name, email = clean_name(name), clean_email(email)
+    if invoice.comment_mode == "closed":
+        raise AccessError("This thread is read-only.")
+    async with conn.transaction():
+        # One request at a time per invoice, so two at once cannot both slip under the limits.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('comment-code', $1))", invoice.id)
+        counts = await access.count_code_requests(
+            conn, invoice_id=invoice.id, email=email, client=client, since=now - RATE_WINDOW
+        )
+        if (
+            counts.for_invoice >= MAX_REQUESTS_PER_INVOICE
+            or counts.for_email >= MAX_REQUESTS_PER_EMAIL
+            or counts.for_client >= MAX_REQUESTS_PER_CLIENT
+        ):
+            raise AccessError("Too many codes were asked for. Please try again in an hour.")
+        may_write = invoice.comment_mode == "otp" or email == await _customer_email(conn, invoice)
+        code, salt = new_code(), new_salt()
+        await access.insert_code(
+            conn, invoice_id=invoice.id, email=email, author_name=name, client=client, salt=salt,
+            code_hash=hash_code(salt, code) if may_write else unmatchable_hash(), now=now, expires_at=now + CODE_TTL,
+        )  # fmt: skip
+        if not may_write:
+            return []
+        mail_id = await insert_mail(
+            conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_code", recipient=email,
+            subject=f"Your code to comment on invoice {invoice.number}: {code}",
+            body=(
+                f"Hello {name},\n\nyour code to comment on invoice {invoice.number} is {code}.\n"
+                "It is valid for 10 minutes and can be used once.\n\n"
+                "If you did not ask for it, you can ignore this e-mail: nobody can write in your name without it.\n"
+            ),
+            sensitive=True,
+        )  # fmt: skip
+    return [mail_id]
+
+
+async def verify_code(
+    conn: asyncpg.Connection, invoice: Invoice, *, email: str, code: str, now: datetime
+) -> tuple[str, access.CommentSession]:
+    """Check a code; on success open a writer session and return its cookie token."""
+    email, code = clean_email(email), code.strip().replace(" ", "")
+    refusal = ""
+    async with conn.transaction():
+        row = await access.select_code_for_update(conn, invoice.id, email)
+        if row is None:
+            refusal = WRONG_CODE
+        elif row.used_at is not None:
+            refusal = "This code was already used. Ask for a new one."
+        elif row.expires_at <= now:
+            refusal = "This code has expired. Ask for a new one."
+        elif row.wrong_tries >= MAX_WRONG_TRIES:
+            refusal = "Too many wrong tries for this code. Ask for a new one."
+        elif not code_matches(row.salt, row.code_hash, code):
+            tries = await access.count_wrong_try(conn, invoice.id, email)
+            left = MAX_WRONG_TRIES - tries
+            refusal = (
+                f"{WRONG_CODE} {left} {'try' if left == 1 else 'tries'} left."
+                if left > 0
+                else "Too many wrong tries for this code. Ask for a new one."
+            )
+        else:
+            await access.use_code(conn, invoice.id, email, now)
+            role = "customer" if email == await _customer_email(conn, invoice) else "guest"
+            token = secrets.token_urlsafe(32)
+            session = await access.insert_session(
+                conn, token_hash=token_digest(token), invoice_id=invoice.id, email=email, author_name=row.author_name,
+                author_role=role, now=now, expires_at=now + SESSION_TTL,
+            )  # fmt: skip
+    # Raised after the transaction, so the counted wrong try is committed.
+    if refusal:
+        raise AccessError(refusal)
+    return token, session
+
+
+async def find_session(
+    conn: asyncpg.Connection, invoice: Invoice, token: str | None, now: datetime
+) -> access.CommentSession | None:
+    if not token or len(token) > 100:
+        return None
+    return await access.select_live_session(conn, token_digest(token), invoice.id, now)
+
+
+async def end_session(conn: asyncpg.Connection, invoice: Invoice, token: str | None, now: datetime) -> None:
+    if token and len(token) <= 100:
+        await access.end_session(conn, token_digest(token), invoice.id, now)
+
+
+def needs_totp(invoice: Invoice, session: access.CommentSession) -> bool:
+    return invoice.comments_require_totp and session.totp_passed_at is None
+
+
+async def totp_prompt(conn: asyncpg.Connection, invoice: Invoice, session: access.CommentSession) -> TotpPrompt:
+    """What the TOTP step shows: the code field only, or the enrolment (QR code and secret) the first time."""
+    enrolment = await access.select_or_start_enrolment(conn, invoice.workspace_id, session.email, new_totp_secret())
+    if enrolment.confirmed_at is not None:
+        return TotpPrompt(enrolled=True)
+    seller = (invoice.seller_snapshot or {}).get("legal_name", "")
+    uri = totp_uri(enrolment.secret, session.email, seller)
+    return TotpPrompt(enrolled=False, qr_data_uri=qr_data_uri(uri), secret=spaced_secret(enrolment.secret))
+
+
+async def verify_totp(
+    conn: asyncpg.Connection, invoice: Invoice, session: access.CommentSession, *, code: str, now: datetime
+) -> None:
+    """Accept a code from the writer's app once (replay guard); enrolment is confirmed by the first good code."""
+    code = code.strip().replace(" ", "")
+    refusal = ""
+    async with conn.transaction():
+        enrolment = await access.select_or_start_enrolment(conn, invoice.workspace_id, session.email, new_totp_secret())
+        timecode = totp_timecode(enrolment.secret, code, now)
+        if timecode is None:
+            failures = await access.record_totp_failure(conn, session.id)
+            if failures >= MAX_TOTP_FAILURES:
+                await access.end_session_by_id(conn, session.id, now)
+                refusal = "Too many wrong codes. Please confirm your e-mail address again."
+            else:
+                refusal = "That code is not right. Check the time on your phone and use the newest code."
+        elif not await access.accept_timecode(conn, invoice.workspace_id, session.email, timecode, now):
+            refusal = "This code was already used. Wait for the next one in your app."
+        else:
+            await access.pass_totp(conn, session.id, now)
+    if refusal:
+        raise AccessError(refusal)

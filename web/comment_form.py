@@ -1,0 +1,55 @@
+"""The comment form's state for one reader: read-only, e-mail step, code step, TOTP step, or writing.
+
+Anonymous readers all get the same form (so the page can be cached); a verified writer's page is rendered for
+them alone. The draft text travels through every step, so verifying never loses what was typed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from db.comment_access import CommentSession
+from db.invoices import Invoice
+from web.comment_access import TotpPrompt, needs_totp, totp_prompt
+
+SESSION_COOKIE = "comment_session"
+
+
+@dataclass(frozen=True, slots=True)
+class CommentForm:
+    step: str  # closed | email | code | totp | compose
+    name: str = ""
+    email: str = ""
+    body: str = ""
+    error: str = ""
+    notice: str = ""
+    client_key: str = ""
+    writer: CommentSession | None = None
+    totp: TotpPrompt | None = None
+
+    def with_values(self, **values: str) -> CommentForm:
+        return replace(self, **values)
+
+
+def anonymous_form(invoice: Invoice) -> CommentForm:
+    return CommentForm(step="closed" if invoice.comment_mode == "closed" else "email")
+
+
+async def form_for(
+    conn: asyncpg.Connection, invoice: Invoice, writer: CommentSession | None, **values: str
+) -> CommentForm:
+    """The form for this reader: `values` (name, email, body, error, notice, step) carry what they typed."""
+    if invoice.comment_mode == "closed":
+        return CommentForm(step="closed")
+    if writer is None:
+        return CommentForm(step="email").with_values(**values)
+    values.pop("step", None)
+    if needs_totp(invoice, writer):
+        return CommentForm(step="totp", writer=writer, totp=await totp_prompt(conn, invoice, writer)).with_values(
+            **values
+        )
+    # A fresh key per rendered form: a double submit of this form writes one comment.
+    return CommentForm(step="compose", writer=writer, client_key=secrets.token_urlsafe(18)).with_values(**values)

@@ -1,0 +1,120 @@
+"""Writing in a thread: the text's rules, the post rate limit, the activity entry and who is e-mailed.
+
+A customer's (or guest's) comment e-mails the workspace's support address; a billing-team reply e-mails the
+customer and every verified address that wrote in the thread. Mail goes into the outbox in the same
+transaction as the comment, and is delivered after commit (web/mail.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import asyncpg
+
+from db.activity import insert_activity
+from db.comment_access import CommentSession
+from db.comments import Comment, count_recent_comments, insert_comment, select_thread_addresses
+from db.customers import select_customer
+from db.invoices import Invoice
+from db.outbox import insert_mail
+from db.workspaces import select_workspace
+
+MAX_LENGTH = 5000
+# Per writer on one invoice: plenty for a conversation, too few for a flood.
+MAX_POSTS_PER_MINUTE = 5
+CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+COMMENTED = "commented"
+# C0/C1 controls except tab and newline; PostgreSQL text cannot hold NUL at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class CommentRefused(Exception):
+    """Why the text was not posted; shown in the form with the text kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    comment: Comment
+    created: bool  # False: a double submit found the comment its first submit wrote
+    mail_ids: list[int]
+
+
+def clean_body(text: str) -> str:
+    body = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    if not body:
+        raise CommentRefused("Please write something before you post.")
+    if len(body) > MAX_LENGTH:
+        raise CommentRefused(f"A comment can be at most 5,000 characters; this one has {len(body):,}.")
+    return body
+
+
+async def post_comment(
+    conn: asyncpg.Connection,
+    invoice: Invoice,
+    writer: CommentSession,
+    *,
+    body: str,
+    client_key: str,
+    thread_url: str,
+) -> Posted:
+    """A verified writer's comment. The support address hears of it; the thread's pages hear via NOTIFY."""
+    text = clean_body(body)
+    if not CLIENT_KEY.match(client_key):
+        raise CommentRefused("This form is out of date. Please reload the page; your text is kept.")
+    recent = await count_recent_comments(conn, invoice.id, writer.email, 60)
+    if recent >= MAX_POSTS_PER_MINUTE:
+        raise CommentRefused("You are writing faster than we accept. Please wait a minute and post again.")
+    async with conn.transaction():
+        comment, created = await insert_comment(
+            conn, invoice_id=invoice.id, author_role=writer.author_role, author_name=writer.author_name,
+            author_email=writer.email, body=text, client_key=client_key,
+        )  # fmt: skip
+        mail_ids: list[int] = []
+        if created:
+            await insert_activity(conn, invoice.id, COMMENTED, {"comment_id": comment.id, "role": writer.author_role})
+            mail_ids = await _tell_support(conn, invoice, comment, thread_url)
+    return Posted(comment, created, mail_ids)
+
+
+async def post_staff_reply(
+    conn: asyncpg.Connection, invoice: Invoice, *, author_name: str, body: str, client_key: str, thread_url: str
+) -> Posted:
+    """The billing team's answer (the console calls this): the customer and the thread's writers hear of it."""
+    text = clean_body(body)
+    async with conn.transaction():
+        comment, created = await insert_comment(
+            conn, invoice_id=invoice.id, author_role="staff", author_name=author_name, author_email="",
+            body=text, client_key=client_key,
+        )  # fmt: skip
+        mail_ids: list[int] = []
+        if created:
+            await insert_activity(conn, invoice.id, COMMENTED, {"comment_id": comment.id, "role": "staff"})
+            customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
+            addresses = [customer.email if customer else "", *await select_thread_addresses(conn, invoice.id)]
+            recipients = dict.fromkeys(address.strip().lower() for address in addresses if address.strip())
+            for recipient in recipients:
+                mail_id = await insert_mail(
+                    conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_reply",
+                    recipient=recipient, subject=f"Reply about invoice {invoice.number}",
+                    body=f"{author_name} replied about invoice {invoice.number}:\n\n{text}\n\nAnswer: {thread_url}\n",
+                )  # fmt: skip
+                mail_ids.append(mail_id)
+    return Posted(comment, created, mail_ids)
+
+
+async def _tell_support(conn: asyncpg.Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
+    workspace = await select_workspace(conn, invoice.workspace_id)
+    address = workspace.support_email or workspace.email if workspace is not None else ""
+    if not address:
+        return []
+    who = "the customer" if comment.author_role == "customer" else "a verified guest"
+    mail_id = await insert_mail(
+        conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_posted", recipient=address,
+        subject=f"New comment on invoice {invoice.number} from {comment.author_name}",
+        body=(
+            f"{comment.author_name} <{comment.author_email}> ({who}) wrote about invoice {invoice.number}:\n\n"
+            f"{comment.body}\n\nThread: {thread_url}\n"
+        ),
+    )  # fmt: skip
+    return [mail_id]

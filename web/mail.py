@@ -1,0 +1,97 @@
+"""Delivering the outbox (db/outbox.py) after commit: SMTP when SMTP_URL is set, else the log.
+
+SMTP_URL: smtp://[user:password@]host[:port] (plain, upgraded with STARTTLS when the server offers it),
+smtp+starttls://… (STARTTLS required) or smtps://… (TLS from the first byte, port 465 by default).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import ssl
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+
+from db.outbox import OutgoingMail, mark_failed, mark_sent, select_mail
+
+log = logging.getLogger(__name__)
+
+_SCHEMES = {"smtp": "optional", "smtp+starttls": "required", "smtps": "implicit"}
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpTarget:
+    host: str
+    port: int
+    username: str
+    password: str
+    tls: str  # optional | required | implicit
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    parts = urlsplit(url)
+    if parts.scheme not in _SCHEMES or not parts.hostname:
+        raise ValueError("SMTP_URL must look like smtp://user:password@host:port (or smtps://, smtp+starttls://)")
+    tls = _SCHEMES[parts.scheme]
+    return SmtpTarget(
+        host=parts.hostname,
+        port=parts.port or (465 if tls == "implicit" else 587 if tls == "required" else 25),
+        username=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        tls=tls,
+    )
+
+
+class Mailer:
+    def __init__(self, smtp_url: str, sender: str, *, timeout: float = 10.0) -> None:
+        self.target = parse_smtp_url(smtp_url) if smtp_url else None
+        self.sender = sender
+        self.timeout = timeout
+
+    async def deliver(self, pool: asyncpg.Pool, mail_ids: Sequence[int]) -> None:
+        """Send what the outbox holds under these ids. A failure stays in the outbox with its error, logged."""
+        for mail_id in mail_ids:
+            async with pool.acquire() as conn:
+                mail = await select_mail(conn, mail_id)
+            if mail is None or mail.sent_at is not None:
+                continue
+            if self.target is None:
+                log.info("outbox (no SMTP_URL set) to=%s subject=%r\n%s", mail.recipient, mail.subject, mail.body)
+                continue
+            try:
+                await asyncio.to_thread(self._send, self.target, mail)
+            except (OSError, smtplib.SMTPException) as error:
+                log.warning("mail %s to %s not delivered: %r", mail.id, mail.recipient, error)
+                async with pool.acquire() as conn:
+                    await mark_failed(conn, mail.id, repr(error))
+                continue
+            async with pool.acquire() as conn:
+                await mark_sent(conn, mail.id)
+
+    def _send(self, target: SmtpTarget, mail: OutgoingMail) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = mail.recipient
+        message["Subject"] = mail.subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        message.set_content(mail.body)
+        context = ssl.create_default_context()
+        if target.tls == "implicit":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(target.host, target.port, timeout=self.timeout, context=context)
+        else:
+            client = smtplib.SMTP(target.host, target.port, timeout=self.timeout)
+        with client:
+            client.ehlo()
+            if target.tls == "required" or (target.tls == "optional" and client.has_extn("starttls")):
+                client.starttls(context=context)
+                client.ehlo()
+            if target.username:
+                client.login(target.username, target.password)
+            client.send_message(message)

@@ -1,0 +1,14 @@
+"""Reading a posted form with a size limit: anything bigger than our own forms can produce is refused unread."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+
+async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > max_bytes:
+        raise HTTPException(status_code=413 if length.isdigit() else 411)
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
