@@ -109,7 +109,7 @@ async def insert_code(
         invoice_id, email, author_name, salt, code_hash, now, expires_at,
     )  # fmt: skip
     # The log only has to reach back over the longest rate-limit window.
-    await conn.execute("DELETE FROM comment_code_requests WHERE requested_at < $1 - interval '1 day'", now)
+    await conn.execute("DELETE FROM comment_code_requests WHERE requested_at < $1::timestamptz - interval '1 day'", now)
 
 
 async def select_code_for_update(conn: asyncpg.Connection, invoice_id: int, email: str) -> CommentCode | None:

@@ -12,6 +12,7 @@ import shutil
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -23,6 +24,7 @@ from playwright.async_api import Browser
 from db.migrate import migrate
 from db.rows import init_connection
 from tests.browser import chromium
+from tests.mailbox import Mailbox, smtp_server
 from web.app import create_app
 from web.local_stripe import localstripe
 from web.pdf import PdfRenderer
@@ -162,7 +164,42 @@ def stripe_base() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe_base: str) -> Settings:
+def smtp() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) for the run; the app under test delivers its mail there."""
+    with smtp_server() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture
+def mailbox(smtp: Mailbox) -> Mailbox:
+    smtp.clear()
+    return smtp
+
+
+class MovableClock:
+    """The app's clock: the real time plus an offset a test may move (code expiry, session expiry)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@pytest.fixture(scope="session")
+def session_clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def clock(session_clock: MovableClock) -> Iterator[MovableClock]:
+    session_clock.offset = timedelta(0)
+    yield session_clock
+    session_clock.offset = timedelta(0)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe_base: str, smtp: Mailbox) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path_factory.mktemp("data"),
@@ -172,6 +209,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe
         stripe_webhook_secret=WEBHOOK_SECRET,
         stripe_api_base=stripe_base,
         stripe_js_url=f"{stripe_base}/js.stripe.com/v3/",
+        smtp_url=smtp.url,
+        mail_from="Acme invoices <invoices@acme.example>",
     )
 
 
@@ -204,9 +243,9 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture(scope="session")
 async def app_manager(
-    settings: Settings, pdf_renderer: PdfRenderer, change_feed: ChangeFeed
+    settings: Settings, pdf_renderer: PdfRenderer, change_feed: ChangeFeed, session_clock: MovableClock
 ) -> AsyncIterator[LifespanManager]:
-    app = create_app(settings, pdf_renderer=pdf_renderer, change_feed=change_feed)
+    app = create_app(settings, pdf_renderer=pdf_renderer, change_feed=change_feed, clock=session_clock)
     async with LifespanManager(app) as manager:
         yield manager
 
