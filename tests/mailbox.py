@@ -22,7 +22,7 @@ class Mailbox:
     messages: list[Message] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd)
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message = message_from_bytes(envelope.content)  # type: ignore[arg-type]
         with self._lock:
             self.messages.append(message)
@@ -36,11 +36,11 @@ class Mailbox:
         with self._lock:
             return [m for m in self.messages if m["To"].lower() == recipient.lower()]
 
-    async def wait_for(self, recipient: str, count: int = 1, timeout: float = 5.0) -> list[Message]:
-        deadline = asyncio.get_running_loop().time() + timeout
+    async def wait_for(self, recipient: str, count: int = 1, within: float = 5.0) -> list[Message]:
+        deadline = asyncio.get_running_loop().time() + within
         while len(found := self.to(recipient)) < count:
             if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no mail for {recipient} within {timeout}s (have {len(found)})")
+                raise AssertionError(f"no mail for {recipient} within {within}s (have {len(found)})")
             await asyncio.sleep(0.02)
         return found
 

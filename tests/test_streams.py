@@ -1,0 +1,52 @@
+"""The doorbell hub: fan-out from the real change feed to bounded per-stream queues; slow streams dropped."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from tests import factories
+from web.realtime import ChangeFeed, parse_payload
+from web.streams import Doorbell, StreamHub
+
+
+async def test_streams_fan_out_and_drop_a_reader_that_stopped_reading(
+    conn: asyncpg.Connection, change_feed: ChangeFeed, settle
+) -> None:
+    issued = await factories.invoice(conn)
+    await settle()
+    hub = StreamHub(change_feed)
+    try:
+        keen, stuck = hub.open(issued.invoice.id), hub.open(issued.invoice.id)
+        other = hub.open(issued.invoice.id + 1000)
+        received: list[Doorbell] = []
+
+        async def read() -> None:
+            while (bell := await keen.queue.get()) is not None:
+                received.append(bell)
+
+        reader = asyncio.create_task(read())
+        for i in range(StreamHub.queue_size + 4):
+            await conn.execute(
+                "INSERT INTO comments (invoice_id, author_role, author_name, body, client_key)"
+                " VALUES ($1, 'staff', 'Sam', 'x', $2)",
+                issued.invoice.id,
+                f"key-{i:04d}-0123456789",
+            )
+            await settle()
+        await asyncio.sleep(0)
+        assert [bell.event for bell in received] == ["comment"] * (StreamHub.queue_size + 4)
+        # The stuck reader's queue filled up: it was hung up (None) and unsubscribed; the others were not.
+        assert stuck.queue.get_nowait() is None and hub.dropped == 1
+        assert other.queue.empty() and hub.subscriber_count == 2
+        reader.cancel()
+    finally:
+        hub.detach()
+
+
+def test_streams_notification_payloads() -> None:
+    assert parse_payload("42") == (42, None)
+    assert parse_payload("42:comment:7") == (42, 7)
+    for junk in ("", "x", "42:comment:", "42:comment:x", "-1", "sync:1"):
+        assert parse_payload(junk) is None
