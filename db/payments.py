@@ -158,6 +158,12 @@ async def insert_card_attempt(
     return row_to(Payment, existing), False  # type: ignore[return-value]
 
 
+async def lock_intent_id(conn: asyncpg.Connection, payment_id: int) -> str | None:
+    """Lock the attempt row for the caller's transaction and read its intent id, so two requests for one attempt
+    (a double submit) create its PaymentIntent once: the second waits, then finds the first one's."""
+    return await conn.fetchval("SELECT stripe_payment_intent_id FROM payments WHERE id = $1 FOR UPDATE", payment_id)
+
+
 async def set_payment_intent(conn: asyncpg.Connection, payment_id: int, intent_id: str) -> None:
     await conn.execute(
         """

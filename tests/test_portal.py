@@ -232,4 +232,4 @@ async def test_portal_wrong_method_is_a_clear_error(client: httpx.AsyncClient, c
 async def test_portal_healthz_pings_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "streams": 0}

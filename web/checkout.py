@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from db.invoices import Invoice
-from db.payments import Payment, insert_card_attempt, set_payment_intent
+from db.payments import Payment, insert_card_attempt, lock_intent_id, set_payment_intent
 from web.amounts import AmountError, card_payable_due, decimal_and_group, format_for_input, parse_amount, rules_for
 from web.documents import InvoiceDocument
 from web.money import format_money
@@ -105,11 +105,18 @@ async def ensure_intent(conn: asyncpg.Connection, gateway: StripeGateway, invoic
     create whose answer was lost (timeout) cannot leave a second intent behind at Stripe."""
     if payment.stripe_payment_intent_id:
         return await gateway.retrieve_intent(payment.stripe_payment_intent_id)
-    intent = await gateway.create_intent(
-        amount=payment.amount,
-        currency=invoice.currency,
-        metadata={"invoice_id": str(invoice.id), "invoice_number": invoice.number or "", "payment_id": str(payment.id)},
-        idempotency_key=f"payment-{payment.id}-{payment.amount}",
-    )
-    await set_payment_intent(conn, payment.id, intent.id)
+    async with conn.transaction():
+        # Idempotency keys cover Stripe's side; this lock covers ours (and test doubles that ignore the keys).
+        intent_id = await lock_intent_id(conn, payment.id)
+        if intent_id:
+            return await gateway.retrieve_intent(intent_id)
+        intent = await gateway.create_intent(
+            amount=payment.amount,
+            currency=invoice.currency,
+            metadata={
+                "invoice_id": str(invoice.id), "invoice_number": invoice.number or "", "payment_id": str(payment.id)
+            },
+            idempotency_key=f"payment-{payment.id}-{payment.amount}",
+        )  # fmt: skip
+        await set_payment_intent(conn, payment.id, intent.id)
     return intent
