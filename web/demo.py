@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from db.comments import insert_comment
 from db.customers import insert_customer
 from db.invoices import (
     NewLine,
@@ -19,6 +20,7 @@ from db.invoices import (
     insert_invoice_lines,
     issue_invoice,
     select_invoice_by_import_key,
+    set_comment_settings,
     void_invoice,
 )
 from db.links import revoke_link, select_links_for_invoice
@@ -43,6 +45,10 @@ class DemoInvoice:
     notes: str = ""
     due_in_days: int = 30
     extra: dict[str, str] = field(default_factory=dict)
+    # Comments already in the thread: (role, name, text). The demo workspace lets any verified address write
+    # ("otp"), so anyone can try the thread; the code is printed in the log when no SMTP_URL is set.
+    thread: tuple[tuple[str, str, str], ...] = ()
+    comments_require_totp: bool = False
 
 
 def _line(description: str, quantity: str, unit_price: int, rate: str) -> NewLine:
@@ -64,9 +70,17 @@ _STANDARD_LINES = [
     _line("Technical handbook, printed copies", "12", 2450, "7"),
 ]
 
+_OPEN_THREAD = (
+    ("customer", "Jana Weber", "Could you add our purchase order number PO-2291 as a reference?"),
+    (
+        "staff",
+        "Sam (Northwind billing)",
+        "Of course: quote PO-2291 with your transfer and we will match it.\nPayment details: https://northwind.example/pay",
+    ),
+)
 DEMO_INVOICES = [
-    DemoInvoice("open", "EUR", "globex", _STANDARD_LINES),
-    DemoInvoice("partial", "EUR", "globex", _STANDARD_LINES[1:], final="partial"),
+    DemoInvoice("open", "EUR", "globex", _STANDARD_LINES, thread=_OPEN_THREAD),
+    DemoInvoice("partial", "EUR", "globex", _STANDARD_LINES[1:], final="partial", comments_require_totp=True),
     DemoInvoice("paid", "EUR", "globex", _STANDARD_LINES[:2], final="paid"),
     DemoInvoice("void", "EUR", "globex", _STANDARD_LINES[1:], final="void"),
     DemoInvoice(
@@ -107,6 +121,7 @@ async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]
                 email="billing@northwind.example",
                 support_email="support@northwind.example",
                 default_currency="EUR",
+                default_comment_mode="otp",
                 default_locale="en_IE",
                 bank_transfer_instructions="IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX\n"
                 "Please quote the invoice number as the payment reference.",
@@ -149,6 +164,14 @@ async def _create(
     issued = await issue_invoice(
         conn, invoice.id, issue_date=issue_date, due_date=issue_date + timedelta(days=demo.due_in_days)
     )
+    if demo.comments_require_totp:
+        await set_comment_settings(conn, invoice.id, mode=invoice.comment_mode, require_totp=True)
+    for index, (role, name, text) in enumerate(demo.thread):
+        await insert_comment(
+            conn, invoice_id=invoice.id, author_role=role, author_name=name,
+            author_email="ap@globex.example" if role == "customer" else "", body=text,
+            client_key=f"demo-{demo.label}-{index:04d}-thread",
+        )  # fmt: skip
     expires_at = datetime.now(UTC) - timedelta(days=1) if demo.link == "expired" else None
     link = await create_link(conn, invoice.id, expires_at=expires_at)
     if demo.link == "revoked":
