@@ -369,3 +369,23 @@ async def test_comments_tail_returns_only_newer_comments(
     assert [c["body"] for c in comments_in(newer.text)] == ["two"]
     nothing = await client.get(f"{issued.url}/comments?after={ids[1]}", headers=HX)
     assert nothing.status_code == 204 and nothing.text == ""
+
+
+async def test_comments_work_without_javascript(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await _issued(conn, "customer")
+    asked = await client.post(
+        f"{issued.url}/comments/code", data={"name": "Claire", "email": CUSTOMER_EMAIL, "body": "No JS here"}
+    )
+    soup = BeautifulSoup(asked.text, "html.parser")
+    assert asked.status_code == 200 and soup.select_one("h1") is not None and form_step(asked.text) == "code"
+    code = await mailbox.code_for(CUSTOMER_EMAIL)
+    verified = await client.post(f"{issued.url}/comments/verify", data={"email": CUSTOMER_EMAIL, "code": code})
+    assert verified.status_code == 200 and form_step(verified.text) == "compose"
+    key = BeautifulSoup(verified.text, "html.parser").select_one("input[name=client_key]")["value"]
+    empty = await client.post(f"{issued.url}/comments", data={"body": " ", "client_key": key})
+    assert empty.status_code == 422 and BeautifulSoup(empty.text, "html.parser").select_one("h1") is not None
+    posted = await client.post(f"{issued.url}/comments", data={"body": "No JS here", "client_key": key})
+    comment_id = await conn.fetchval("SELECT id FROM comments")
+    assert posted.status_code == 303 and posted.headers["location"] == f"{issued.url}#comment-{comment_id}"
