@@ -8,6 +8,7 @@ transaction as the comment, and is delivered after commit (web/mail.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -60,47 +61,64 @@ async def post_comment(
 ) -> Posted:
     """A verified writer's comment. The support address hears of it; the thread's pages hear via NOTIFY."""
     text = clean_body(body)
-    if not CLIENT_KEY.match(client_key):
-        raise CommentRefused("This form is out of date. Please reload the page; your text is kept.")
     recent = await count_recent_comments(conn, invoice.id, writer.email, 60)
     if recent >= MAX_POSTS_PER_MINUTE:
         raise CommentRefused("You are writing faster than we accept. Please wait a minute and post again.")
-    async with conn.transaction():
-        comment, created = await insert_comment(
-            conn, invoice_id=invoice.id, author_role=writer.author_role, author_name=writer.author_name,
-            author_email=writer.email, body=text, client_key=client_key,
-        )  # fmt: skip
-        mail_ids: list[int] = []
-        if created:
-            await insert_activity(conn, invoice.id, COMMENTED, {"comment_id": comment.id, "role": writer.author_role})
-            mail_ids = await _tell_support(conn, invoice, comment, thread_url)
-    return Posted(comment, created, mail_ids)
+    return await _write(
+        conn, invoice, role=writer.author_role, name=writer.author_name, email=writer.email, text=text,
+        client_key=client_key, tell=lambda comment: _tell_support(conn, invoice, comment, thread_url),
+    )  # fmt: skip
 
 
 async def post_staff_reply(
     conn: asyncpg.Connection, invoice: Invoice, *, author_name: str, body: str, client_key: str, thread_url: str
 ) -> Posted:
     """The billing team's answer (the console calls this): the customer and the thread's writers hear of it."""
-    text = clean_body(body)
+    return await _write(
+        conn, invoice, role="staff", name=author_name, email="", text=clean_body(body), client_key=client_key,
+        tell=lambda comment: _tell_readers(conn, invoice, comment, thread_url),
+    )  # fmt: skip
+
+
+async def _write(
+    conn: asyncpg.Connection,
+    invoice: Invoice,
+    *,
+    role: str,
+    name: str,
+    email: str,
+    text: str,
+    client_key: str,
+    tell: Callable[[Comment], Awaitable[list[int]]],
+) -> Posted:
+    """Write the comment once per client key; only the call that wrote it logs the activity and queues mail."""
+    if not CLIENT_KEY.match(client_key):
+        raise CommentRefused("This form is out of date. Please reload the page; your text is kept.")
     async with conn.transaction():
         comment, created = await insert_comment(
-            conn, invoice_id=invoice.id, author_role="staff", author_name=author_name, author_email="",
-            body=text, client_key=client_key,
+            conn, invoice_id=invoice.id, author_role=role, author_name=name, author_email=email, body=text,
+            client_key=client_key,
         )  # fmt: skip
         mail_ids: list[int] = []
         if created:
-            await insert_activity(conn, invoice.id, COMMENTED, {"comment_id": comment.id, "role": "staff"})
-            customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
-            addresses = [customer.email if customer else "", *await select_thread_addresses(conn, invoice.id)]
-            recipients = dict.fromkeys(address.strip().lower() for address in addresses if address.strip())
-            for recipient in recipients:
-                mail_id = await insert_mail(
-                    conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_reply",
-                    recipient=recipient, subject=f"Reply about invoice {invoice.number}",
-                    body=f"{author_name} replied about invoice {invoice.number}:\n\n{text}\n\nAnswer: {thread_url}\n",
-                )  # fmt: skip
-                mail_ids.append(mail_id)
+            await insert_activity(conn, invoice.id, COMMENTED, {"comment_id": comment.id, "role": role})
+            mail_ids = await tell(comment)
     return Posted(comment, created, mail_ids)
+
+
+async def _tell_readers(conn: asyncpg.Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
+    customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
+    addresses = [customer.email if customer else "", *await select_thread_addresses(conn, invoice.id)]
+    recipients = dict.fromkeys(address.strip().lower() for address in addresses if address.strip())
+    body = f"{comment.author_name} replied about invoice {invoice.number}:\n\n{comment.body}\n\nAnswer: {thread_url}\n"
+    mail_ids = []
+    for recipient in recipients:
+        mail_id = await insert_mail(
+            conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_reply",
+            recipient=recipient, subject=f"Reply about invoice {invoice.number}", body=body,
+        )  # fmt: skip
+        mail_ids.append(mail_id)
+    return mail_ids
 
 
 async def _tell_support(conn: asyncpg.Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
