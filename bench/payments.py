@@ -35,7 +35,7 @@ from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 
-from bench.portal import SYSTEM_PG, prepare, start_server, stop_server, system_postgres, wait_ready
+from bench.portal import SYSTEM_PG, prepare, start_server, stop_servers, system_postgres, wait_ready
 from db.payments import insert_card_attempt, set_payment_intent
 from web.links import token_hash
 from web.local_stripe import PUBLISHABLE_KEY, SECRET_KEY, flush, localstripe
@@ -186,10 +186,7 @@ def main(argv: list[str] | None = None) -> None:
             report("POST /webhooks/stripe (verify, apply, commit)", webhook_ms)
             report("webhook sent -> new summary served", visible_ms)
     finally:
-        for server in servers:
-            stop_server(server)
-            for line in server.log_lines("WARNING|ERROR|CRITICAL|Traceback")[-10:]:
-                print(f"  [{server.name} log] {line}")
+        stop_servers(servers)
         asyncio.run(system_postgres(drop))
         shutil.rmtree(workdir, ignore_errors=True)
 

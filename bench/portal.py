@@ -141,6 +141,14 @@ def stop_server(server: Server) -> None:
             server.process.wait()
 
 
+def stop_servers(servers: list[Server]) -> None:
+    """Stop every server, then show what each logged that a reader of the figures should know about."""
+    for server in servers:
+        stop_server(server)
+        for line in server.log_lines("WARNING|ERROR|CRITICAL|Traceback")[-10:]:
+            print(f"  [{server.name} log] {line}")
+
+
 def start_embedded(workdir: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset in containers; its fallback is fine
@@ -311,10 +319,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\n== Page weight of GET /i/{token} (gzip -6) ==")
         report_weight(f"{servers[1].base}/i/{tokens['open']}")
     finally:
-        for server in servers:
-            stop_server(server)
-            for line in server.log_lines("WARNING|ERROR|CRITICAL|Traceback")[-10:]:
-                print(f"  [{server.name} log] {line}")
+        stop_servers(servers)
         if use_system:
             asyncio.run(system_postgres(drop))
         if embedded is not None:

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bench.portal import SYSTEM_PG, Server, start_server, stop_server, system_postgres, wait_ready
+from bench.portal import SYSTEM_PG, Server, start_server, stop_servers, system_postgres, wait_ready
 from db.comments import insert_comment
 from db.links import select_live_link
 from db.migrate import migrate
@@ -236,10 +236,7 @@ def main(argv: list[str] | None = None) -> None:
             run_portal(servers[:2], url, token, invoice_id, count, args.comments)
             time.sleep(2)  # the closed streams are cleaned up before the next round
     finally:
-        for server in servers:
-            stop_server(server)
-            for line in server.log_lines("WARNING|ERROR|CRITICAL|Traceback")[-10:]:
-                print(f"  [{server.name} log] {line}")
+        stop_servers(servers)
         asyncio.run(system_postgres(drop))
         shutil.rmtree(workdir, ignore_errors=True)
 
