@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -51,8 +52,6 @@ def portal_processes(database_url: str, count: int = 2, **env: str) -> Iterator[
 
 
 def _wait_until_up(origin: str, process: subprocess.Popen[bytes], within: float = 30.0) -> None:
-    import time
-
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:

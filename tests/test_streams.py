@@ -5,9 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import httpx
 
+from db.invoices import set_comment_settings
 from tests import factories
+from tests.browser import live_server
+from tests.live import open_stream
+from web.app import create_app
+from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed, parse_payload
+from web.settings import Settings
 from web.streams import Doorbell, StreamHub
 
 
@@ -50,3 +57,21 @@ def test_streams_notification_payloads() -> None:
     assert parse_payload("42:comment:7") == (42, 7)
     for junk in ("", "x", "42:comment:", "42:comment:x", "-1", "sync:1"):
         assert parse_payload(junk) is None
+
+
+async def test_streams_serve_the_invoice_doorbell_when_comments_are_off(
+    settings: Settings, pdf_renderer: PdfRenderer, conn: asyncpg.Connection
+) -> None:
+    """The summary's `invoice` doorbell comes through the same stream, so hiding the thread must not close it."""
+    issued = await factories.invoice(conn)
+    await set_comment_settings(conn, issued.invoice.id, mode="customer", require_totp=False, enabled=False)
+    async with (
+        live_server(create_app(settings, pdf_renderer=pdf_renderer)) as origin,
+        httpx.AsyncClient(base_url=origin, timeout=None) as client,
+    ):
+        page = await client.get(issued.url)
+        assert 'id="comments"' not in page.text and "comments/stream" in page.text
+        assert (await client.get(f"{issued.url}/comments?after=0", headers={"HX-Request": "true"})).status_code == 404
+        async with open_stream(client, f"{issued.url}/comments/stream") as stream:
+            await conn.execute("UPDATE invoices SET notes = 'changed' WHERE id = $1", issued.invoice.id)
+            assert await stream.next_event(within=5) == ("invoice", str(issued.invoice.id))

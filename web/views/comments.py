@@ -4,7 +4,6 @@ stream, and the writer's steps (ask for a code, give it, TOTP, post, forget me).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
@@ -13,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from db.comment_access import CommentSession
+from db.comments import Comment
 from web.comment_access import (
     CODE_SENT,
     SESSION_TTL,
@@ -56,8 +56,9 @@ async def comments_tail(request: Request) -> Response:
 
 
 async def comments_stream(request: Request) -> Response:
-    """Doorbells for this invoice: `comment` (new comment id) and `invoice` (anything else changed)."""
-    document = await _commentable(request)
+    """Doorbells for this invoice: `comment` (new comment id) and `invoice` (anything else changed). Served
+    whether or not the thread is shown: the summary's `invoice` doorbell comes through it too."""
+    document = await find_document(request)
     hub: StreamHub = request.state.streams
     subscription = hub.open(document.invoice.id)
 
@@ -207,7 +208,7 @@ async def _form_response(
     document: InvoiceDocument,
     writer: CommentSession | None,
     status: int,
-    posted: list[Any] | None = None,
+    posted: list[Comment] | None = None,
     **values: str,
 ) -> Response:
     """The form alone for htmx (plus the posted comment out of band); the whole page without JavaScript."""
