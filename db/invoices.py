@@ -37,6 +37,10 @@ class Invoice:
     comment_mode: str
     comments_require_totp: bool
     comments_enabled: bool
+    # Online card payment offered on the portal (the console can switch it off: bank transfer only).
+    payments_enabled: bool
+    # The support inbox lists the thread again only when a customer writes after this comment id.
+    thread_handled_through: int
     created_at: datetime
 
 

@@ -35,6 +35,9 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SYSTEM_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATA_TABLES = ", ".join(
     [
+        "staff_sign_in_failures",
+        "staff_sessions",
+        "staff",
         "outbox",
         "totp_enrolments",
         "comment_sessions",
