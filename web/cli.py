@@ -1,4 +1,4 @@
-"""The `invoice-portal` command: serve, migrate, demo."""
+"""The `invoice-portal` command: serve, migrate, demo, create-staff."""
 
 from __future__ import annotations
 
@@ -44,6 +44,45 @@ def cmd_migrate(settings: Settings) -> int:
 def cmd_serve(settings: Settings) -> int:
     settings = _settings_with_database(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=True)
+    return 0
+
+
+async def _create_staff(url: str, *, workspace: str, email: str, role: str, name: str, password: str) -> str:
+    from db.rows import init_connection
+    from db.workspaces import select_workspace_by_slug
+    from web.console.auth import create_staff
+
+    conn = await asyncpg.connect(url)
+    try:
+        await init_connection(conn)
+        found = await select_workspace_by_slug(conn, workspace)
+        if found is None:
+            raise ValueError(f"There is no workspace {workspace!r}.")
+        staff = await create_staff(
+            conn, workspace_id=found.id, email=email, display_name=name, role=role, password=password
+        )
+        return staff.email
+    finally:
+        await conn.close()
+
+
+def cmd_create_staff(settings: Settings, args: argparse.Namespace) -> int:
+    """The password comes from STAFF_PASSWORD or a prompt, never from the command line (shell history, ps)."""
+    import getpass
+    import os
+
+    password = os.environ.get("STAFF_PASSWORD") or getpass.getpass("Password (12 characters or more): ")
+    try:
+        email = asyncio.run(
+            _create_staff(
+                database_url(settings), workspace=args.workspace, email=args.email, role=args.role, name=args.name,
+                password=password,
+            )
+        )  # fmt: skip
+    except ValueError as refused:
+        print(f"create-staff: {refused}", file=sys.stderr)
+        return 2
+    print(f"created {args.role} account {email}: sign in at {settings.public_origin}/console and scan the QR code")
     return 0
 
 
@@ -99,6 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply pending database migrations")
     demo = commands.add_parser("demo", help="migrate, load demo invoices, print their links and serve")
     demo.add_argument("--no-serve", action="store_true", help="load and print the links, then exit")
+    staff = commands.add_parser(
+        "create-staff", help="create a console account (password from STAFF_PASSWORD or a prompt)"
+    )
+    staff.add_argument("--email", required=True)
+    staff.add_argument("--role", required=True, choices=["billing", "support"])
+    staff.add_argument("--workspace", default="demo", help="workspace slug (default: demo)")
+    staff.add_argument("--name", default="", help="display name (default: the part of the address before @)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # pgserver logs every pg_ctl call at INFO; its warnings and errors still show.
@@ -109,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_migrate(settings)
     if args.command == "serve":
         return cmd_serve(settings)
+    if args.command == "create-staff":
+        return cmd_create_staff(settings, args)
     return cmd_demo(settings, serve=not args.no_serve)
 
 

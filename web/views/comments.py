@@ -28,7 +28,7 @@ from web.comment_form import SESSION_COOKIE, CommentForm, form_for
 from web.comments import CommentRefused, post_comment
 from web.documents import InvoiceDocument
 from web.streams import StreamHub
-from web.views.forms import read_form
+from web.views.forms import client_address, read_form
 from web.views.portal import cached_page, find_document, portal_context, thread_context
 from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
@@ -88,7 +88,7 @@ async def _ask_for_code(request: Request, document: InvoiceDocument, form: dict[
         async with request.state.pool.acquire() as conn:
             mail_ids = await request_code(
                 conn, document.invoice, name=form.get("name", ""), email=form.get("email", ""),
-                client=_client(request), now=request.state.clock(),
+                client=client_address(request), now=request.state.clock(),
             )  # fmt: skip
     except AccessError as refusal:
         return await _form_response(request, document, None, 422, **kept, error=str(refusal))
@@ -195,8 +195,6 @@ def _kept(form: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _cookie_path(request: Request) -> str:

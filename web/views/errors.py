@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http import HTTPStatus
 
 import asyncpg
 from starlette.exceptions import HTTPException
@@ -41,8 +42,9 @@ def exception_handlers() -> dict[type[Exception] | int, object]:
     return handlers
 
 
-def _render(request: Request, status_code: int, template: str = "errors/error.html") -> Response:
+def _render(request: Request, status_code: int, template: str = "errors/error.html", detail: str = "") -> Response:
     title, message = _MESSAGES.get(status_code, _MESSAGES[500])
+    message = detail or message
     templates = getattr(request.state, "templates", None)
     headers = {"Retry-After": "30"} if status_code == 503 else None
     if templates is None:
@@ -56,7 +58,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404 and request.url.path.startswith("/i/"):
         return _render(request, 404, "errors/invoice_not_found.html")
-    return _render(request, exc.status_code)
+    # A detail we wrote ourselves is a readable sentence for the reader; Starlette's default is the bare phrase.
+    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else ""
+    return _render(request, exc.status_code, detail=detail)
 
 
 async def service_unavailable(request: Request, exc: Exception) -> Response:

@@ -12,3 +12,8 @@ async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
         raise HTTPException(status_code=413 if length.isdigit() else 411)
     form = await request.form()
     return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+def client_address(request: Request) -> str:
+    """The peer address rate limits count by (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
+    return request.client.host if request.client else "unknown"

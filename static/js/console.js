@@ -1,0 +1,40 @@
+// Console behaviour that htmx does not cover: copying links, and telling the person when a request failed
+// (htmx leaves the page as it was, so nothing typed is lost; this says so in the live region).
+(function () {
+  "use strict";
+
+  function announce(text) {
+    var status = document.getElementById("console-status");
+    if (!status) return;
+    status.textContent = "";
+    // A fresh text node after clearing makes screen readers announce the same message twice in a row.
+    window.setTimeout(function () { status.textContent = text; }, 30);
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field) return;
+    var text = field.value || field.textContent;
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { announce("Link copied."); },
+        function () { field.select(); announce("Press Ctrl+C to copy the selected link."); });
+    } else {
+      field.select();
+      announce("Press Ctrl+C to copy the selected link.");
+    }
+  });
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var message = "That did not work (" + xhr.status + "). Nothing you typed was lost; reload the page and try again.";
+    if (xhr.status === 403) message = "Not allowed: your role cannot do this, or the page expired. Reload and try again.";
+    if (xhr.status === 409) message = "This invoice changed meanwhile. Reload the page to see it as it is now.";
+    announce(message);
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    announce("The server could not be reached. Nothing you typed was lost; try again in a moment.");
+  });
+})();

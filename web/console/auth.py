@@ -1,0 +1,184 @@
+"""Staff sign-in: password (argon2id), then a TOTP code (enrolled with a QR code at the first sign-in).
+
+Failures are counted per address (known or not, so the answers never reveal which addresses have accounts)
+and per client: after a few failures each try waits longer, after many the address is locked for a while.
+A session is a random cookie token (only its SHA-256 is stored) with an idle and an absolute limit; the token
+is replaced when the TOTP step completes, so a token seen before sign-in never becomes a signed-in one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from db import staff as store
+from db.staff import Staff, StaffSession
+from web.otp import new_totp_secret, qr_data_uri, spaced_secret, totp_timecode, totp_uri
+
+SESSION_COOKIE = "console_session"
+SESSION_IDLE = timedelta(minutes=30)
+SESSION_LIFETIME = timedelta(hours=12)
+# The password step is good for this long; the TOTP code must follow within it.
+PENDING_LIFETIME = timedelta(minutes=10)
+
+FAILURE_WINDOW = timedelta(minutes=15)
+BACKOFF_AFTER = 3  # failures before each try must wait
+LOCK_AFTER = 10  # failures within the window lock the address until they age out
+CLIENT_LIMIT = 50  # failures from one client within the window, across addresses (password spraying)
+MAX_PASSWORD_LENGTH = 1024  # argon2 hashes anything, but a megabyte "password" is only a way to burn CPU
+
+ROLES = ("billing", "support")
+PASSWORDS = PasswordHasher()
+# Unknown addresses are checked against this, so they take as long as known ones.
+_DUMMY_HASH = PASSWORDS.hash(secrets.token_urlsafe(16))
+
+
+class SignInError(Exception):
+    """A refused step; str() is the message for the form. `status` is 422, or 429 while throttled."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    qr_data_uri: str
+    secret: str  # spaced for typing by hand
+
+
+def hash_password(password: str) -> str:
+    return PASSWORDS.hash(password)
+
+
+def token_digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def clean_email(text: str) -> str:
+    return text.strip().lower()
+
+
+def password_problem(password: str) -> str:
+    """Why a new password is refused, or ''. Length is what matters (NIST 800-63B); no composition rules."""
+    if len(password) < 12:
+        return "Use at least 12 characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
+    return ""
+
+
+async def _check_throttle(conn: asyncpg.Connection, email: str, client: str, now: datetime) -> None:
+    by_email, by_client, newest = await store.recent_failures(
+        conn, email=email, client=client, since=now - FAILURE_WINDOW
+    )
+    if by_email >= LOCK_AFTER or by_client >= CLIENT_LIMIT:
+        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+        raise SignInError(
+            f"Too many failed sign-ins. This account is locked for up to {minutes} minutes; "
+            "try again later or ask a teammate to check your account.",
+            429,
+        )
+    if by_email >= BACKOFF_AFTER and newest is not None:
+        wait = timedelta(seconds=min(2 ** (by_email - BACKOFF_AFTER + 1), 60))
+        left = (newest + wait - now).total_seconds()
+        if left > 0:
+            raise SignInError(f"Too many failed tries. Wait {int(left) + 1} seconds, then try again.", 429)
+
+
+async def _fail(conn: asyncpg.Connection, email: str, client: str, now: datetime, message: str) -> SignInError:
+    await store.insert_failure(conn, email, client, now)
+    return SignInError(message)
+
+
+async def check_password(
+    conn: asyncpg.Connection, *, email: str, password: str, client: str, user_agent: str, now: datetime
+) -> tuple[str, Staff]:
+    """The password step: a pending session's token and the account, or SignInError."""
+    email = clean_email(email)
+    if not email or not password:
+        raise SignInError("Enter your e-mail address and your password.")
+    if len(email) > 320 or len(password) > MAX_PASSWORD_LENGTH:
+        raise SignInError("The e-mail address or password is not right.")
+    await _check_throttle(conn, email, client, now)
+    staff = await store.select_staff_by_email(conn, email)
+    try:
+        PASSWORDS.verify(staff.password_hash if staff else _DUMMY_HASH, password)
+        matched = staff is not None and staff.disabled_at is None
+    except (VerificationError, InvalidHashError):
+        matched = False
+    if not matched or staff is None:
+        raise await _fail(conn, email, client, now, "The e-mail address or password is not right.")
+    if PASSWORDS.check_needs_rehash(staff.password_hash):
+        await store.set_password_hash(conn, staff.id, PASSWORDS.hash(password))
+    token = secrets.token_urlsafe(32)
+    await store.insert_session(
+        conn, token_hash=token_digest(token), staff_id=staff.id, csrf_token=secrets.token_urlsafe(32),
+        user_agent=user_agent, now=now, expires_at=now + PENDING_LIFETIME,
+    )  # fmt: skip
+    return token, staff
+
+
+async def enrolment(conn: asyncpg.Connection, staff: Staff) -> Enrolment | None:
+    """The QR code and key to add to an authenticator app, or None once the account is enrolled."""
+    if staff.totp_confirmed_at is not None:
+        return None
+    secret = await store.start_totp_enrolment(conn, staff.id, new_totp_secret())
+    uri = totp_uri(secret, staff.email, "Invoice portal console")
+    return Enrolment(qr_data_uri(uri), spaced_secret(secret))
+
+
+async def check_totp(
+    conn: asyncpg.Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
+) -> str:
+    """The TOTP step: the new token of the now signed-in session, or SignInError. A code is accepted once."""
+    await _check_throttle(conn, staff.email, client, now)
+    code = code.strip().replace(" ", "")
+    current = await store.select_staff(conn, staff.id)
+    secret = current.totp_secret if current is not None else None
+    if not code:
+        raise SignInError("Enter the 6-digit code from your authenticator app.")
+    timecode = totp_timecode(secret, code, now) if secret else None
+    if timecode is None:
+        raise await _fail(
+            conn, staff.email, client, now, "That code is not right. Check the time on your phone and try again."
+        )
+    if not await store.accept_totp_timecode(conn, staff.id, timecode, now):
+        raise await _fail(conn, staff.email, client, now, "This code was already used. Wait for the next one.")
+    token = secrets.token_urlsafe(32)
+    await store.complete_session(
+        conn, session.id, token_hash=token_digest(token), now=now, expires_at=now + SESSION_LIFETIME
+    )
+    await store.clear_failures(conn, staff.email)
+    return token
+
+
+async def find_session(conn: asyncpg.Connection, token: str | None, now: datetime) -> tuple[StaffSession, Staff] | None:
+    if not token or len(token) > 100:
+        return None
+    return await store.select_live_session(conn, token_digest(token), now, int(SESSION_IDLE.total_seconds()))
+
+
+async def create_staff(
+    conn: asyncpg.Connection, *, workspace_id: int, email: str, display_name: str, role: str, password: str
+) -> Staff:
+    """For the CLI and the demo. Raises ValueError with a readable message."""
+    email = clean_email(email)
+    if "@" not in email or len(email) > 320:
+        raise ValueError(f"{email!r} is not an e-mail address.")
+    if role not in ROLES:
+        raise ValueError(f"The role must be one of: {', '.join(ROLES)}.")
+    if problem := password_problem(password):
+        raise ValueError(problem)
+    if await store.select_staff_by_email(conn, email) is not None:
+        raise ValueError(f"There is already an account for {email}.")
+    return await store.insert_staff(
+        conn, workspace_id=workspace_id, email=email, display_name=display_name or email.split("@")[0], role=role,
+        password_hash=hash_password(password),
+    )  # fmt: skip

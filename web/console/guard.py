@@ -1,0 +1,94 @@
+"""The one gate in front of every console page: a signed-in staff session, a CSRF token on every state change,
+the role the action needs, and the posted form read within a size limit.
+
+Views receive the account as `request.state.staff`; every query they make is scoped by its workspace, so an id
+from another workspace finds nothing (404), exactly like an id that does not exist.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from db.staff import Staff, StaffSession, touch_session
+from web.console.auth import SESSION_COOKIE, find_session
+
+View = Callable[[Request], Awaitable[Response]]
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+SIGN_IN_PATH = "/console/sign-in"
+DEFAULT_MAX_BODY = 64 * 1024
+# last_seen_at is written at most this often: a page full of htmx requests is one write, not twenty.
+_TOUCH_EVERY = timedelta(seconds=60)
+
+
+def console_view(*, role: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> Callable[[View], View]:
+    """`role="billing"` for what support may not do; `max_body` bounds what a POST may send."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        async def guarded(request: Request) -> Response:
+            now = request.state.clock()
+            async with request.state.pool.acquire() as conn:
+                found = await find_session(conn, request.cookies.get(SESSION_COOKIE), now)
+                if found is not None and found[0].stage == "full" and now - found[0].last_seen_at > _TOUCH_EVERY:
+                    await touch_session(conn, found[0].id, now)
+            if found is None or found[0].stage != "full":
+                return _to_sign_in(request)
+            session, staff = found
+            if request.method not in SAFE_METHODS:
+                request.state.form = await _read_form(request, max_body)
+                if not _csrf_ok(request, session):
+                    raise HTTPException(403, "This form has expired. Reload the page and try again.")
+            if role is not None and staff.role != role:
+                raise HTTPException(403, f"Your role ({staff.role}) cannot do this. Ask a billing teammate.")
+            request.state.staff = staff
+            request.state.staff_session = session
+            return await view(request)
+
+        return guarded
+
+    return decorate
+
+
+def _to_sign_in(request: Request) -> Response:
+    """htmx follows HX-Redirect with a full page load; a plain request gets a 303 (and a POST loses nothing
+    it could keep: the session ended, so the form could not have been accepted anyway)."""
+    target = SIGN_IN_PATH
+    if request.method in SAFE_METHODS and request.url.path != "/console":
+        target += f"?next={request.url.path}"
+    if request.headers.get("hx-request") == "true":
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+async def _read_form(request: Request, max_bytes: int) -> FormData:
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > max_bytes:
+        raise HTTPException(status_code=413 if length.isdigit() else 411)
+    return await request.form(max_files=1, max_fields=500, max_part_size=max_bytes)
+
+
+def _csrf_ok(request: Request, session: StaffSession) -> bool:
+    form: FormData = request.state.form
+    given = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), session.csrf_token.encode())
+
+
+def current_staff(request: Request) -> Staff:
+    staff: Staff = request.state.staff
+    return staff
+
+
+def form_text(request: Request) -> dict[str, str]:
+    """The posted text fields (files left out), as read by the guard."""
+    form: FormData = request.state.form
+    return {key: value for key, value in form.items() if isinstance(value, str)}

@@ -1,0 +1,34 @@
+"""Rendering console templates with what every console page needs: the account, its CSRF token, the nav."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from web.views.rendering import html_response, render_to_bytes, wants_fragment
+
+
+def console_context(request: Request) -> dict[str, Any]:
+    staff = getattr(request.state, "staff", None)
+    session = getattr(request.state, "staff_session", None)
+    return {
+        "staff": staff,
+        "csrf_token": session.csrf_token if session is not None else "",
+        "is_billing": staff is not None and staff.role == "billing",
+        "section": request.url.path.split("/")[2] if request.url.path.count("/") >= 2 else "",
+        "origin": request.state.settings.public_origin,
+        "current_session_id": session.id if session is not None else 0,
+    }
+
+
+def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+    return html_response(render_to_bytes(request, template, {**console_context(request), **context}), status)
+
+
+def fragment_or_page(
+    request: Request, fragment: str, template: str, context: dict[str, Any], status: int = 200
+) -> Response:
+    """The fragment for htmx, the whole page otherwise (every console form also works without JavaScript)."""
+    return page(request, fragment if wants_fragment(request) else template, context, status)
