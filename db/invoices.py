@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from db.rows import columns, row_to, rows_to
+from db.rows import columns, prefixed, row_to, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,3 +227,129 @@ async def set_comment_settings(
         enabled,
     )
     return row_to(Invoice, record)
+
+
+async def select_invoice_in_workspace(conn: asyncpg.Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
+    """Console lookups: an id from another workspace finds nothing, like an id that does not exist."""
+    record = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1 AND id = $2", workspace_id, invoice_id
+    )
+    return row_to(Invoice, record)
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    """One row of the console's invoice list."""
+
+    invoice: Invoice
+    customer_name: str
+    lines: list[InvoiceLine]
+    paid: int
+
+
+async def select_invoice_rows(
+    conn: asyncpg.Connection,
+    workspace_id: int,
+    *,
+    status: str | None = None,
+    customer_id: int | None = None,
+    limit: int = 200,
+) -> list[InvoiceRow]:
+    """Newest first, with lines (totals are computed the document's way, not in SQL) and the amount paid."""
+    records = await conn.fetch(
+        f"""
+        SELECT {prefixed(Invoice, "i")}, c.name AS customer_name,
+               coalesce((SELECT sum(p.amount - p.amount_refunded) FROM payments p
+                         WHERE p.invoice_id = i.id AND p.status = 'succeeded'), 0) AS paid
+        FROM invoices i JOIN customers c ON c.id = i.customer_id
+        WHERE i.workspace_id = $1 AND ($2::text IS NULL OR i.status = $2) AND ($3::bigint IS NULL OR i.customer_id = $3)
+        ORDER BY i.created_at DESC, i.id DESC LIMIT $4
+        """,
+        workspace_id,
+        status,
+        customer_id,
+        limit,
+    )
+    invoices = rows_to(Invoice, records)
+    line_records = await conn.fetch(
+        f"SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = ANY($1::bigint[]) ORDER BY invoice_id, position",
+        [invoice.id for invoice in invoices],
+    )
+    by_invoice: dict[int, list[InvoiceLine]] = {}
+    for line in rows_to(InvoiceLine, line_records):
+        by_invoice.setdefault(line.invoice_id, []).append(line)
+    return [
+        InvoiceRow(invoice, record["customer_name"], by_invoice.get(invoice.id, []), int(record["paid"]))
+        for invoice, record in zip(invoices, records, strict=True)
+    ]
+
+
+async def lock_draft(conn: asyncpg.Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
+    """The invoice row locked for the caller's transaction (saves, sends and line changes queue behind it)."""
+    record = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspace_id, invoice_id
+    )
+    return row_to(Invoice, record)
+
+
+async def select_draft_form(conn: asyncpg.Connection, invoice_id: int) -> dict[str, Any] | None:
+    return await conn.fetchval("SELECT draft_form FROM invoices WHERE id = $1", invoice_id)  # type: ignore[no-any-return]
+
+
+async def save_draft(
+    conn: asyncpg.Connection,
+    invoice_id: int,
+    *,
+    customer_id: int,
+    currency: str,
+    locale: str,
+    issue_date: date | None,
+    due_date: date | None,
+    notes: str,
+    payment_terms: str,
+    lines: list[NewLine],
+    draft_form: dict[str, Any],
+) -> None:
+    """Header, lines and the typed form of a draft in one go (inside the caller's transaction). Lines are
+    replaced as a whole: the builder always sends all of them, in their order."""
+    await conn.execute("DELETE FROM invoice_lines WHERE invoice_id = $1", invoice_id)
+    await conn.executemany(
+        """
+        INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, tax_rate)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        """,
+        [
+            (invoice_id, position, line.description, line.quantity, line.unit_price, line.tax_rate)
+            for position, line in enumerate(lines)
+        ],
+    )
+    await conn.execute(
+        """
+        UPDATE invoices SET customer_id = $2, currency = $3, locale = $4, issue_date = $5, due_date = $6, notes = $7,
+                            payment_terms = $8, draft_form = $9::jsonb, version = version + 1, updated_at = now()
+        WHERE id = $1 AND status = 'draft'
+        """,
+        invoice_id, customer_id, currency, locale, issue_date, due_date, notes, payment_terms, draft_form,
+    )  # fmt: skip
+
+
+async def mark_uncollectible(conn: asyncpg.Connection, invoice_id: int) -> Invoice | None:
+    """Open -> uncollectible (written off; a late payment still settles it)."""
+    record = await conn.fetchrow(
+        f"""
+        UPDATE invoices SET status = 'uncollectible', version = version + 1, updated_at = now()
+        WHERE id = $1 AND status = 'open'
+        RETURNING {COLUMNS}
+        """,
+        invoice_id,
+    )
+    return row_to(Invoice, record)
+
+
+async def set_payments_enabled(conn: asyncpg.Connection, invoice_id: int, enabled: bool) -> None:
+    """Changes what the portal offers, so the version moves (cached pages key on it)."""
+    await conn.execute(
+        "UPDATE invoices SET payments_enabled = $2, version = version + 1, updated_at = now() WHERE id = $1",
+        invoice_id,
+        enabled,
+    )

@@ -76,3 +76,31 @@ async def revoke_link(conn: asyncpg.Connection, link_id: int) -> PortalLink | No
         link_id,
     )
     return row_to(PortalLink, record)
+
+
+async def set_link_expiry(
+    conn: asyncpg.Connection, invoice_id: int, link_id: int, expires_at: datetime | None
+) -> PortalLink | None:
+    """Scoped by invoice: a link id of another invoice changes nothing."""
+    record = await conn.fetchrow(
+        f"""
+        UPDATE portal_links SET expires_at = $3 WHERE id = $2 AND invoice_id = $1 AND revoked_at IS NULL
+        RETURNING {COLUMNS}
+        """,
+        invoice_id,
+        link_id,
+        expires_at,
+    )
+    return row_to(PortalLink, record)
+
+
+async def revoke_invoice_link(conn: asyncpg.Connection, invoice_id: int, link_id: int) -> PortalLink | None:
+    record = await conn.fetchrow(
+        f"""
+        UPDATE portal_links SET revoked_at = coalesce(revoked_at, now()) WHERE id = $2 AND invoice_id = $1
+        RETURNING {COLUMNS}
+        """,
+        invoice_id,
+        link_id,
+    )
+    return row_to(PortalLink, record)

@@ -44,6 +44,11 @@ class Mailbox:
             await asyncio.sleep(0.02)
         return found
 
+    async def text_of(self, recipient: str, nth: int = 1) -> tuple[str, str]:
+        """Subject and decoded body of the nth mail to `recipient`."""
+        message = (await self.wait_for(recipient, nth))[nth - 1]
+        return str(message["Subject"]), message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+
     async def code_for(self, recipient: str, nth: int = 1) -> str:
         """The one-time code in the nth mail to `recipient`."""
         message = (await self.wait_for(recipient, nth))[nth - 1]

@@ -53,7 +53,10 @@ CREATE INDEX staff_sign_in_failures_client ON staff_sign_in_failures (client, fa
 -- a customer writes after the last comment a teammate marked handled.
 ALTER TABLE invoices
     ADD COLUMN payments_enabled boolean NOT NULL DEFAULT true,
-    ADD COLUMN thread_handled_through bigint NOT NULL DEFAULT 0;
+    ADD COLUMN thread_handled_through bigint NOT NULL DEFAULT 0,
+    -- The builder's form exactly as last typed, fields with mistakes included, so a draft never loses input;
+    -- the columns and invoice_lines hold the last valid values (what preview and send use).
+    ADD COLUMN draft_form jsonb;
 
 -- After sending, amounts are frozen: corrections are a void plus a new invoice. Enforced here too, so no code
 -- path (or a console request that raced the send) can change the lines of an issued invoice.

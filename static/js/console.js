@@ -34,6 +34,17 @@
     announce(message);
   });
 
+  // Out-of-band message elements say which field they belong to; mark that field invalid (or not) for
+  // assistive tech whenever an autosave filled or emptied its message.
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-error-for]").forEach(function (message) {
+      var field = document.getElementById(message.getAttribute("data-error-for"));
+      if (!field) return;
+      if (message.textContent.trim()) field.setAttribute("aria-invalid", "true");
+      else field.removeAttribute("aria-invalid");
+    });
+  });
+
   document.addEventListener("htmx:sendError", function () {
     announce("The server could not be reached. Nothing you typed was lost; try again in a moment.");
   });

@@ -1,0 +1,93 @@
+"""Sending a draft: the next gapless number, seller and buyer snapshots, a portal link, the e-mail to the
+customer and the activity entry, all in the caller's transaction (the mail leaves after it commits)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import asyncpg
+
+from db.activity import insert_activity
+from db.customers import select_customer
+from db.invoices import Invoice, issue_invoice, select_invoice_lines
+from db.links import PortalLink, revoke_link, select_links_for_invoice
+from db.outbox import insert_mail
+from db.staff import Staff
+from web.links import create_link
+from web.money import format_money
+from web.totals import LineAmounts, compute_totals
+
+SENT = "sent"
+DEFAULT_PAYMENT_DAYS = 30
+
+
+class SendRefused(Exception):
+    """str() says what to fix before the invoice can be sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    invoice: Invoice
+    link: PortalLink
+    mail_ids: list[int]
+
+
+async def send_draft(conn: asyncpg.Connection, draft: Invoice, *, staff: Staff, today: date, origin: str) -> Sent:
+    """`draft` must be locked by the caller's transaction (db.invoices.lock_draft)."""
+    lines = await select_invoice_lines(conn, draft.id)
+    if not lines:
+        raise SendRefused("Add at least one line before sending.")
+    totals = compute_totals((LineAmounts(ln.quantity, ln.unit_price, ln.tax_rate) for ln in lines), draft.currency)
+    if totals.total <= 0:
+        raise SendRefused("The total must be more than zero. For a credit, void the original invoice instead.")
+    customer = await select_customer(conn, draft.workspace_id, draft.customer_id)
+    if customer is None or not customer.email:
+        raise SendRefused("The customer has no e-mail address. Add one to the customer, then send.")
+    issue_date = draft.issue_date or today
+    due_date = draft.due_date or issue_date + timedelta(days=DEFAULT_PAYMENT_DAYS)
+    if due_date < issue_date:
+        raise SendRefused("The due date cannot be before the issue date.")
+    issued = await issue_invoice(conn, draft.id, issue_date=issue_date, due_date=due_date)
+    link = await create_link(conn, draft.id)
+    mail_id = await mail_link(conn, issued, link, recipient=customer.email, origin=origin, total=totals.total)
+    await insert_activity(conn, draft.id, SENT, {"to": customer.email, "by": staff.email})
+    return Sent(issued, link, [mail_id])
+
+
+async def mail_link(
+    conn: asyncpg.Connection, invoice: Invoice, link: PortalLink, *, recipient: str, origin: str, total: int,
+    again: bool = False,
+) -> int:  # fmt: skip
+    seller = (invoice.seller_snapshot or {}).get("legal_name", "")
+    amount = format_money(total, invoice.currency, invoice.locale)
+    due = invoice.due_date.isoformat() if invoice.due_date else ""
+    opening = "As requested, here is the link to" if again else "Please find"
+    body = (
+        f"Hello,\n\n{opening} invoice {invoice.number} from {seller} for {amount}, due {due}:\n\n"
+        f"{origin}/i/{link.token}\n\n"
+        "On that page you can view and download the invoice, ask a question, and pay online.\n\n"
+        f"Thank you,\n{seller}\n"
+    )
+    return await insert_mail(
+        conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="invoice_link", recipient=recipient,
+        subject=f"Invoice {invoice.number} from {seller}", body=body,
+        # The link is a key to the invoice: the copy kept in the outbox is blanked once delivered.
+        sensitive=True,
+    )  # fmt: skip
+
+
+async def live_link(conn: asyncpg.Connection, invoice_id: int, now_utc: object) -> PortalLink | None:
+    """The newest link that still opens the invoice."""
+    for link in reversed(await select_links_for_invoice(conn, invoice_id)):
+        if link.revoked_at is None and (link.expires_at is None or link.expires_at > now_utc):  # type: ignore[operator]
+            return link
+    return None
+
+
+async def replace_links(conn: asyncpg.Connection, invoice_id: int) -> PortalLink:
+    """A new link; every older one stops working (it then shows Invoice Not Found)."""
+    for link in await select_links_for_invoice(conn, invoice_id):
+        if link.revoked_at is None:
+            await revoke_link(conn, link.id)
+    return await create_link(conn, invoice_id)

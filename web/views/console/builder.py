@@ -1,0 +1,102 @@
+"""Saving a draft from the builder: autosave while typing, add or remove a line, preview, send.
+
+The builder always posts the whole form, so the server holds one truth and no two requests can disagree on
+which lines exist. Autosave answers with out-of-band fragments only (totals, line amounts, messages), so
+nothing the person is typing in is replaced; adding or removing a line swaps the lines block.
+"""
+
+from __future__ import annotations
+
+from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from db.customers import select_customer
+from db.invoices import Invoice, lock_draft, save_draft
+from web.console.draft import DraftCheck, blank_line, check_draft, posted_lines
+from web.console.guard import console_view, current_staff, form_text
+from web.console.invoice_page import builder_context, builder_page
+from web.console.pages import page
+from web.console.sending import SendRefused, send_draft
+from web.views.rendering import wants_fragment
+
+ACTIONS = ("save", "add_line", "preview", "send")
+
+
+def _redirect(request: Request, url: str) -> Response:
+    if wants_fragment(request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@console_view(role="billing", max_body=1024 * 1024)
+async def draft_save(request: Request) -> Response:
+    staff = current_staff(request)
+    posted = form_text(request)
+    action = posted.get("action", "save")
+    lines = posted_lines(request.state.form.getlist("line_key"), posted)
+    focus_key = ""
+    if action == "add_line":
+        lines.append(blank_line(lines[-1][1]["tax_rate"] if lines else ""))
+        focus_key = lines[-1][0]
+    elif action.startswith("remove:"):
+        lines = [line for line in lines if line[0] != action.removeprefix("remove:")]
+    elif action not in ACTIONS:
+        action = "save"
+    invoice_id = request.path_params["invoice_id"]
+    message, sent = "", None
+    async with request.state.pool.acquire() as conn, conn.transaction():
+        invoice = await lock_draft(conn, staff.workspace_id, invoice_id)
+        if invoice is None:
+            raise HTTPException(404)
+        if invoice.status != "draft":
+            # Sent meanwhile (another tab, a double click on Send): nothing here may change any more.
+            if wants_fragment(request) and action == "save":
+                raise HTTPException(409, "This invoice was sent: its amounts are frozen. Void it and create a new one.")
+            return _redirect(request, f"/console/invoices/{invoice.id}")
+        text = posted.get("customer_id", "").strip()
+        found = (
+            await select_customer(conn, staff.workspace_id, int(text)) if text.isdigit() and len(text) < 19 else None
+        )
+        check = check_draft(posted, lines, current=invoice, customer_ids={found.id} if found else set())
+        await save_draft(
+            conn, invoice.id, customer_id=check.customer_id, currency=check.currency, locale=check.locale,
+            issue_date=check.issue_date, due_date=check.due_date, notes=check.notes, payment_terms=check.payment_terms,
+            lines=check.valid_lines, draft_form=check.as_json(),
+        )  # fmt: skip
+        if action == "send" and check.problems:
+            message = "Correct the marked fields before sending. The draft was saved as it is."
+        elif action == "send":
+            try:
+                async with conn.transaction():  # a refused send rolls back to the saved draft: no number taken
+                    saved = await lock_draft(conn, staff.workspace_id, invoice.id)  # as just saved
+                    assert saved is not None
+                    sent = await send_draft(
+                        conn, saved, staff=staff, today=request.state.clock().date(),
+                        origin=request.state.settings.public_origin,
+                    )  # fmt: skip
+            except SendRefused as refused:
+                message = str(refused)
+    if sent is not None:
+        response = _redirect(request, f"/console/invoices/{invoice.id}?done=sent")
+        response.background = BackgroundTask(request.state.mailer.deliver, request.state.pool, sent.mail_ids)
+        return response
+    if action == "preview" and not check.problems:
+        return _redirect(request, f"/console/invoices/{invoice.id}/preview")
+    return await _answer(request, invoice, check, action, message, focus_key)
+
+
+async def _answer(
+    request: Request, invoice: Invoice, check: DraftCheck, action: str, message: str, focus_key: str
+) -> Response:
+    status = 422 if check.problems or message else 200
+    if action == "preview" and check.problems:
+        message = "Correct the marked fields first: the preview shows only what can be sent."
+    if not wants_fragment(request):
+        if status == 200 and action == "save":
+            return RedirectResponse(f"/console/invoices/{invoice.id}?saved=1", status_code=303)
+        return await builder_page(request, invoice, check, status=status, message=message)
+    context = {**await builder_context(request, invoice, check), "message": message, "focus_key": focus_key}
+    template = "console/_draft_update.html" if action in ("save", "send", "preview") else "console/_builder_lines.html"
+    return page(request, template, context, status=status)

@@ -1,0 +1,110 @@
+"""Invoices: the list, a new draft, the invoice page (the builder while a draft), and the staff preview."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from db.customers import select_customer, select_customers
+from db.invoices import Invoice, insert_invoice, select_invoice_in_workspace, select_invoice_rows
+from db.workspaces import select_workspace
+from web.console.guard import console_view, current_staff, form_text
+from web.console.invoice_page import builder_page, detail_page
+from web.console.listing import STATUSES, invoice_summaries
+from web.console.pages import page
+from web.documents import load_document
+from web.views.portal import PREVIEW_MODES, portal_context, render_pdf
+from web.views.rendering import html_response, render_to_bytes, wants_fragment
+
+DEFAULT_TERMS = "Payable within 30 days of the issue date without deduction."
+
+
+@console_view()
+async def invoice_list(request: Request) -> Response:
+    staff = current_staff(request)
+    status = request.query_params.get("status")
+    status = status if status in STATUSES else None
+    async with request.state.pool.acquire() as conn:
+        rows = await select_invoice_rows(conn, staff.workspace_id, status=status)
+        customers = await select_customers(conn, staff.workspace_id) if staff.role == "billing" else []
+    context = {"invoices": invoice_summaries(rows), "status": status, "statuses": STATUSES, "customers": customers}
+    return page(request, "console/invoices.html", context)
+
+
+@console_view(role="billing")
+async def invoice_create(request: Request) -> Response:
+    staff = current_staff(request)
+    text = form_text(request).get("customer_id", "").strip()
+    async with request.state.pool.acquire() as conn:
+        customer = (
+            await select_customer(conn, staff.workspace_id, int(text))
+            if text.isascii() and text.isdigit() and len(text) < 19
+            else None
+        )
+        if customer is None:
+            rows = await select_invoice_rows(conn, staff.workspace_id)
+            customers = await select_customers(conn, staff.workspace_id)
+            context = {
+                "invoices": invoice_summaries(rows), "status": None, "statuses": STATUSES, "customers": customers,
+                "create_error": "Choose a customer for the new invoice (or create the customer first).",
+            }  # fmt: skip
+            return page(request, "console/invoices.html", context, status=422)
+        workspace = await select_workspace(conn, staff.workspace_id)
+        assert workspace is not None
+        draft = await insert_invoice(
+            conn, workspace_id=staff.workspace_id, customer_id=customer.id, currency=workspace.default_currency,
+            locale=customer.locale, payment_terms=DEFAULT_TERMS,
+        )  # fmt: skip
+    return RedirectResponse(f"/console/invoices/{draft.id}", status_code=303)
+
+
+async def invoice_for(request: Request) -> Invoice:
+    """The invoice in the path, in the signed-in workspace only (another workspace's id is a 404)."""
+    async with request.state.pool.acquire() as conn:
+        invoice = await select_invoice_in_workspace(
+            conn, current_staff(request).workspace_id, request.path_params["invoice_id"]
+        )
+    if invoice is None:
+        raise HTTPException(404)
+    return invoice
+
+
+@console_view()
+async def invoice_show(request: Request) -> Response:
+    invoice = await invoice_for(request)
+    if invoice.status == "draft":
+        return await builder_page(request, invoice)
+    return await detail_page(request, invoice)
+
+
+@console_view()
+async def invoice_preview(request: Request) -> Response:
+    """The customer's page, rendered by the same templates from the same document, marked as a preview. It has
+    no view beacon, no event stream, no forms that post: nothing a preview does is recorded."""
+    invoice = await invoice_for(request)
+    async with request.state.pool.acquire() as conn:
+        document = await load_document(conn, invoice)
+    context = portal_context(request, document, preview_path=f"/console/invoices/{invoice.id}/preview")
+    if wants_fragment(request) and request.query_params.get("view") in PREVIEW_MODES:
+        return html_response(render_to_bytes(request, "portal/_preview.html", context))
+    return html_response(render_to_bytes(request, "portal/show.html", context))
+
+
+@console_view()
+async def invoice_preview_pdf(request: Request) -> Response:
+    """The same PDF the customer downloads (same template, same cache), never logged as a download."""
+    invoice = await invoice_for(request)
+    async with request.state.pool.acquire() as conn:
+        document = await load_document(conn, invoice)
+
+    pdf = await render_pdf(request, document)
+    name = (invoice.number or f"draft-{invoice.id}") + "-preview.pdf"
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@console_view()
+async def console_home(request: Request) -> Response:
+    """Billing starts at the invoices, support at the inbox."""
+    target = "/console/invoices" if current_staff(request).role == "billing" else "/console/inbox"
+    return RedirectResponse(target, status_code=303)
