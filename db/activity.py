@@ -1,4 +1,4 @@
-"""The activity log of an invoice: what happened to it and when (viewed, PDF downloaded, ...)."""
+"""The activity log of an invoice: what happened to it and when (viewed, PDF downloaded, payments, ...)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from db.rows import columns, rows_to
 
 VIEWED = "viewed"
 PDF_DOWNLOADED = "pdf_downloaded"
+# Written by a trigger on payments (migration 0008), never by application code, so no write path can forget them.
+PAYMENT_ATTEMPTED = "payment_attempted"
+PAYMENT_SUCCEEDED = "payment_succeeded"
+PAYMENT_FAILED = "payment_failed"
+PAYMENT_REFUNDED = "payment_refunded"
+PAYMENT_CANCELED = "payment_canceled"
+PAYMENT_KINDS = (PAYMENT_ATTEMPTED, PAYMENT_SUCCEEDED, PAYMENT_FAILED, PAYMENT_REFUNDED, PAYMENT_CANCELED)
 
 
 @dataclass(frozen=True, slots=True)

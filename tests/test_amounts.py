@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from web.amounts import AmountError, card_payable_due, format_for_input, parse_amount, rules_for
+from web.amounts import (
+    AmountError,
+    card_payable_due,
+    format_for_input,
+    parse_amount,
+    parse_received_amount,
+    rules_for,
+)
 
 DUE = {"EUR": 100_000, "USD": 100_000, "GBP": 100_000, "JPY": 100_000, "KWD": 1_000_000, "ISK": 10_000_000}
 
@@ -90,3 +97,73 @@ def test_amounts_prefill_round_trips(minor: int, code: str, locale: str) -> None
     if minor < (rules.currency.minimum_charge or 1):
         return
     assert parse_amount(format_for_input(minor, rules, locale), rules, locale) == minor
+
+
+@pytest.mark.parametrize(
+    ("currency", "locale", "due", "text", "minor"),
+    [
+        ("EUR", "en", 17250, "172.50", 17250),  # the full amount due
+        ("EUR", "en", 17250, "50", 5000),  # part of it
+        ("EUR", "en", 17250, "0.01", 1),  # below the card minimum: the money has arrived anyway
+        ("EUR", "de_DE", 200_000, "1.234,56", 123456),
+        ("USD", "en_US", 200_000, "1,234.56", 123456),
+        ("EUR", "fr_FR", 200_000, "1 234,56", 123456),
+        ("EUR", "fr_FR", 200_000, "1\u202f234,56", 123456),  # as a French number formatter writes it
+        ("JPY", "ja_JP", 100_000, "12", 12),  # below the card minimum of ¥50
+        ("JPY", "ja_JP", 100_000, "12,345", 12345),
+        ("KWD", "en", 1_000_000, "12.345", 12345),  # no "last digit 0" rule for a transfer
+        ("ISK", "en", 10_000_000, "15", 1500),
+        ("USD", "en", 300_000_000, "2500000.00", 250_000_000),  # above the largest card payment
+    ],
+)
+def test_amounts_received_accepted(currency: str, locale: str, due: int, text: str, minor: int) -> None:
+    assert parse_received_amount(text, currency, due, locale) == minor
+
+
+@pytest.mark.parametrize(
+    ("currency", "locale", "due", "text", "message"),
+    [
+        ("EUR", "en", 17250, "", "Enter the amount received."),
+        ("EUR", "en", 17250, "  ", "Enter the amount received."),
+        ("EUR", "en", 17250, "-5", "positive"),
+        ("EUR", "en", 17250, "−5", "positive"),  # U+2212 minus
+        ("EUR", "en", 17250, "0", "greater than zero"),
+        ("EUR", "en", 17250, "0.00", "greater than zero"),
+        ("EUR", "en", 17250, "1e3", "digits only"),
+        ("EUR", "en", 17250, "NaN", "digits only"),
+        ("EUR", "en", 17250, "Infinity", "digits only"),
+        ("EUR", "en", 17250, "١٢", "digits only"),
+        ("EUR", "en", 17250, "１２", "digits only"),
+        ("EUR", "en", 17250, "€10", "digits only"),
+        ("EUR", "en", 17250, "9" * 40, "too long"),
+        ("EUR", "en", 17250, "9" * 30, "at most €172.50, the amount still due"),
+        ("EUR", "en", 17250, "172.51", "at most €172.50, the amount still due"),
+        ("EUR", "de_DE", 17250, "172,51", "at most 172,50\xa0€, the amount still due"),
+        ("EUR", "en", 17250, "12.345", "at most 2 decimals"),
+        ("EUR", "en", 17250, "12.", "Add the decimals"),
+        ("EUR", "en", 17250, "1.2.3", "not a number"),
+        ("EUR", "en", 17250, "1,00.00", "wrong place"),
+        ("EUR", "de_DE", 17250, "12.50", "wrong place"),
+        ("JPY", "ja_JP", 100_000, "100.5", "JPY amounts have no decimals"),
+        ("KWD", "en", 1_000_000, "12.3456", "at most 3 decimals"),
+        ("ISK", "en", 10_000_000, "15.50", "ISK amounts have no decimals"),
+        ("EUR", "en", 0, "10.00", "Nothing is due"),
+    ],
+)
+def test_amounts_received_refused_with_named_rule(
+    currency: str, locale: str, due: int, text: str, message: str
+) -> None:
+    with pytest.raises(AmountError) as refused:
+        parse_received_amount(text, currency, due, locale)
+    assert message in str(refused.value)
+    assert "card" not in str(refused.value)  # a bank transfer is not held to the card rules
+
+
+@given(minor=st.integers(min_value=1, max_value=10**12), code=st.sampled_from(["EUR", "JPY", "KWD", "ISK"]),
+       locale=st.sampled_from(["en", "de_DE", "fr_FR", "ja_JP", "ar_KW", "is_IS"]))  # fmt: skip
+def test_amounts_received_round_trips(minor: int, code: str, locale: str) -> None:
+    rules = rules_for(code, 10**12)
+    minor -= minor % rules.currency.rounding_step
+    if minor <= 0:
+        return
+    assert parse_received_amount(format_for_input(minor, rules, locale), code, 10**12, locale) == minor

@@ -104,7 +104,7 @@ async def test_queries_payments_and_activity(conn: asyncpg.Connection) -> None:
     assert await insert_view_once(conn, issued.invoice.id) is False  # a reload within the window is the same visit
     await insert_activity(conn, issued.invoice.id, PDF_DOWNLOADED)
     kinds = [a.kind for a in await select_activity(conn, issued.invoice.id)]
-    assert sorted(kinds) == ["pdf_downloaded", "viewed"]
+    assert sorted(kinds) == ["payment_succeeded", "pdf_downloaded", "viewed"]  # the payment: logged by its trigger
 
 
 async def test_queries_schema_refuses_due_before_issue(conn: asyncpg.Connection) -> None:

@@ -1,4 +1,5 @@
-"""Strict parsing and validation of an amount a customer typed, with messages that name the broken rule.
+"""Strict parsing and validation of a typed amount (a customer's card payment, or a transfer the billing team
+received), with messages that name the broken rule.
 
 Never float: digits only (ASCII), the reader's decimal symbol, grouping only where the locale puts it.
 The browser mirrors these rules as hints; this is the check that counts.
@@ -52,11 +53,35 @@ def decimal_and_group(locale: str) -> tuple[str, str]:
 
 
 def parse_amount(text: str, rules: AmountRules, locale: str) -> int:
-    """The amount in minor units, or AmountError with a readable message."""
+    """The amount a customer wants to pay by card, in minor units, or AmountError with a readable message."""
+    return validate_amount(
+        _parse_minor(text, rules, locale, missing="Enter the amount you want to pay."), rules, locale
+    )
+
+
+def parse_received_amount(text: str, currency_code: str, due: int, locale: str) -> int:
+    """An amount the billing team received (a bank transfer), in minor units, or AmountError.
+
+    The same parsing as a card payment and part payments allowed, but none of the card rules (charge step,
+    minimum and maximum charge): the money has already arrived, whatever its amount. It cannot exceed what is due.
+    """
+    if due <= 0:
+        raise AmountError("Nothing is due on this invoice, so there is no payment to record.")
+    minor = _parse_minor(text, rules_for(currency_code, due), locale, missing="Enter the amount received.")
+    if minor <= 0:
+        raise AmountError("Enter an amount greater than zero.")
+    if minor > due:
+        money = format_money(due, currency_code, locale)
+        raise AmountError(f"The amount received can be at most {money}, the amount still due.")
+    return minor
+
+
+def _parse_minor(text: str, rules: AmountRules, locale: str, *, missing: str) -> int:
+    """The typed amount in minor units (zero allowed: callers validate), or AmountError for what is not an amount."""
     currency = rules.currency
     raw = (text or "").strip().replace("\u202f", " ").replace("\xa0", " ")
     if not raw:
-        raise AmountError("Enter the amount you want to pay.")
+        raise AmountError(missing)
     if len(raw) > MAX_INPUT_LENGTH:
         raise AmountError("That amount is too long. Enter it with digits only, for example 120.50.")
     decimal, group = decimal_and_group(locale)
@@ -73,15 +98,14 @@ def parse_amount(text: str, rules: AmountRules, locale: str) -> int:
         raise AmountError(f"The thousands separator “{group}” is in the wrong place in “{raw}”.")
     whole = whole.replace(group, "")
     if not whole and not fraction:
-        raise AmountError("Enter the amount you want to pay.")
+        raise AmountError(missing)
     if decimal in raw and not fraction:
         raise AmountError(f"Add the decimals after “{decimal}”, or remove it.")
     if len(fraction) > rules.decimals:
         if rules.decimals == 0:
             raise AmountError(f"{currency.code} amounts have no decimals: enter a whole number.")
         raise AmountError(f"{currency.code} amounts have at most {rules.decimals} decimals.")
-    minor = int(Decimal(f"{whole or 0}.{fraction or 0}").scaleb(currency.exponent))
-    return validate_amount(minor, rules, locale)
+    return int(Decimal(f"{whole or 0}.{fraction or 0}").scaleb(currency.exponent))
 
 
 def validate_amount(minor: int, rules: AmountRules, locale: str) -> int:

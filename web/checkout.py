@@ -1,4 +1,4 @@
-"""Starting a card payment: the three gates, the amount rules, and one PaymentIntent per customer attempt.
+"""Starting a card payment: the gates, the amount rules, and one PaymentIntent per customer attempt.
 
 An attempt is identified by a key rendered into the payment form, so a double submit or a retry after a
 timeout finds the same payment row and the same intent instead of creating a second one. (Stripe's
@@ -21,6 +21,10 @@ from web.payments import Intent, StripeGateway
 from web.settings import Settings
 
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# The billing team switched online payment off for this invoice (bank transfer only).
+PAYMENTS_OFF = (
+    "Online payment is turned off for this invoice. Please pay by bank transfer using the details on the invoice."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,8 @@ def availability(settings: Settings, document: InvoiceDocument, locale: str) -> 
         return Availability(False, "This invoice was voided and cannot be paid.")
     if status != "open":
         return Availability(False, "This invoice cannot be paid online. Please contact the sender.")
+    if not document.invoice.payments_enabled:
+        return Availability(False, PAYMENTS_OFF)
     rules = rules_for(document.invoice.currency, document.amount_due)
     if not card_payable_due(rules):
         minimum = format_money(rules.currency.minimum_charge or 1, rules.currency.code, locale)

@@ -30,7 +30,7 @@ from db.payments import (
     set_card_details,
 )
 from web.amounts import card_payable_due, rules_for
-from web.checkout import ensure_intent
+from web.checkout import PAYMENTS_OFF, ensure_intent
 from web.documents import load_document
 from web.money import format_money
 from web.payments import CardDeclined, Intent, PaymentRefused, ProviderUnavailable, StripeGateway
@@ -171,12 +171,15 @@ async def _check_balance(
     available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id)
     rules = rules_for(invoice.currency, available)
     payable = rules.largest_charge
-    if invoice.status != "open" or not card_payable_due(rules):
+    if invoice.status != "open" or not invoice.payments_enabled or not card_payable_due(rules):
         await end_attempt(conn, payment.id, status="canceled")
         if invoice.status == "void":
             return "cancel", payment, "This invoice was voided and cannot be paid. Your card was not charged."
         if document.amount_due <= 0:
             return "cancel", payment, "This invoice has just been paid in full. Your card was not charged."
+        if not invoice.payments_enabled:
+            # Switched off by the billing team after this attempt was started.
+            return "cancel", payment, f"Your card was not charged. {PAYMENTS_OFF}"
         return (
             "cancel",
             payment,
