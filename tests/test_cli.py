@@ -42,7 +42,10 @@ def test_cli_demo_and_serve_on_embedded_database(tmp_path: Path) -> None:
     first, second = run(), run()
     assert first.returncode == 0, first.stderr
     lines = [line for line in first.stdout.splitlines() if re.match(r"^\w[\w ]*: http", line)]
+    console = [line for line in lines if line.startswith("console:")]
+    lines = [line for line in lines if not line.startswith("console:")]
     assert [line.split(":")[0] for line in lines] == LABELS
+    assert console and f"http://127.0.0.1:{port}/console as billing@northwind.example (billing)" in console[0]
     assert all(re.fullmatch(rf"\w+: http://127\.0\.0\.1:{port}/i/[A-Za-z0-9_-]{{32}}", line) for line in lines)
     assert second.stdout == first.stdout  # idempotent: same invoices, same links
 

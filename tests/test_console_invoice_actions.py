@@ -67,6 +67,8 @@ async def test_manual_payments_validate_like_online_ones_and_settle_the_invoice(
     assert invoice is not None and invoice.status == "paid"
     kinds = [a.kind for a in await select_activity(conn, issued.invoice.id)]
     assert kinds.count("payment_succeeded") == 2
+    recorded = [a for a in await select_activity(conn, issued.invoice.id) if a.kind == "payment_succeeded"]
+    assert {a.detail.get("by") for a in recorded} == {"billing@acme.example"}
     page = await client.get(f"/console/invoices/{issued.invoice.id}")
     assert "TX-1" in page.text and "Payment succeeded" in page.text
 

@@ -95,6 +95,13 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     links = asyncio.run(load_demo(settings.database_url))
     for label, token in links:
         print(f"{label}: {settings.public_origin}/i/{token}")
+    from web.demo import DEMO_PASSWORD, DEMO_STAFF
+
+    accounts = ", ".join(f"{email} ({role})" for email, role, _name in DEMO_STAFF)
+    print(
+        f"console: {settings.public_origin}/console as {accounts}, password {DEMO_PASSWORD!r}; "
+        "at the first sign-in, scan the QR code with an authenticator app"
+    )
     sys.stdout.flush()
     if not serve:
         return 0

@@ -126,6 +126,7 @@ async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]
                 bank_transfer_instructions="IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX\n"
                 "Please quote the invoice number as the payment reference.",
             )
+            await _demo_staff(conn, workspace.id)
             customers: dict[str, int] = {}
             links = []
             for demo in DEMO_INVOICES:
@@ -144,6 +145,26 @@ async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]
         return links
     finally:
         await conn.close()
+
+
+# Console accounts of the demo workspace. The password is printed by `make demo`; each account enrols its
+# authenticator app (QR code) at its first sign-in, like any real account.
+DEMO_PASSWORD = "northwind-demo-console"
+DEMO_STAFF = (
+    ("billing@northwind.example", "billing", "Bea Billing"),
+    ("support@northwind.example", "support", "Sam Support"),
+)
+
+
+async def _demo_staff(conn: asyncpg.Connection, workspace_id: int) -> None:
+    from db.staff import select_staff_by_email
+    from web.console.auth import create_staff
+
+    for email, role, name in DEMO_STAFF:
+        if await select_staff_by_email(conn, email) is None:
+            await create_staff(
+                conn, workspace_id=workspace_id, email=email, display_name=name, role=role, password=DEMO_PASSWORD
+            )
 
 
 async def _create(

@@ -76,6 +76,8 @@ async def payment_record(request: Request) -> Response:
         except AmountError as refused:
             form.fail("amount", str(refused))
         if form.ok:
+            # Read by the payment activity trigger (migration 0008): the log says who recorded it.
+            await conn.execute("SELECT set_config('app.actor', $1, true)", current_staff(request).email)
             await insert_settled_payment(
                 conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, method=method,
                 reference=reference,
