@@ -151,7 +151,9 @@ async def issue_invoice(conn: asyncpg.Connection, invoice_id: int, *, issue_date
             issue_date.year,
         )
         seller = await conn.fetchrow(
-            "SELECT legal_name, address, tax_id, email, bank_transfer_instructions FROM workspaces WHERE id = $1",
+            # logo_sha: content-addressed, so the issued invoice keeps the logo it was issued with.
+            "SELECT legal_name, address, tax_id, email, bank_transfer_instructions, logo_sha FROM workspaces"
+            " WHERE id = $1",
             draft["workspace_id"],
         )
         buyer = await conn.fetchrow(

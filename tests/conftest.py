@@ -53,6 +53,7 @@ DATA_TABLES = ", ".join(
         "invoice_number_counters",
         "customers",
         "workspaces",
+        "logos",
         "stripe_events",
     ]
 )

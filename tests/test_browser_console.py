@@ -82,7 +82,11 @@ async def test_billing_builds_sends_and_support_answers_live(
     # Three lines; the totals follow the typing without a reload.
     await page.evaluate("window.sameDocument = true")
     total = page.locator("[data-total=total]")
-    lines = [("Lens design", "10", "85.00", "19"), ("Prototype hosting", "1", "20", "7"), ("Workshop", "0.5", "1200,50", "19")]
+    lines = [
+        ("Lens design", "10", "85.00", "19"),
+        ("Prototype hosting", "1", "20", "7"),
+        ("Workshop", "0.5", "1200,50", "19"),
+    ]
     for index, values in enumerate(lines):
         await page.get_by_role("button", name="Add line").click()
         await expect(page.locator("fieldset.line")).to_have_count(index + 1)

@@ -77,7 +77,7 @@ async def test_customer_validation_keeps_input_and_saves_nothing(
             "billing_address": "x" * 1001,
             "tax_id": "<script>",
             "locale": "xx_YY_ZZ",
-        },  # fmt: skip
+        },
     )
     assert bad.status_code == 422
     errors = " ".join(errors_of(bad.text))
@@ -97,7 +97,7 @@ async def test_customer_validation_keeps_input_and_saves_nothing(
             "billing_address": "",
             "tax_id": "",
             "locale": "de_DE",
-        },  # fmt: skip
+        },
     )
     assert edited.status_code == 303
     assert (

@@ -149,7 +149,7 @@ async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]
 
 # Console accounts of the demo workspace. The password is printed by `make demo`; each account enrols its
 # authenticator app (QR code) at its first sign-in, like any real account.
-DEMO_PASSWORD = "northwind-demo-console"
+DEMO_PASSWORD = "northwind-demo-console"  # noqa: S105 (printed by `make demo` on purpose)
 DEMO_STAFF = (
     ("billing@northwind.example", "billing", "Bea Billing"),
     ("support@northwind.example", "support", "Sam Support"),

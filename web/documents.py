@@ -1,6 +1,7 @@
 """The invoice as a document: parties, lines, totals, payments and amount due, ready for the templates.
 
 Issued invoices read seller and buyer from their snapshot; drafts (console preview) read the live records.
+The same goes for the logo: an issued invoice shows the one it was issued with (none if issued before logos).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncpg
 
 from db.customers import select_customer
 from db.invoices import Invoice, InvoiceLine, select_invoice_lines
+from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
 from db.workspaces import select_workspace
 from web.totals import LineAmounts, Totals, compute_totals
@@ -45,6 +47,8 @@ class InvoiceDocument:
     totals: Totals
     payments: list[Payment]
     amount_paid: int
+    # The logo's SHA-256 (hex): content-addressed, so it also names the exact image this invoice shows.
+    logo_sha: str | None = None
 
     @property
     def amount_due(self) -> int:
@@ -68,6 +72,8 @@ async def load_document(conn: asyncpg.Connection, invoice: Invoice) -> InvoiceDo
         seller = Party.from_snapshot(invoice.seller_snapshot)
         buyer = Party.from_snapshot(invoice.buyer_snapshot)
         bank = str(invoice.seller_snapshot.get("bank_transfer_instructions", ""))
+        snapshot_logo = invoice.seller_snapshot.get("logo_sha")
+        logo_sha = snapshot_logo if isinstance(snapshot_logo, str) else None
     else:
         workspace = await select_workspace(conn, invoice.workspace_id)
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
@@ -75,6 +81,7 @@ async def load_document(conn: asyncpg.Connection, invoice: Invoice) -> InvoiceDo
         seller = Party(workspace.legal_name, workspace.address, workspace.tax_id, workspace.email)
         buyer = Party(customer.name, customer.billing_address, customer.tax_id, customer.email)
         bank = workspace.bank_transfer_instructions
+        logo_sha = await select_workspace_logo_sha(conn, invoice.workspace_id)
     totals = compute_totals(
         (LineAmounts(line.quantity, line.unit_price, line.tax_rate) for line in lines), invoice.currency
     )
@@ -87,4 +94,5 @@ async def load_document(conn: asyncpg.Connection, invoice: Invoice) -> InvoiceDo
         totals=totals,
         payments=payments,
         amount_paid=amount_paid(payments),
+        logo_sha=logo_sha,
     )

@@ -55,10 +55,12 @@ def _origin(url: str) -> str:
 class SecurityHeadersMiddleware:
     """Pure ASGI (not BaseHTTPMiddleware) so streaming responses and throughput are untouched."""
 
-    def __init__(self, app: ASGIApp, *, csp: str, static_prefix: str = "/static/") -> None:
+    def __init__(
+        self, app: ASGIApp, *, csp: str, immutable_prefixes: tuple[str, ...] = ("/static/", "/logos/")
+    ) -> None:
         self.app = app
         self.csp = csp
-        self.static_prefix = static_prefix
+        self.immutable_prefixes = immutable_prefixes
         # Raw header pairs built once: appending them is the cheapest thing on the hot path.
         common = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
         self._static_headers = [*common, (b"cache-control", b"public, max-age=31536000, immutable")]
@@ -80,11 +82,13 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, self._with_headers(scope, send))
 
     def _with_headers(self, scope: Scope, send: Send) -> Send:
-        # Asset URLs carry a content hash (static_url), so they can be cached for good; nothing else may be.
-        extra = self._static_headers if scope["path"].startswith(self.static_prefix) else self._page_headers
+        # Asset URLs carry a content hash (static_url, a logo's sha), so they can be cached for good; nothing else
+        # may be. Their errors neither: a 404 or 503 cached forever would outlive the cause.
+        immutable = scope["path"].startswith(self.immutable_prefixes)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                extra = self._static_headers if immutable and message["status"] < 400 else self._page_headers
                 # Our handlers never set these themselves, so appending cannot duplicate them.
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)

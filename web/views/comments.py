@@ -195,8 +195,6 @@ def _kept(form: dict[str, str]) -> dict[str, str]:
     }
 
 
-
-
 def _cookie_path(request: Request) -> str:
     return f"/i/{request.path_params['token']}"
 

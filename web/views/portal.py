@@ -21,6 +21,7 @@ from web.comment_form import SESSION_COOKIE, CommentForm, anonymous_form, form_f
 from web.documents import InvoiceDocument, load_document
 from web.links import token_hash
 from web.locales import negotiate_locale
+from web.logo import logo_data_uri
 from web.portal_cache import PageKey, PortalCache
 from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
@@ -60,9 +61,11 @@ def _viewer_locale(request: Request, document: InvoiceDocument) -> Locale:
     return negotiate_locale(request.headers.get("accept-language"), document.invoice.locale)
 
 
-def portal_context(request: Request, document: InvoiceDocument, *, preview: bool = False) -> dict[str, object]:
-    """Everything a portal template needs; built only when a page is rendered, not for cache hits."""
-    token = request.path_params["token"]
+def portal_context(
+    request: Request, document: InvoiceDocument, *, preview_path: str | None = None
+) -> dict[str, object]:
+    """Everything a portal template needs; built only when a page is rendered, not for cache hits. A staff
+    preview passes its own `preview_path`: the page's links (PDF, view switch) then stay inside the console."""
     settings = request.state.settings
     viewer_locale = _viewer_locale(request, document)
     return {
@@ -74,8 +77,8 @@ def portal_context(request: Request, document: InvoiceDocument, *, preview: bool
         "doc_locale": document.invoice.locale,
         "mode": _mode(request),
         "today": date.today(),
-        "base_path": f"/i/{token}",
-        "is_staff_preview": preview,
+        "base_path": preview_path or f"/i/{request.path_params['token']}",
+        "is_staff_preview": preview_path is not None,
     }
 
 
@@ -146,10 +149,7 @@ async def invoice_pdf(request: Request) -> Response:
     document = await find_document(request)
     invoice = document.invoice
 
-    async def build_html() -> str:
-        return request.state.templates.get_template("pdf/invoice.html").render(doc=document, doc_locale=invoice.locale)
-
-    pdf = await request.state.pdf_cache.get(request.state.pool, invoice.id, invoice.version, build_html)
+    pdf = await render_pdf(request, document)
     download = request.query_params.get("download") == "1"
     if download and request.method == "GET":
         async with request.state.pool.acquire() as conn:
@@ -160,6 +160,23 @@ async def invoice_pdf(request: Request) -> Response:
         media_type="application/pdf",
         headers={"Content-Disposition": f'{disposition}; filename="{_pdf_filename(invoice.number)}"'},
     )
+
+
+async def render_pdf(request: Request, document: InvoiceDocument) -> bytes:
+    """The invoice's PDF from the shared cache (keyed by version and template fingerprint): the customer's
+    download and the console's preview are the same bytes."""
+    invoice = document.invoice
+
+    async def build_html() -> str:
+        logo_src = None
+        if document.logo_sha is not None:
+            async with request.state.pool.acquire() as conn:
+                logo_src = await logo_data_uri(conn, document.logo_sha)
+        template = request.state.templates.get_template("pdf/invoice.html")
+        return template.render(doc=document, doc_locale=invoice.locale, logo_src=logo_src)
+
+    pdf: bytes = await request.state.pdf_cache.get(request.state.pool, invoice.id, invoice.version, build_html)
+    return pdf
 
 
 @lru_cache(maxsize=4096)

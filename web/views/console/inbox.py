@@ -51,6 +51,7 @@ _DONE = {
     "reply": "Your reply is posted and on its way to the customer by e-mail.",
     "handled": "Marked as handled: the thread leaves the inbox until the customer writes again.",
     "totp": "The authenticator app was reset: that writer sets it up again the next time they write.",
+    "totp-none": "That writer had no authenticator app set up: there was nothing to reset.",
 }
 # Where a reply's e-mail points when no portal link of the invoice is live (revoked or expired).
 _NO_LIVE_LINK = "ask us for a new link to this invoice"
@@ -149,7 +150,9 @@ async def thread_reply(request: Request) -> Response:
     if wants_fragment(request):
         response = await _reply_response(request, invoice, _fresh_reply(), notice=_DONE["reply"], oob=True)
     else:
-        response = RedirectResponse(f"/console/threads/{invoice.id}?done=reply#comment-{result.comment.id}", 303)
+        response = RedirectResponse(
+            f"/console/threads/{invoice.id}?done=reply#comment-{result.comment.id}", status_code=303
+        )
     response.background = BackgroundTask(request.state.mailer.deliver, request.state.pool, result.mail_ids)
     return response
 
@@ -173,20 +176,18 @@ async def thread_totp_reset(request: Request) -> Response:
     invoice = await _thread_invoice(request)
     email = form_text(request).get("email", "").strip().lower()[:320]
     async with request.state.pool.acquire() as conn:
-        writers = await select_thread_addresses(conn, invoice.id)
-        if email not in writers:
-            error = "Only the authenticator app of someone who wrote in this thread can be reset here."
-            context = await _thread_context(request, invoice, error=error)
-            return fragment_or_page(request, "console/_thread.html", "console/thread.html", context, status=422)
+        wrote_here = email in await select_thread_addresses(conn, invoice.id)
         async with conn.transaction():
-            deleted = await delete_enrolment(conn, invoice.workspace_id, email)
+            deleted = wrote_here and await delete_enrolment(conn, invoice.workspace_id, email)
             if deleted:
                 detail = {"email": email, "by": current_staff(request).email}
                 await insert_activity(conn, invoice.id, TOTP_RESET, detail)
-    if not deleted:
-        notice = f"{email} has no authenticator app set up: there was nothing to reset."
-        return await _after_action(request, "", notice=notice)
-    return await _after_action(request, "totp", notice=f"The authenticator app of {email} was reset: {_DONE['totp']}")
+    if not wrote_here:
+        error = "Only the authenticator app of someone who wrote in this thread can be reset here."
+        context = await _thread_context(request, invoice, error=error)
+        return fragment_or_page(request, "console/_thread.html", "console/thread.html", context, status=422)
+    done = "totp" if deleted else "totp-none"
+    return await _after_action(request, done, notice=f"{email}: {_DONE[done]}")
 
 
 async def _thread_invoice(request: Request) -> Invoice:
@@ -206,14 +207,16 @@ async def _thread_context(request: Request, invoice: Invoice, **extra: Any) -> d
         writers = await select_thread_addresses(conn, invoice.id)
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
         links = await select_links_for_invoice(conn, invoice.id)
-    answered_through = max([invoice.thread_handled_through, *(c.id for c in comments if c.author_role == "staff")])
+    last_reply = max((c.id for c in comments if c.author_role == "staff"), default=0)
+    answered_through = max(invoice.thread_handled_through, last_reply)
     return {
         "invoice": invoice,
         "customer": customer,
         "comments": comments,
         "writers": sorted(writers),
         "waiting": {c.id for c in comments if c.author_role != "staff" and c.id > answered_through},
-        "handled": invoice.thread_handled_through > 0 and invoice.thread_handled_through >= answered_through,
+        # Marked after the last reply (a reply marks through itself: that reads "Answered").
+        "handled": invoice.thread_handled_through > last_reply,
         "newest_id": comments[-1].id if comments else 0,
         "live_link": _live_link(links, request.state.clock()),
         "reply": _fresh_reply(),
@@ -238,7 +241,7 @@ async def _after_action(request: Request, done: str, *, notice: str = "") -> Res
     """htmx: the thread's live part, re-read, with what happened; a plain form: back to the thread page."""
     invoice = await _thread_invoice(request)
     if not wants_fragment(request):
-        return RedirectResponse(f"/console/threads/{invoice.id}" + (f"?done={done}" if done else ""), 303)
+        return RedirectResponse(f"/console/threads/{invoice.id}?done={done}", status_code=303)
     context = await _thread_context(request, invoice, notice=notice or _DONE.get(done, ""))
     return page(request, "console/_thread.html", context)
 
