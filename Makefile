@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/portal.py
 	$(BIN)/python -m bench.payments
 	$(BIN)/python -m bench.sse_fanout
+	$(BIN)/python -m bench.console
 
 lint: $(STAMP)
 	$(BIN)/ruff check web db tests bench devtools

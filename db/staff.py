@@ -143,9 +143,10 @@ async def touch_session(conn: asyncpg.Connection, session_id: int, now: datetime
 
 async def complete_session(
     conn: asyncpg.Connection, session_id: int, *, token_hash: bytes, now: datetime, expires_at: datetime
-) -> None:
-    """Password and TOTP both passed: a new token (the pending one stops working) and the full lifetime."""
-    await conn.execute(
+) -> bool:
+    """Password and TOTP both passed: a new token (the pending one stops working) and the full lifetime.
+    False when the session was ended meanwhile."""
+    status = await conn.execute(
         """
         UPDATE staff_sessions SET stage = 'full', token_hash = $2, last_seen_at = $3, expires_at = $4
         WHERE id = $1 AND ended_at IS NULL
@@ -155,6 +156,7 @@ async def complete_session(
         now,
         expires_at,
     )
+    return bool(status == "UPDATE 1")
 
 
 async def end_session(conn: asyncpg.Connection, session_id: int, now: datetime) -> None:
@@ -182,6 +184,11 @@ async def select_open_sessions(conn: asyncpg.Connection, staff_id: int, now: dat
         now,
     )
     return rows_to(StaffSession, records)
+
+
+async def lock_address(conn: asyncpg.Connection, email: str) -> None:
+    """Serialise sign-in steps for one address until the caller's transaction ends."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('staff-sign-in:' || $1, 0))", email)
 
 
 async def insert_failure(conn: asyncpg.Connection, email: str, client: str, now: datetime) -> None:

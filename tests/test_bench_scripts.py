@@ -11,7 +11,7 @@ import pytest
 from web.settings import PROJECT_ROOT
 
 
-@pytest.mark.parametrize("module", ["bench.portal", "bench.payments", "bench.sse_fanout"])
+@pytest.mark.parametrize("module", ["bench.portal", "bench.payments", "bench.sse_fanout", "bench.console"])
 def test_bench_script_starts(module: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60

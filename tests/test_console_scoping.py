@@ -20,7 +20,7 @@ from web.money import get_currency
 from web.routes import console_routes
 from web.totals import LineAmounts, compute_totals, line_net
 
-ID_PARAMS = re.compile(r"\{(invoice_id|customer_id|link_id):int\}")
+ID_PARAMS = re.compile(r"\{(invoice_id|customer_id|link_id):id\}")
 ROUTES = [
     (method, route.path)
     for route in console_routes()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -11,6 +12,16 @@ from web.views.console import access, builder, customers, invoice_actions, invoi
 from web.views.console import inbox as support_inbox
 from web.views.console import settings as workspace_settings
 from web.views.logos import logo_show
+
+
+class RowIdConvertor(IntegerConvertor):
+    """A database id: at most 18 digits, so it always fits PostgreSQL's bigint. A longer number is simply a path
+    that matches no route (404), instead of a query asyncpg refuses."""
+
+    regex = "[0-9]{1,18}"
+
+
+register_url_convertor("id", RowIdConvertor())
 
 
 def build_routes(settings: Settings) -> list[BaseRoute]:
@@ -58,22 +69,22 @@ def console_routes() -> list[BaseRoute]:
         Route("/console/customers", customers.customer_list, name="console_customer_list"),
         Route("/console/customers", customers.customer_create, methods=["POST"], name="console_customer_create"),
         Route("/console/customers/new", customers.customer_new, name="console_customer_new"),
-        Route("/console/customers/{customer_id:int}", customers.customer_show, name="console_customer_show"),
+        Route("/console/customers/{customer_id:id}", customers.customer_show, name="console_customer_show"),
         Route(
-            "/console/customers/{customer_id:int}",
+            "/console/customers/{customer_id:id}",
             customers.customer_update,
             methods=["POST"],
             name="console_customer_update",
         ),
         Route("/console/invoices", invoices.invoice_list, name="console_invoice_list"),
         Route("/console/invoices", invoices.invoice_create, methods=["POST"], name="console_invoice_create"),
-        Route("/console/invoices/{invoice_id:int}", invoices.invoice_show, name="console_invoice_show"),
+        Route("/console/invoices/{invoice_id:id}", invoices.invoice_show, name="console_invoice_show"),
         Route(
-            "/console/invoices/{invoice_id:int}/draft", builder.draft_save, methods=["POST"], name="console_draft_save"
+            "/console/invoices/{invoice_id:id}/draft", builder.draft_save, methods=["POST"], name="console_draft_save"
         ),
-        Route("/console/invoices/{invoice_id:int}/preview", invoices.invoice_preview, name="console_invoice_preview"),
+        Route("/console/invoices/{invoice_id:id}/preview", invoices.invoice_preview, name="console_invoice_preview"),
         Route(
-            "/console/invoices/{invoice_id:int}/preview/pdf",
+            "/console/invoices/{invoice_id:id}/preview/pdf",
             invoices.invoice_preview_pdf,
             name="console_invoice_preview_pdf",
         ),
@@ -96,26 +107,26 @@ def console_routes() -> list[BaseRoute]:
         Route("/console/inbox", support_inbox.inbox_show, name="console_inbox_show"),
         Route("/console/inbox/list", support_inbox.inbox_list, name="console_inbox_list"),
         Route("/console/inbox/stream", support_inbox.inbox_stream, name="console_inbox_stream"),
-        Route("/console/threads/{invoice_id:int}", support_inbox.thread_show, name="console_thread_show"),
+        Route("/console/threads/{invoice_id:id}", support_inbox.thread_show, name="console_thread_show"),
         Route(
-            "/console/threads/{invoice_id:int}/comments",
+            "/console/threads/{invoice_id:id}/comments",
             support_inbox.thread_comments,
             name="console_thread_comments",
         ),
         Route(
-            "/console/threads/{invoice_id:int}/reply",
+            "/console/threads/{invoice_id:id}/reply",
             support_inbox.thread_reply,
             methods=["POST"],
             name="console_thread_reply",
         ),
         Route(
-            "/console/threads/{invoice_id:int}/handled",
+            "/console/threads/{invoice_id:id}/handled",
             support_inbox.thread_handled,
             methods=["POST"],
             name="console_thread_handled",
         ),
         Route(
-            "/console/threads/{invoice_id:int}/totp-reset",
+            "/console/threads/{invoice_id:id}/totp-reset",
             support_inbox.thread_totp_reset,
             methods=["POST"],
             name="console_thread_totp_reset",
@@ -125,15 +136,15 @@ def console_routes() -> list[BaseRoute]:
 
 
 def _invoice_action_routes() -> list[BaseRoute]:
-    base = "/console/invoices/{invoice_id:int}"
+    base = "/console/invoices/{invoice_id:id}"
     posts = {
         "/void": invoice_actions.invoice_void,
         "/uncollectible": invoice_actions.invoice_uncollectible,
         "/payments": invoice_actions.payment_record,
         "/resend": invoice_actions.link_resend,
         "/links/new": access.link_replace,
-        "/links/{link_id:int}/expiry": access.link_expiry,
-        "/links/{link_id:int}/revoke": access.link_revoke,
+        "/links/{link_id:id}/expiry": access.link_expiry,
+        "/links/{link_id:id}/revoke": access.link_revoke,
         "/access": access.access_settings,
     }
     return [Route(base + path, view, methods=["POST"], name=f"console_{view.__name__}") for path, view in posts.items()]

@@ -8,6 +8,7 @@ is replaced when the TOTP step completes, so a token seen before sign-in never b
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -51,6 +52,13 @@ class SignInError(Exception):
 class Enrolment:
     qr_data_uri: str
     secret: str  # spaced for typing by hand
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return PASSWORDS.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def hash_password(password: str) -> str:
@@ -106,17 +114,21 @@ async def check_password(
         raise SignInError("Enter your e-mail address and your password.")
     if len(email) > 320 or len(password) > MAX_PASSWORD_LENGTH:
         raise SignInError("The e-mail address or password is not right.")
-    await _check_throttle(conn, email, client, now)
-    staff = await store.select_staff_by_email(conn, email)
-    try:
-        PASSWORDS.verify(staff.password_hash if staff else _DUMMY_HASH, password)
-        matched = staff is not None and staff.disabled_at is None
-    except (VerificationError, InvalidHashError):
-        matched = False
-    if not matched or staff is None:
-        raise await _fail(conn, email, client, now, "The e-mail address or password is not right.")
-    if PASSWORDS.check_needs_rehash(staff.password_hash):
-        await store.set_password_hash(conn, staff.id, PASSWORDS.hash(password))
+    async with conn.transaction():
+        # One attempt per address at a time: parallel guesses queue here, so each sees the ones before it.
+        await store.lock_address(conn, email)
+        await _check_throttle(conn, email, client, now)
+        staff = await store.select_staff_by_email(conn, email)
+        # argon2 takes ~0.1 s of CPU on purpose: off the event loop, so other requests keep being served.
+        matched = await asyncio.to_thread(_verify, staff.password_hash if staff else _DUMMY_HASH, password)
+        if not matched or staff is None or staff.disabled_at is not None:
+            failure = await _fail(conn, email, client, now, "The e-mail address or password is not right.")
+        else:
+            failure = None
+            if PASSWORDS.check_needs_rehash(staff.password_hash):
+                await store.set_password_hash(conn, staff.id, await asyncio.to_thread(PASSWORDS.hash, password))
+    if failure is not None or staff is None:
+        raise failure or SignInError("The e-mail address or password is not right.")
     token = secrets.token_urlsafe(32)
     await store.insert_session(
         conn, token_hash=token_digest(token), staff_id=staff.id, csrf_token=secrets.token_urlsafe(32),
@@ -138,23 +150,39 @@ async def check_totp(
     conn: asyncpg.Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
 ) -> str:
     """The TOTP step: the new token of the now signed-in session, or SignInError. A code is accepted once."""
-    await _check_throttle(conn, staff.email, client, now)
+    async with conn.transaction():
+        await store.lock_address(conn, staff.email)
+        result = await _totp_step(conn, session, staff, code=code, client=client, now=now)
+    if isinstance(result, SignInError):
+        raise result
+    return result
+
+
+async def _totp_step(
+    conn: asyncpg.Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
+) -> str | SignInError:
+    """Failures are returned, not raised, so the caller's transaction commits the failure it recorded."""
+    try:
+        await _check_throttle(conn, staff.email, client, now)
+    except SignInError as throttled:
+        return throttled
     code = code.strip().replace(" ", "")
     current = await store.select_staff(conn, staff.id)
     secret = current.totp_secret if current is not None else None
     if not code:
-        raise SignInError("Enter the 6-digit code from your authenticator app.")
+        return SignInError("Enter the 6-digit code from your authenticator app.")
     timecode = totp_timecode(secret, code, now) if secret else None
     if timecode is None:
-        raise await _fail(
+        return await _fail(
             conn, staff.email, client, now, "That code is not right. Check the time on your phone and try again."
         )
     if not await store.accept_totp_timecode(conn, staff.id, timecode, now):
-        raise await _fail(conn, staff.email, client, now, "This code was already used. Wait for the next one.")
+        return await _fail(conn, staff.email, client, now, "This code was already used. Wait for the next one.")
     token = secrets.token_urlsafe(32)
-    await store.complete_session(
+    if not await store.complete_session(
         conn, session.id, token_hash=token_digest(token), now=now, expires_at=now + SESSION_LIFETIME
-    )
+    ):
+        return SignInError("This sign-in was ended meanwhile. Please start again.")
     await store.clear_failures(conn, staff.email)
     return token
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from db.customers import Customer
+import asyncpg
+
+from db.customers import Customer, select_customer
 from web.console.fields import Form
 from web.locales import babel_locale
 
@@ -48,3 +50,11 @@ def check(posted: dict[str, str]) -> tuple[Form, CustomerValues | None]:
         locale=form.locale("locale"),
     )
     return form, values if form.ok else None
+
+
+async def find_customer(conn: asyncpg.Connection, workspace_id: int, text: str) -> Customer | None:
+    """The customer a posted id names, in this workspace only; anything not an id of ours is None."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return await select_customer(conn, workspace_id, int(text))

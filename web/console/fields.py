@@ -56,7 +56,7 @@ class Form:
             if required:
                 self.fail(name, f"Enter the {label}.")
             return ""
-        if len(value) > 254 or not value.isascii() or not EMAIL.match(value):
+        if len(value) > 254 or not value.isascii() or not value.isprintable() or not EMAIL.match(value):
             self.fail(name, f"“{value[:60]}” is not an e-mail address (name@example.com).")
         return value
 

@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.staff import Staff, StaffSession, touch_session
 from web.console.auth import SESSION_COOKIE, find_session
+from web.views.forms import without_nul
 
 View = Callable[[Request], Awaitable[Response]]
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -74,7 +75,7 @@ async def _read_form(request: Request, max_bytes: int) -> FormData:
     length = request.headers.get("content-length", "")
     if not length.isdigit() or int(length) > max_bytes:
         raise HTTPException(status_code=413 if length.isdigit() else 411)
-    return await request.form(max_files=1, max_fields=500, max_part_size=max_bytes)
+    return await request.form(max_files=1, max_fields=2000, max_part_size=max_bytes)
 
 
 def _csrf_ok(request: Request, session: StaffSession) -> bool:
@@ -91,4 +92,10 @@ def current_staff(request: Request) -> Staff:
 def form_text(request: Request) -> dict[str, str]:
     """The posted text fields (files left out), as read by the guard."""
     form: FormData = request.state.form
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+    return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
+
+
+def form_list(request: Request, name: str) -> list[str]:
+    """Every text value posted under `name`, in order (files are never a list of keys)."""
+    form: FormData = request.state.form
+    return [without_nul(value) for value in form.getlist(name) if isinstance(value, str)]

@@ -12,7 +12,7 @@ from db.activity import select_activity
 from db.customers import select_customer, select_customers
 from db.invoices import Invoice, select_draft_form, select_invoice_lines
 from db.links import select_links_for_invoice
-from web.console.customer_form import locale_choices
+from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
 from web.console.guard import current_staff
 from web.console.pages import page
@@ -25,8 +25,8 @@ async def draft_check(request: Request, invoice: Invoice) -> DraftCheck:
     async with request.state.pool.acquire() as conn:
         lines = await select_invoice_lines(conn, invoice.id)
         typed = stored_form(invoice, lines, await select_draft_form(conn, invoice.id))
-        customers = await select_customers(conn, invoice.workspace_id, limit=1000)
-    return check_draft(typed.header, typed.lines, current=invoice, customer_ids={c.id for c in customers})
+        found = await find_customer(conn, invoice.workspace_id, typed.header.get("customer_id", ""))
+    return check_draft(typed.header, typed.lines, current=invoice, customer_ids={found.id} if found else set())
 
 
 async def builder_context(request: Request, invoice: Invoice, check: DraftCheck) -> dict[str, Any]:

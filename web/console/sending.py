@@ -20,6 +20,9 @@ from web.totals import LineAmounts, compute_totals
 
 SENT = "sent"
 DEFAULT_PAYMENT_DAYS = 30
+# The largest total an invoice may have, in minor units (the lines' own limit): payments, refunds and the
+# ledger stay far inside bigint, and no amount a customer or teammate types can overflow it.
+MAX_TOTAL = 999_999_999_999
 
 
 class SendRefused(Exception):
@@ -41,6 +44,8 @@ async def send_draft(conn: asyncpg.Connection, draft: Invoice, *, staff: Staff, 
     totals = compute_totals((LineAmounts(ln.quantity, ln.unit_price, ln.tax_rate) for ln in lines), draft.currency)
     if totals.total <= 0:
         raise SendRefused("The total must be more than zero. For a credit, void the original invoice instead.")
+    if totals.total > MAX_TOTAL:
+        raise SendRefused("The total is larger than one invoice can carry. Split it into several invoices.")
     customer = await select_customer(conn, draft.workspace_id, draft.customer_id)
     if customer is None or not customer.email:
         raise SendRefused("The customer has no e-mail address. Add one to the customer, then send.")

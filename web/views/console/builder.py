@@ -12,10 +12,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from db.customers import select_customer
 from db.invoices import Invoice, lock_draft, save_draft
+from web.console.customer_form import find_customer
 from web.console.draft import DraftCheck, blank_line, check_draft, posted_lines
-from web.console.guard import console_view, current_staff, form_text
+from web.console.guard import console_view, current_staff, form_list, form_text
 from web.console.invoice_page import builder_context, builder_page
 from web.console.pages import page
 from web.console.sending import SendRefused, send_draft
@@ -35,7 +35,7 @@ async def draft_save(request: Request) -> Response:
     staff = current_staff(request)
     posted = form_text(request)
     action = posted.get("action", "save")
-    lines = posted_lines(request.state.form.getlist("line_key"), posted)
+    lines = posted_lines(form_list(request, "line_key"), posted)
     focus_key = ""
     if action == "add_line":
         lines.append(blank_line(lines[-1][1]["tax_rate"] if lines else ""))
@@ -55,10 +55,7 @@ async def draft_save(request: Request) -> Response:
             if wants_fragment(request) and action == "save":
                 raise HTTPException(409, "This invoice was sent: its amounts are frozen. Void it and create a new one.")
             return _redirect(request, f"/console/invoices/{invoice.id}")
-        text = posted.get("customer_id", "").strip()
-        found = (
-            await select_customer(conn, staff.workspace_id, int(text)) if text.isdigit() and len(text) < 19 else None
-        )
+        found = await find_customer(conn, staff.workspace_id, posted.get("customer_id", ""))
         check = check_draft(posted, lines, current=invoice, customer_ids={found.id} if found else set())
         await save_draft(
             conn, invoice.id, customer_id=check.customer_id, currency=check.currency, locale=check.locale,

@@ -19,7 +19,7 @@ from web.console.pages import page
 @console_view()
 async def customer_list(request: Request) -> Response:
     staff = current_staff(request)
-    search = request.query_params.get("q", "")[:100].strip()
+    search = request.query_params.get("q", "")[:100].replace("\x00", "").strip()
     async with request.state.pool.acquire() as conn:
         customers = await select_customers(conn, staff.workspace_id, search=search)
     return page(request, "console/customers.html", {"customers": customers, "search": search})

@@ -94,8 +94,8 @@ async def link_resend(request: Request) -> Response:
     async with request.state.pool.acquire() as conn, conn.transaction():
         invoice = await _locked(conn, request)
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
-        if invoice.status == "draft" or customer is None or not customer.email:
-            raise HTTPException(409, "This invoice has not been sent, or its customer has no e-mail address.")
+        if invoice.status not in ("open", "uncollectible") or customer is None or not customer.email:
+            raise HTTPException(409, "Only an unpaid invoice whose customer has an e-mail address can be resent.")
         link = await live_link(conn, invoice.id, now) or await replace_links(conn, invoice.id)
         document = await load_document(conn, invoice)
         mail_id = await mail_link(

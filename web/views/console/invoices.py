@@ -6,9 +6,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from db.customers import select_customer, select_customers
+from db.customers import select_customers
 from db.invoices import Invoice, insert_invoice, select_invoice_in_workspace, select_invoice_rows
 from db.workspaces import select_workspace
+from web.console.customer_form import find_customer
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import builder_page, detail_page
 from web.console.listing import STATUSES, invoice_summaries
@@ -27,7 +28,7 @@ async def invoice_list(request: Request) -> Response:
     status = status if status in STATUSES else None
     async with request.state.pool.acquire() as conn:
         rows = await select_invoice_rows(conn, staff.workspace_id, status=status)
-        customers = await select_customers(conn, staff.workspace_id) if staff.role == "billing" else []
+        customers = await select_customers(conn, staff.workspace_id, limit=1000) if staff.role == "billing" else []
     context = {"invoices": invoice_summaries(rows), "status": status, "statuses": STATUSES, "customers": customers}
     return page(request, "console/invoices.html", context)
 
@@ -35,16 +36,11 @@ async def invoice_list(request: Request) -> Response:
 @console_view(role="billing")
 async def invoice_create(request: Request) -> Response:
     staff = current_staff(request)
-    text = form_text(request).get("customer_id", "").strip()
     async with request.state.pool.acquire() as conn:
-        customer = (
-            await select_customer(conn, staff.workspace_id, int(text))
-            if text.isascii() and text.isdigit() and len(text) < 19
-            else None
-        )
+        customer = await find_customer(conn, staff.workspace_id, form_text(request).get("customer_id", ""))
         if customer is None:
             rows = await select_invoice_rows(conn, staff.workspace_id)
-            customers = await select_customers(conn, staff.workspace_id)
+            customers = await select_customers(conn, staff.workspace_id, limit=1000)
             context = {
                 "invoices": invoice_summaries(rows), "status": None, "statuses": STATUSES, "customers": customers,
                 "create_error": "Choose a customer for the new invoice (or create the customer first).",

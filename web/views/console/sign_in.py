@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -89,7 +91,7 @@ async def sign_in_code(request: Request) -> Response:
         if found is None or found[0].stage != "password":
             return RedirectResponse("/console/sign-in", status_code=303)
         session, staff = found
-        if form.get("csrf", "") != session.csrf_token:
+        if not hmac.compare_digest(form.get("csrf", "").encode(), session.csrf_token.encode()):
             return await _code_page(request, "This form has expired. Please enter the code again.", 403)
         try:
             token = await check_totp(
