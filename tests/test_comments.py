@@ -285,7 +285,8 @@ async def test_comments_bad_text_is_refused_and_kept(
     refused = await post_comment(client, issued, body)
     assert refused.status_code == 422 and form_error(refused.text) == message
     kept = BeautifulSoup(refused.text, "html.parser").select_one("#comment-body").get_text()
-    assert kept == body.replace("\x00", "\ufffd") or kept.strip() == body.strip() or len(kept) >= 5000
+    # NUL is dropped when the form is read (PostgreSQL text cannot hold it); the rest comes back as typed.
+    assert kept == body.replace("\x00", "") or kept.strip() == body.strip() or len(kept) >= 5000
     assert await _count(conn, "comments") == 0
 
 

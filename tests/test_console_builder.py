@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 
 from db.activity import select_activity
 from db.invoices import select_invoice, select_invoice_lines
+from db.workspaces import Workspace
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, errors_of, sign_in
@@ -20,7 +21,10 @@ from tests.mailbox import Mailbox
 HX = {"HX-Request": "true"}
 
 
-async def billing(client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock, slug: str = "acme"):  # type: ignore[no-untyped-def]
+async def billing(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock, slug: str = "acme"
+) -> tuple[Workspace, str]:
+    """A workspace and its billing teammate, signed in; returns the workspace and the session's CSRF token."""
     ws = await factories.workspace(conn, slug=slug)
     staff = await account(conn, ws)
     csrf = await sign_in(client, conn, clock, staff.email)

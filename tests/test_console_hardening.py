@@ -11,7 +11,7 @@ import httpx
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, sign_in
-from tests.test_console_builder import HX, THREE, draft_data, new_customer, new_draft
+from tests.test_console_builder import HX, THREE, billing, draft_data, new_customer, new_draft
 
 
 async def test_huge_ids_and_nul_bytes_are_refused_cleanly(
@@ -43,9 +43,7 @@ async def test_huge_ids_and_nul_bytes_are_refused_cleanly(
 async def test_a_long_draft_saves_and_an_overflowing_total_cannot_be_sent(
     client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock
 ) -> None:
-    ws = await factories.workspace(conn)
-    staff = await account(conn, ws)
-    csrf = await sign_in(client, conn, clock, staff.email)
+    _ws, csrf = await billing(client, conn, clock)
     customer_id = await new_customer(client, csrf)
     invoice_id = await new_draft(client, csrf, customer_id)
     many = [(f"Item {i}", "1", "1.00", "19") for i in range(150)]

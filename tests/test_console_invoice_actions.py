@@ -15,7 +15,7 @@ from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, errors_of, sign_in
 from tests.mailbox import Mailbox
-from tests.test_console_builder import HX, THREE, draft_data, new_customer, new_draft
+from tests.test_console_builder import HX, THREE, billing, draft_data, new_customer, new_draft
 
 
 async def signed_in_with_invoice(
@@ -148,9 +148,7 @@ async def test_portal_switches_change_what_the_customer_page_offers(
 async def test_twenty_concurrent_sends_get_twenty_distinct_gapless_numbers(
     client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock
 ) -> None:
-    ws = await factories.workspace(conn)
-    staff = await account(conn, ws)
-    csrf = await sign_in(client, conn, clock, staff.email)
+    ws, csrf = await billing(client, conn, clock)
     customer_id = await new_customer(client, csrf)
     drafts = [await new_draft(client, csrf, customer_id) for _ in range(20)]
     data = draft_data(csrf, customer_id, THREE[:1], "send")

@@ -6,33 +6,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-import asyncpg
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from db.activity import insert_activity
-from db.invoices import Invoice, lock_draft, set_comment_settings, set_payments_enabled
+from db.invoices import set_comment_settings, set_payments_enabled
 from db.links import revoke_invoice_link, set_link_expiry
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
-from web.console.invoice_page import detail_page
+from web.console.invoice_page import detail_page, done, locked_invoice
 from web.console.sending import replace_links
 
 COMMENT_MODES = ("customer", "otp", "closed")
-
-
-def _done(invoice: Invoice, what: str) -> Response:
-    return RedirectResponse(f"/console/invoices/{invoice.id}?done={what}#access", status_code=303)
-
-
-async def _issued(conn: asyncpg.Connection, request: Request) -> Invoice:
-    invoice = await lock_draft(conn, current_staff(request).workspace_id, request.path_params["invoice_id"])
-    if invoice is None:
-        raise HTTPException(404)
-    if invoice.status == "draft":
-        raise HTTPException(409, "A draft has no portal link yet: send it first.")
-    return invoice
 
 
 @console_view(role="billing")
@@ -45,32 +31,32 @@ async def link_expiry(request: Request) -> Response:
     if expires_at is not None and expires_at <= now:
         form.fail("expires_on", "The expiry date must be today or later. To stop the link now, revoke it.")
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _issued(conn, request)
+        invoice = await locked_invoice(conn, request, sent=True)
         if form.ok:
             link = await set_link_expiry(conn, invoice.id, request.path_params["link_id"], expires_at)
             if link is None:
                 raise HTTPException(404)
-            return _done(invoice, "expiry")
+            return done(invoice, "expiry", "#access")
     return await detail_page(request, invoice, status=422, expiry_form=form, expiry_link=request.path_params["link_id"])
 
 
 @console_view(role="billing")
 async def link_revoke(request: Request) -> Response:
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _issued(conn, request)
+        invoice = await locked_invoice(conn, request, sent=True)
         if await revoke_invoice_link(conn, invoice.id, request.path_params["link_id"]) is None:
             raise HTTPException(404)
         await insert_activity(conn, invoice.id, "link_revoked", {"by": current_staff(request).email})
-    return _done(invoice, "revoked")
+    return done(invoice, "revoked", "#access")
 
 
 @console_view(role="billing")
 async def link_replace(request: Request) -> Response:
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _issued(conn, request)
+        invoice = await locked_invoice(conn, request, sent=True)
         await replace_links(conn, invoice.id)
         await insert_activity(conn, invoice.id, "link_replaced", {"by": current_staff(request).email})
-    return _done(invoice, "new_link")
+    return done(invoice, "new_link", "#access")
 
 
 @console_view(role="billing")
@@ -80,7 +66,7 @@ async def access_settings(request: Request) -> Response:
     )
     mode = form.choice("comment_mode", "comment mode", COMMENT_MODES)
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _issued(conn, request)
+        invoice = await locked_invoice(conn, request, sent=True)
         if not form.ok:
             return await detail_page(request, invoice, status=422, access_form=form)
         payments = form.checked("payments_enabled")
@@ -90,4 +76,4 @@ async def access_settings(request: Request) -> Response:
             conn, invoice.id, mode=mode, require_totp=form.checked("comments_require_totp"),
             enabled=form.checked("comments_enabled"),
         )  # fmt: skip
-    return _done(invoice, "access")
+    return done(invoice, "access", "#access")

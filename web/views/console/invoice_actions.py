@@ -3,20 +3,19 @@ resend the link. Each is one transaction on the locked invoice row; a repeat of 
 
 from __future__ import annotations
 
-import asyncpg
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from db.activity import insert_activity
 from db.customers import select_customer
-from db.invoices import Invoice, lock_draft, mark_uncollectible, void_invoice
+from db.invoices import mark_uncollectible, void_invoice
 from db.payments import insert_settled_payment
 from web.amounts import AmountError, parse_received_amount
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
-from web.console.invoice_page import detail_page
+from web.console.invoice_page import detail_page, done, locked_invoice
 from web.console.sending import live_link, mail_link, replace_links
 from web.documents import load_document
 from web.settlement import settle
@@ -24,40 +23,29 @@ from web.settlement import settle
 METHODS = ("bank_transfer", "other")
 
 
-def _done(invoice: Invoice, what: str) -> Response:
-    return RedirectResponse(f"/console/invoices/{invoice.id}?done={what}", status_code=303)
-
-
-async def _locked(conn: asyncpg.Connection, request: Request) -> Invoice:
-    invoice = await lock_draft(conn, current_staff(request).workspace_id, request.path_params["invoice_id"])
-    if invoice is None:
-        raise HTTPException(404)
-    return invoice
-
-
 @console_view(role="billing")
 async def invoice_void(request: Request) -> Response:
     form = Form.of(form_text(request), ("reason",))
     reason = form.text("reason", "reason for voiding", max_length=1000, required=True)
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _locked(conn, request)
+        invoice = await locked_invoice(conn, request)
         if form.ok and invoice.status in ("open", "uncollectible"):
             await void_invoice(conn, invoice.id, reason)
             await insert_activity(conn, invoice.id, "voided", {"reason": reason, "by": current_staff(request).email})
-            return _done(invoice, "voided")
+            return done(invoice, "voided")
     if invoice.status not in ("open", "uncollectible"):
-        return _done(invoice, "unchanged")
+        return done(invoice, "unchanged")
     return await detail_page(request, invoice, status=422, void_form=form)
 
 
 @console_view(role="billing")
 async def invoice_uncollectible(request: Request) -> Response:
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _locked(conn, request)
+        invoice = await locked_invoice(conn, request)
         if await mark_uncollectible(conn, invoice.id) is not None:
             await insert_activity(conn, invoice.id, "marked_uncollectible", {"by": current_staff(request).email})
-            return _done(invoice, "uncollectible")
-    return _done(invoice, "unchanged")
+            return done(invoice, "uncollectible")
+    return done(invoice, "unchanged")
 
 
 @console_view(role="billing")
@@ -67,7 +55,7 @@ async def payment_record(request: Request) -> Response:
     method = form.choice("method", "payment method", METHODS)
     reference = form.text("reference", "reference", max_length=200)
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _locked(conn, request)
+        invoice = await locked_invoice(conn, request)
         if invoice.status not in ("open", "uncollectible"):
             form.fail("amount", "Only an open or uncollectible invoice can receive a payment.")
         document = await load_document(conn, invoice)
@@ -83,7 +71,7 @@ async def payment_record(request: Request) -> Response:
                 reference=reference,
             )  # fmt: skip
             await settle(conn, invoice.id)
-            return _done(invoice, "payment")
+            return done(invoice, "payment")
     return await detail_page(request, invoice, status=422, payment_form=form)
 
 
@@ -92,7 +80,7 @@ async def link_resend(request: Request) -> Response:
     """Mail the customer the live link again (a new one if none is live)."""
     now = request.state.clock()
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await _locked(conn, request)
+        invoice = await locked_invoice(conn, request)
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
         if invoice.status not in ("open", "uncollectible") or customer is None or not customer.email:
             raise HTTPException(409, "Only an unpaid invoice whose customer has an e-mail address can be resent.")
@@ -105,6 +93,6 @@ async def link_resend(request: Request) -> Response:
         await insert_activity(
             conn, invoice.id, "sent", {"to": customer.email, "by": current_staff(request).email, "again": True}
         )
-    response = _done(invoice, "resent")
+    response = done(invoice, "resent")
     response.background = BackgroundTask(request.state.mailer.deliver, request.state.pool, [mail_id])
     return response
