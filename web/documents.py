@@ -17,7 +17,7 @@ from db.invoices import Invoice, InvoiceLine, select_invoice_lines
 from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
 from db.workspaces import select_workspace
-from web.totals import LineAmounts, Totals, compute_totals
+from web.totals import Totals, compute_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +52,7 @@ class InvoiceDocument:
 
     @property
     def amount_due(self) -> int:
-        if self.invoice.status in ("void", "draft"):
-            return 0
-        return max(self.totals.total - self.amount_paid, 0)
+        return amount_due(self.invoice.status, self.totals.total, self.amount_paid)
 
     @property
     def title(self) -> str:
@@ -63,6 +61,13 @@ class InvoiceDocument:
     def is_overdue(self, today: date) -> bool:
         due = self.invoice.due_date
         return self.invoice.status == "open" and due is not None and due < today and self.amount_due > 0
+
+
+def amount_due(status: str, total: int, paid: int) -> int:
+    """What is still to pay: nothing on a draft or a void invoice, never below zero (an overpayment is refunded)."""
+    if status in ("void", "draft"):
+        return 0
+    return max(total - paid, 0)
 
 
 async def load_document(conn: asyncpg.Connection, invoice: Invoice) -> InvoiceDocument:
@@ -82,9 +87,7 @@ async def load_document(conn: asyncpg.Connection, invoice: Invoice) -> InvoiceDo
         buyer = Party(customer.name, customer.billing_address, customer.tax_id, customer.email)
         bank = workspace.bank_transfer_instructions
         logo_sha = await select_workspace_logo_sha(conn, invoice.workspace_id)
-    totals = compute_totals(
-        (LineAmounts(line.quantity, line.unit_price, line.tax_rate) for line in lines), invoice.currency
-    )
+    totals = compute_totals(lines, invoice.currency)
     return InvoiceDocument(
         invoice=invoice,
         seller=seller,

@@ -6,8 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Protocol
 
 from web.money import get_currency
+
+
+class PricedLine(Protocol):
+    """What totals need of a line: stored invoice lines, the builder's parsed lines and LineAmounts all have it."""
+
+    @property
+    def quantity(self) -> Decimal: ...
+    @property
+    def unit_price(self) -> int: ...
+    @property
+    def tax_rate(self) -> Decimal: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +50,11 @@ def round_to_step(value: Decimal, step: int) -> int:
     return int((value / step).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * step
 
 
-def line_net(line: LineAmounts, currency: str) -> int:
+def line_net(line: PricedLine, currency: str) -> int:
     return round_to_step(line.quantity * line.unit_price, get_currency(currency).rounding_step)
 
 
-def compute_totals(lines: Iterable[LineAmounts], currency: str) -> Totals:
+def compute_totals(lines: Iterable[PricedLine], currency: str) -> Totals:
     step = get_currency(currency).rounding_step
     materialised = list(lines)
     nets = tuple(line_net(line, currency) for line in materialised)

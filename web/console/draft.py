@@ -25,7 +25,7 @@ from web.console.line_values import (
     unit_price_text,
 )
 from web.money import CURRENCIES
-from web.totals import LineAmounts, Totals, compute_totals, line_net
+from web.totals import Totals, compute_totals, line_net
 
 HEADER_FIELDS = ("customer_id", "currency", "locale", "issue_date", "due_date", "notes", "payment_terms")
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
@@ -108,10 +108,7 @@ def check_draft(
     notes = form.text("notes", "notes", max_length=5000, multiline=True)
     terms = form.text("payment_terms", "payment terms", max_length=2000, multiline=True)
     checked = [_check_line(key, values, currency) for key, values in lines]
-    totals = compute_totals(
-        (LineAmounts(ln.parsed.quantity, ln.parsed.unit_price, ln.parsed.tax_rate) for ln in checked if ln.parsed),
-        currency,
-    )
+    totals = compute_totals((line.parsed for line in checked if line.parsed), currency)
     return DraftCheck(
         form=form, lines=checked, customer_id=customer_id, currency=currency, locale=locale,
         issue_date=issue_date if "issue_date" not in form.errors else current.issue_date,
@@ -141,7 +138,7 @@ def _check_line(key: str, values: dict[str, str], currency: str) -> LineInput:
             line.errors[name] = str(problem)
     if not line.errors:
         line.parsed = NewLine(description, parsed["quantity"], parsed["unit_price"], parsed["tax_rate"])
-        line.net = line_net(LineAmounts(line.parsed.quantity, line.parsed.unit_price, line.parsed.tax_rate), currency)
+        line.net = line_net(line.parsed, currency)
     return line
 
 

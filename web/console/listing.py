@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.invoices import Invoice, InvoiceRow
-from web.totals import LineAmounts, compute_totals
+from web.documents import amount_due
+from web.totals import compute_totals
 
 STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 
@@ -19,7 +20,7 @@ class InvoiceSummary:
 
     @property
     def due(self) -> int:
-        return 0 if self.invoice.status in ("draft", "void") else max(self.total - self.paid, 0)
+        return amount_due(self.invoice.status, self.total, self.paid)
 
 
 def invoice_summaries(rows: list[InvoiceRow]) -> list[InvoiceSummary]:
@@ -27,9 +28,7 @@ def invoice_summaries(rows: list[InvoiceRow]) -> list[InvoiceSummary]:
         InvoiceSummary(
             row.invoice,
             row.customer_name,
-            compute_totals(
-                (LineAmounts(line.quantity, line.unit_price, line.tax_rate) for line in row.lines), row.invoice.currency
-            ).total,
+            compute_totals(row.lines, row.invoice.currency).total,
             row.paid,
         )
         for row in rows

@@ -16,7 +16,7 @@ from db.outbox import insert_mail
 from db.staff import Staff
 from web.links import create_link
 from web.money import format_money
-from web.totals import LineAmounts, compute_totals
+from web.totals import compute_totals
 
 SENT = "sent"
 DEFAULT_PAYMENT_DAYS = 30
@@ -41,7 +41,7 @@ async def send_draft(conn: asyncpg.Connection, draft: Invoice, *, staff: Staff, 
     lines = await select_invoice_lines(conn, draft.id)
     if not lines:
         raise SendRefused("Add at least one line before sending.")
-    totals = compute_totals((LineAmounts(ln.quantity, ln.unit_price, ln.tax_rate) for ln in lines), draft.currency)
+    totals = compute_totals(lines, draft.currency)
     if totals.total <= 0:
         raise SendRefused("The total must be more than zero. For a credit, void the original invoice instead.")
     if totals.total > MAX_TOTAL:
