@@ -7,7 +7,6 @@ and the same rate limits). Times come from the caller's clock, so expiry is test
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import unicodedata
@@ -20,6 +19,7 @@ from db import comment_access as access
 from db.customers import select_customer
 from db.invoices import Invoice
 from db.outbox import insert_mail
+from web.links import token_hash
 from web.otp import (
     code_matches,
     hash_code,
@@ -75,10 +75,6 @@ def clean_email(text: str) -> str:
     if len(email) > 254 or not _EMAIL.match(email) or not email.isascii():
         raise AccessError("That does not look like an e-mail address (name@example.com).")
     return email
-
-
-def token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 async def _customer_email(conn: asyncpg.Connection, invoice: Invoice) -> str:
@@ -155,7 +151,7 @@ async def verify_code(
             role = "customer" if email == await _customer_email(conn, invoice) else "guest"
             token = secrets.token_urlsafe(32)
             session = await access.insert_session(
-                conn, token_hash=token_digest(token), invoice_id=invoice.id, email=email, author_name=row.author_name,
+                conn, token_hash=token_hash(token), invoice_id=invoice.id, email=email, author_name=row.author_name,
                 author_role=role, now=now, expires_at=now + SESSION_TTL,
             )  # fmt: skip
     # Raised after the transaction, so the counted wrong try is committed.
@@ -169,12 +165,12 @@ async def find_session(
 ) -> access.CommentSession | None:
     if not token or len(token) > 100:
         return None
-    return await access.select_live_session(conn, token_digest(token), invoice.id, now)
+    return await access.select_live_session(conn, token_hash(token), invoice.id, now)
 
 
 async def end_session(conn: asyncpg.Connection, invoice: Invoice, token: str | None, now: datetime) -> None:
     if token and len(token) <= 100:
-        await access.end_session(conn, token_digest(token), invoice.id, now)
+        await access.end_session(conn, token_hash(token), invoice.id, now)
 
 
 def needs_totp(invoice: Invoice, session: access.CommentSession) -> bool:

@@ -18,6 +18,8 @@ def new_token() -> str:
 
 
 def token_hash(token: str) -> bytes:
+    """SHA-256 of a random token. Links, comment writer sessions and console sessions are all stored this way:
+    only the hash is kept, and lookups by it say nothing about the token through their timing."""
     return hashlib.sha256(token.encode()).digest()
 
 

@@ -9,7 +9,6 @@ is replaced when the TOTP step completes, so a token seen before sign-in never b
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from db import staff as store
 from db.staff import Staff, StaffSession
+from web.links import token_hash
 from web.otp import new_totp_secret, qr_data_uri, spaced_secret, totp_timecode, totp_uri
 
 SESSION_COOKIE = "console_session"
@@ -63,10 +63,6 @@ def _verify(password_hash: str, password: str) -> bool:
 
 def hash_password(password: str) -> str:
     return PASSWORDS.hash(password)
-
-
-def token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def clean_email(text: str) -> str:
@@ -131,7 +127,7 @@ async def check_password(
         raise failure or SignInError("The e-mail address or password is not right.")
     token = secrets.token_urlsafe(32)
     await store.insert_session(
-        conn, token_hash=token_digest(token), staff_id=staff.id, csrf_token=secrets.token_urlsafe(32),
+        conn, token_hash=token_hash(token), staff_id=staff.id, csrf_token=secrets.token_urlsafe(32),
         user_agent=user_agent, now=now, expires_at=now + PENDING_LIFETIME,
     )  # fmt: skip
     return token, staff
@@ -180,7 +176,7 @@ async def _totp_step(
         return await _fail(conn, staff.email, client, now, "This code was already used. Wait for the next one.")
     token = secrets.token_urlsafe(32)
     if not await store.complete_session(
-        conn, session.id, token_hash=token_digest(token), now=now, expires_at=now + SESSION_LIFETIME
+        conn, session.id, token_hash=token_hash(token), now=now, expires_at=now + SESSION_LIFETIME
     ):
         return SignInError("This sign-in was ended meanwhile. Please start again.")
     await store.clear_failures(conn, staff.email)
@@ -190,7 +186,7 @@ async def _totp_step(
 async def find_session(conn: asyncpg.Connection, token: str | None, now: datetime) -> tuple[StaffSession, Staff] | None:
     if not token or len(token) > 100:
         return None
-    return await store.select_live_session(conn, token_digest(token), now, int(SESSION_IDLE.total_seconds()))
+    return await store.select_live_session(conn, token_hash(token), now, int(SESSION_IDLE.total_seconds()))
 
 
 async def create_staff(
