@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Sequence
@@ -21,6 +22,15 @@ import asyncpg
 from db.outbox import OutgoingMail, mark_failed, mark_sent, select_mail
 
 log = logging.getLogger(__name__)
+
+# The shape of an address we will write to; whether it is deliverable is the mail server's call.
+_ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$")
+
+
+def is_address(value: str) -> bool:
+    """An e-mail address we accept from a form: ASCII, printable, at most 254 characters, name@domain.tld."""
+    return len(value) <= 254 and value.isascii() and value.isprintable() and _ADDRESS.match(value) is not None
+
 
 _SCHEMES = {"smtp": "optional", "smtp+starttls": "required", "smtps": "implicit"}
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from web.locales import is_known_locale
+from web.mail import is_address
 from web.money import CURRENCIES
 
-# The same shape the comment thread accepts; deliverability is the mail server's call.
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}\.[^@\s.]{2,63}$")
 _TAX_ID = re.compile(r"^[A-Za-z0-9 .\-/]{2,64}$")
 _INPUT_CLIP = 20_000  # nothing we accept is longer; a form never echoes megabytes back
 
@@ -56,7 +55,7 @@ class Form:
             if required:
                 self.fail(name, f"Enter the {label}.")
             return ""
-        if len(value) > 254 or not value.isascii() or not value.isprintable() or not EMAIL.match(value):
+        if not is_address(value):
             self.fail(name, f"“{value[:60]}” is not an e-mail address (name@example.com).")
         return value
 
