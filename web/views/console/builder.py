@@ -16,7 +16,7 @@ from db.invoices import Invoice, lock_draft, save_draft
 from web.console.customer_form import find_customer
 from web.console.draft import DraftCheck, blank_line, check_draft, posted_lines
 from web.console.guard import console_view, current_staff, form_list, form_text
-from web.console.invoice_page import builder_context, builder_page
+from web.console.invoice_page import builder_page, draft_context
 from web.console.pages import page
 from web.console.sending import SendRefused, send_draft
 from web.views.rendering import wants_fragment
@@ -94,6 +94,6 @@ async def _answer(
         if status == 200 and action == "save":
             return RedirectResponse(f"/console/invoices/{invoice.id}?saved=1", status_code=303)
         return await builder_page(request, invoice, check, status=status, message=message)
-    context = {**await builder_context(request, invoice, check), "message": message, "focus_key": focus_key}
+    context = {**draft_context(invoice, check), "message": message, "focus_key": focus_key}
     template = "console/_draft_update.html" if action in ("save", "send", "preview") else "console/_builder_lines.html"
     return page(request, template, context, status=status)
