@@ -59,10 +59,6 @@ async def select_staff_by_email(conn: asyncpg.Connection, email: str) -> Staff |
     return row_to(Staff, await conn.fetchrow(f"SELECT {COLUMNS} FROM staff WHERE email = $1", email))
 
 
-async def select_staff(conn: asyncpg.Connection, staff_id: int) -> Staff | None:
-    return row_to(Staff, await conn.fetchrow(f"SELECT {COLUMNS} FROM staff WHERE id = $1", staff_id))
-
-
 async def set_password_hash(conn: asyncpg.Connection, staff_id: int, password_hash: str) -> None:
     """argon2 parameters move on; a hash made with older ones is replaced at the next good sign-in."""
     await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)

@@ -163,8 +163,9 @@ async def _totp_step(
     except SignInError as throttled:
         return throttled
     code = code.strip().replace(" ", "")
-    current = await store.select_staff(conn, staff.id)
-    secret = current.totp_secret if current is not None else None
+    # `staff` was read with the session in this request; its secret is set before any code can exist and never
+    # changes afterwards (db.staff.start_totp_enrolment), so there is nothing newer to read.
+    secret = staff.totp_secret
     if not code:
         return SignInError("Enter the 6-digit code from your authenticator app.")
     timecode = totp_timecode(secret, code, now) if secret else None
