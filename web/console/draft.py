@@ -17,11 +17,10 @@ from db.invoices import Invoice, InvoiceLine, NewLine
 from web.console.fields import Form, clean_text
 from web.console.line_values import (
     LineValueError,
+    decimal_text,
     parse_quantity,
     parse_tax_rate,
     parse_unit_price,
-    quantity_text,
-    tax_rate_text,
     unit_price_text,
 )
 from web.money import CURRENCIES
@@ -164,9 +163,9 @@ def stored_form(invoice: Invoice, lines: list[InvoiceLine], draft_form: dict[str
                 new_line_key(),
                 {
                     "description": line.description,
-                    "quantity": quantity_text(line.quantity),
+                    "quantity": decimal_text(line.quantity),
                     "unit_price": unit_price_text(line.unit_price, invoice.currency),
-                    "tax_rate": tax_rate_text(line.tax_rate),
+                    "tax_rate": decimal_text(line.tax_rate),
                 },
             )
             for line in lines

@@ -73,15 +73,11 @@ def parse_tax_rate(text: str) -> Decimal:
     return value
 
 
-def quantity_text(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
+def decimal_text(value: Decimal) -> str:
+    """A stored quantity or tax rate as a person would type it: 1.5, not 1.5000 or 1.5E+0."""
+    return format(value.normalize(), "f")
 
 
 def unit_price_text(minor: int, currency_code: str) -> str:
     exponent = get_currency(currency_code).exponent
     return f"{Decimal(minor).scaleb(-exponent):.{exponent}f}"
-
-
-def tax_rate_text(value: Decimal) -> str:
-    return format(value.normalize(), "f")
