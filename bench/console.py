@@ -19,19 +19,15 @@ import argparse
 import asyncio
 import os
 import re
-import shutil
 import statistics
-import sys
-import tempfile
 from http.client import HTTPConnection
-from pathlib import Path
 from urllib.parse import urlencode
 
 import asyncpg
 import pyotp
 
 from bench.payments import connection, report, timed
-from bench.portal import SYSTEM_PG, prepare, start_server, stop_servers, system_postgres, wait_ready
+from bench.portal import bench_database, prepare, start_server, wait_ready
 from web.demo import DEMO_PASSWORD, DEMO_STAFF
 
 BENCH_DB = "invoice_portal_bench_console"
@@ -99,14 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=100, help="samples per measurement (default 100)")
     count = parser.parse_args(argv).count
-    drop = f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"
-    if not asyncio.run(system_postgres(drop, f"CREATE DATABASE {BENCH_DB}")):
-        sys.exit("this benchmark needs the system PostgreSQL on 127.0.0.1:5432")
-    url = SYSTEM_PG.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    workdir = Path(tempfile.mkdtemp(prefix="console-bench-"))
-    servers = []
     print(f"Console benchmark: {os.cpu_count()} CPUs, {count} sequential samples each, one uvicorn worker per app")
-    try:
+    with bench_database(BENCH_DB, "console-bench-") as (url, workdir, servers):
         asyncio.run(prepare(url))
         env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url}
         servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
@@ -148,10 +138,6 @@ def main(argv: list[str] | None = None) -> None:
             timed(count, lambda _: expect(tab.send("GET", "/console/inbox/list", **hx))),
             base,
         )
-    finally:
-        stop_servers(servers)
-        asyncio.run(system_postgres(drop))
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _first_customer(url: str) -> int:

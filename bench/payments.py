@@ -24,18 +24,14 @@ import http.client
 import json
 import os
 import secrets
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 
-from bench.portal import SYSTEM_PG, prepare, start_server, stop_servers, system_postgres, wait_ready
+from bench.portal import bench_database, prepare, start_server, wait_ready
 from db.payments import insert_card_attempt, set_payment_intent
 from web.links import token_hash
 from web.local_stripe import PUBLISHABLE_KEY, SECRET_KEY, flush, localstripe
@@ -124,71 +120,58 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=100, help="samples per measurement (default 100)")
     args = parser.parse_args(argv)
     count = args.count
-    drop = f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"
-    if not asyncio.run(system_postgres(drop, f"CREATE DATABASE {BENCH_DB}")):
-        sys.exit("this benchmark needs the system PostgreSQL on 127.0.0.1:5432")
-    url = SYSTEM_PG.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    workdir = Path(tempfile.mkdtemp(prefix="payments-bench-"))
-    servers = []
     print(f"Payment benchmark: {os.cpu_count()} CPUs, {count} sequential samples each, one uvicorn worker per app")
-    try:
-        with localstripe() as stripe_base:
-            tokens = asyncio.run(prepare(url))
-            env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url, "STRIPE_SECRET_KEY": SECRET_KEY,
-                   "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                   "STRIPE_API_BASE": stripe_base, "STRIPE_JS_URL": f"{stripe_base}/js.stripe.com/v3/"}  # fmt: skip
-            servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
-            servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
-            wait_ready(servers[0], "/")
-            wait_ready(servers[1], "/healthz")
-            bare, portal = connection(servers[0].base), connection(servers[1].base)
-            page = f"/i/{tokens['open']}"
-            for _ in range(20):  # warm both (first template render, pool connections)
-                request(bare, "GET", "/")
-                request(portal, "GET", page)
+    with bench_database(BENCH_DB, "payments-bench-") as (url, workdir, servers), localstripe() as stripe_base:
+        tokens = asyncio.run(prepare(url))
+        env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url, "STRIPE_SECRET_KEY": SECRET_KEY,
+               "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+               "STRIPE_API_BASE": stripe_base, "STRIPE_JS_URL": f"{stripe_base}/js.stripe.com/v3/"}  # fmt: skip
+        servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
+        servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
+        wait_ready(servers[0], "/")
+        wait_ready(servers[1], "/healthz")
+        bare, portal = connection(servers[0].base), connection(servers[1].base)
+        page = f"/i/{tokens['open']}"
+        for _ in range(20):  # warm both (first template render, pool connections)
+            request(bare, "GET", "/")
+            request(portal, "GET", page)
 
-            print("\n== Starting a card payment ==")
-            floor = timed(count, lambda _: request(bare, "GET", "/"))
-            report("bare Starlette GET /", floor)
-            flush(stripe_base)
-            report("PaymentIntent create, SDK -> localstripe", asyncio.run(create_intents_directly(stripe_base, count)))
-            flush(stripe_base)
-            form_headers = {
-                "Content-Type": "application/x-www-form-urlencoded",
-                "HX-Request": "true",
-                "Accept-Language": "en",
-            }
+        print("\n== Starting a card payment ==")
+        floor = timed(count, lambda _: request(bare, "GET", "/"))
+        report("bare Starlette GET /", floor)
+        flush(stripe_base)
+        report("PaymentIntent create, SDK -> localstripe", asyncio.run(create_intents_directly(stripe_base, count)))
+        flush(stripe_base)
+        form_headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "HX-Request": "true",
+            "Accept-Language": "en",
+        }
 
-            def start_payment(_: int) -> None:
-                body = urlencode({"amount": "1.00", "attempt_key": secrets.token_urlsafe(18)}).encode()
-                status, _answer = request(portal, "POST", f"{page}/payments", body, **form_headers)
-                assert status == 200, status
+        def start_payment(_: int) -> None:
+            body = urlencode({"amount": "1.00", "attempt_key": secrets.token_urlsafe(18)}).encode()
+            status, _answer = request(portal, "POST", f"{page}/payments", body, **form_headers)
+            assert status == 200, status
 
-            report(
-                "POST /i/{t}/payments (validate, row, intent)", timed(count, start_payment), statistics.median(floor)
-            )
+        report("POST /i/{t}/payments (validate, row, intent)", timed(count, start_payment), statistics.median(floor))
 
-            print("\n== Webhook receipt to updated summary ==")
-            digest = token_hash(tokens["open"])
-            invoice_id, intents = asyncio.run(pending_attempts(url, digest, count))
-            poller = connection(servers[1].base)
-            webhook_ms, visible_ms = [], []
-            for intent_id in intents:
-                version = asyncio.run(invoice_version(url, invoice_id))
-                body, headers = signed_event(intent_id)
-                start = time.perf_counter()
-                status, _answer = request(portal, "POST", "/webhooks/stripe", body, **headers)
-                assert status == 200, status
-                webhook_ms.append((time.perf_counter() - start) * 1000)
-                while request(poller, "GET", f"{page}/summary?since={version}")[0] == 204:
-                    pass
-                visible_ms.append((time.perf_counter() - start) * 1000)
-            report("POST /webhooks/stripe (verify, apply, commit)", webhook_ms)
-            report("webhook sent -> new summary served", visible_ms)
-    finally:
-        stop_servers(servers)
-        asyncio.run(system_postgres(drop))
-        shutil.rmtree(workdir, ignore_errors=True)
+        print("\n== Webhook receipt to updated summary ==")
+        digest = token_hash(tokens["open"])
+        invoice_id, intents = asyncio.run(pending_attempts(url, digest, count))
+        poller = connection(servers[1].base)
+        webhook_ms, visible_ms = [], []
+        for intent_id in intents:
+            version = asyncio.run(invoice_version(url, invoice_id))
+            body, headers = signed_event(intent_id)
+            start = time.perf_counter()
+            status, _answer = request(portal, "POST", "/webhooks/stripe", body, **headers)
+            assert status == 200, status
+            webhook_ms.append((time.perf_counter() - start) * 1000)
+            while request(poller, "GET", f"{page}/summary?since={version}")[0] == 204:
+                pass
+            visible_ms.append((time.perf_counter() - start) * 1000)
+        report("POST /webhooks/stripe (verify, apply, commit)", webhook_ms)
+        report("webhook sent -> new summary served", visible_ms)
 
 
 if __name__ == "__main__":

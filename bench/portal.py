@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -147,6 +148,24 @@ def stop_servers(servers: list[Server]) -> None:
         stop_server(server)
         for line in server.log_lines("WARNING|ERROR|CRITICAL|Traceback")[-10:]:
             print(f"  [{server.name} log] {line}")
+
+
+@contextlib.contextmanager
+def bench_database(name: str, prefix: str) -> Iterator[tuple[str, Path, list[Server]]]:
+    """A fresh database `name` on the system PostgreSQL, a scratch folder, and a list for the servers started on
+    them; on the way out the servers are stopped (their warnings shown), the database dropped, the folder removed.
+    Exits with a message when there is no system PostgreSQL."""
+    drop = f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    if not asyncio.run(system_postgres(drop, f"CREATE DATABASE {name}")):
+        sys.exit("this benchmark needs the system PostgreSQL on 127.0.0.1:5432")
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    servers: list[Server] = []
+    try:
+        yield SYSTEM_PG.rsplit("/", 1)[0] + f"/{name}", workdir, servers
+    finally:
+        stop_servers(servers)
+        asyncio.run(system_postgres(drop))
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def start_embedded(workdir: Path) -> Any:

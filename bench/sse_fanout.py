@@ -20,10 +20,7 @@ import asyncio
 import multiprocessing
 import os
 import resource
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -31,7 +28,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from bench.portal import SYSTEM_PG, Server, start_server, stop_servers, system_postgres, wait_ready
+from bench.portal import Server, bench_database, start_server, wait_ready
 from db.comments import insert_comment
 from db.links import select_live_link
 from db.migrate import migrate
@@ -215,17 +212,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.counts.split(",")]
     _raise_file_limit()  # inherited by the servers we start
-    drop = f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)"
-    if not asyncio.run(system_postgres(drop, f"CREATE DATABASE {BENCH_DB}")):
-        sys.exit("this benchmark needs the system PostgreSQL on 127.0.0.1:5432")
-    url = SYSTEM_PG.rsplit("/", 1)[0] + f"/{BENCH_DB}"
-    workdir = Path(tempfile.mkdtemp(prefix="sse-bench-"))
-    env = {**os.environ, "DATABASE_URL": url, "PDF_WORKERS": "1", "PYTHONUNBUFFERED": "1", "DB_POOL_MAX": "5"}
-    servers: list[Server] = []
     print(f"SSE fan-out benchmark: {os.cpu_count()} CPUs; {CLIENT_WORKERS} client processes on the same machine")
-    try:
+    with bench_database(BENCH_DB, "sse-bench-") as (url, workdir, servers):
+        env = {**os.environ, "DATABASE_URL": url, "PDF_WORKERS": "1", "PYTHONUNBUFFERED": "1", "DB_POOL_MAX": "5"}
         token, invoice_id = asyncio.run(prepare(url))
-        servers = [start_server(f"portal{i}", "web.app:app_from_env", env, workdir) for i in (1, 2)]
+        servers.extend(start_server(f"portal{i}", "web.app:app_from_env", env, workdir) for i in (1, 2))
         servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
         for server in servers[:2]:
             wait_ready(server, "/healthz")
@@ -235,10 +226,6 @@ def main(argv: list[str] | None = None) -> None:
             run_bare(servers[2], count, args.comments)
             run_portal(servers[:2], url, token, invoice_id, count, args.comments)
             time.sleep(2)  # the closed streams are cleaned up before the next round
-    finally:
-        stop_servers(servers)
-        asyncio.run(system_postgres(drop))
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
