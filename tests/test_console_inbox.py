@@ -265,7 +265,7 @@ async def test_inbox_stream_rings_for_its_own_workspace_only(
     ):
         csrf = await signed_in(client, conn, clock, ours.workspace, role="support")
         page = await client.get(f"/console/threads/{ours.invoice.id}")
-        assert "htmx-ext-sse" in page.text and "js/inbox.js" in page.text
+        assert "htmx-ext-sse" in page.text and "js/stream.js" in page.text
 
         async def open_streams() -> int:
             return (await client.get("/healthz")).json()["streams"]

@@ -1,34 +1,9 @@
-// The realtime side of the invoice page: one event stream (htmx's SSE extension) whose doorbells make the
-// summary and the comment tail fetch their fragments, a poll when there is no stream, no duplicate comments,
-// local times, and the name, address and draft remembered on this device until "Forget me".
+// The comment side of the invoice page (the stream and its polling fallback are stream.js): no duplicate
+// comments, local times, and the name, address and draft remembered on this device until "Forget me".
 (function () {
   "use strict";
 
-  var POLL_MS = 3000;
   var STORE = "invoice-portal.comment.";
-  var streamOpen = false;
-  var page = document.querySelector("[data-stream]");
-
-  // Without EventSource (old browsers, proxies that break streams) the page simply polls.
-  if (page && "EventSource" in window) {
-    page.setAttribute("sse-connect", page.getAttribute("data-stream"));
-  }
-
-  function poll() {
-    htmx.trigger(document.body, "portal:poll");
-  }
-
-  document.body.addEventListener("htmx:sseOpen", function () {
-    streamOpen = true;
-    poll(); // whatever happened before the stream was (re)opened is fetched once
-  });
-  document.body.addEventListener("htmx:sseError", function () { streamOpen = false; });
-  document.body.addEventListener("htmx:sseClose", function () { streamOpen = false; });
-  if (page) {
-    window.setInterval(function () {
-      if (!streamOpen && !document.hidden) poll();
-    }, POLL_MS);
-  }
 
   // The tail and a post's answer may both bring the same comment: whichever lands second drops it.
   document.body.addEventListener("htmx:oobBeforeSwap", function (event) {
