@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.staff import Staff, StaffSession, touch_session
 from web.console.auth import SESSION_COOKIE, find_session
-from web.views.forms import without_nul
+from web.views.forms import read_form_data, without_nul
 
 View = Callable[[Request], Awaitable[Response]]
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -46,7 +46,9 @@ def console_view(*, role: str | None = None, max_body: int = DEFAULT_MAX_BODY) -
                 return _to_sign_in(request)
             session, staff = found
             if request.method not in SAFE_METHODS:
-                request.state.form = await _read_form(request, max_body)
+                request.state.form = await read_form_data(
+                    request, max_body, max_files=1, max_fields=2000, max_part_size=max_body
+                )
                 if not _csrf_ok(request, session):
                     raise HTTPException(403, "This form has expired. Reload the page and try again.")
             if role is not None and staff.role != role:
@@ -69,13 +71,6 @@ def _to_sign_in(request: Request) -> Response:
     if request.headers.get("hx-request") == "true":
         return Response(status_code=401, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
-
-
-async def _read_form(request: Request, max_bytes: int) -> FormData:
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) > max_bytes:
-        raise HTTPException(status_code=413 if length.isdigit() else 411)
-    return await request.form(max_files=1, max_fields=2000, max_part_size=max_bytes)
 
 
 def _csrf_ok(request: Request, session: StaffSession) -> bool:

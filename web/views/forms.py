@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 
 async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+    """The posted text fields."""
+    form = await read_form_data(request, max_bytes)
+    return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
+
+
+async def read_form_data(request: Request, max_bytes: int, **limits: int) -> FormData:
+    """The whole posted form, files included; `limits` are passed to Starlette's parser (max_files, ...)."""
     length = request.headers.get("content-length", "")
     if not length.isdigit() or int(length) > max_bytes:
         raise HTTPException(status_code=413 if length.isdigit() else 411)
-    form = await request.form()
-    return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
+    return await request.form(**limits)
 
 
 def without_nul(text: str) -> str:
