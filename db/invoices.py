@@ -286,7 +286,7 @@ async def select_invoice_rows(
     ]
 
 
-async def lock_draft(conn: asyncpg.Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
+async def lock_invoice_in_workspace(conn: asyncpg.Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
     """The invoice row locked for the caller's transaction (saves, sends and line changes queue behind it)."""
     record = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspace_id, invoice_id

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.activity import select_activity
 from db.customers import select_customer, select_customers
-from db.invoices import Invoice, lock_draft, select_draft_form, select_invoice_lines
+from db.invoices import Invoice, lock_invoice_in_workspace, select_draft_form, select_invoice_lines
 from db.links import select_links_for_invoice
 from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
@@ -73,7 +73,9 @@ async def detail_page(request: Request, invoice: Invoice, *, status: int = 200, 
 async def locked_invoice(conn: asyncpg.Connection, request: Request, *, sent: bool = False) -> Invoice:
     """The invoice in the path, of the signed-in workspace only (else 404), locked for the caller's transaction,
     so actions on one invoice queue. `sent`: a draft is refused (it has no portal link yet)."""
-    invoice = await lock_draft(conn, current_staff(request).workspace_id, request.path_params["invoice_id"])
+    invoice = await lock_invoice_in_workspace(
+        conn, current_staff(request).workspace_id, request.path_params["invoice_id"]
+    )
     if invoice is None:
         raise HTTPException(404)
     if sent and invoice.status == "draft":

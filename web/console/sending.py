@@ -37,7 +37,7 @@ class Sent:
 
 
 async def send_draft(conn: asyncpg.Connection, draft: Invoice, *, staff: Staff, today: date, origin: str) -> Sent:
-    """`draft` must be locked by the caller's transaction (db.invoices.lock_draft)."""
+    """`draft` must be locked by the caller's transaction (db.invoices.lock_invoice_in_workspace)."""
     lines = await select_invoice_lines(conn, draft.id)
     if not lines:
         raise SendRefused("Add at least one line before sending.")

@@ -12,11 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from db.invoices import Invoice, lock_draft, save_draft
+from db.invoices import Invoice, lock_invoice_in_workspace, save_draft
 from web.console.customer_form import find_customer
 from web.console.draft import DraftCheck, blank_line, check_draft, posted_lines
 from web.console.guard import console_view, current_staff, form_list, form_text
-from web.console.invoice_page import builder_page, draft_context
+from web.console.invoice_page import builder_page, draft_context, locked_invoice
 from web.console.pages import page
 from web.console.sending import SendRefused, send_draft
 from web.views.rendering import wants_fragment
@@ -44,12 +44,9 @@ async def draft_save(request: Request) -> Response:
         lines = [line for line in lines if line[0] != action.removeprefix("remove:")]
     elif action not in ACTIONS:
         action = "save"
-    invoice_id = request.path_params["invoice_id"]
     message, sent = "", None
     async with request.state.pool.acquire() as conn, conn.transaction():
-        invoice = await lock_draft(conn, staff.workspace_id, invoice_id)
-        if invoice is None:
-            raise HTTPException(404)
+        invoice = await locked_invoice(conn, request)
         if invoice.status != "draft":
             # Sent meanwhile (another tab, a double click on Send): nothing here may change any more.
             if wants_fragment(request) and action == "save":
@@ -67,7 +64,7 @@ async def draft_save(request: Request) -> Response:
         elif action == "send":
             try:
                 async with conn.transaction():  # a refused send rolls back to the saved draft: no number taken
-                    saved = await lock_draft(conn, staff.workspace_id, invoice.id)  # as just saved
+                    saved = await lock_invoice_in_workspace(conn, staff.workspace_id, invoice.id)  # as just saved
                     assert saved is not None
                     sent = await send_draft(
                         conn, saved, staff=staff, today=request.state.clock().date(),
