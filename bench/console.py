@@ -28,7 +28,7 @@ import pyotp
 
 from bench.payments import connection, report, timed
 from bench.portal import bench_database, prepare, start_server, wait_ready
-from web.demo import DEMO_PASSWORD, DEMO_STAFF
+from web.dev.demo import DEMO_PASSWORD, DEMO_STAFF
 
 BENCH_DB = "invoice_portal_bench_console"
 FORM = "application/x-www-form-urlencoded"

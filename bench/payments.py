@@ -33,9 +33,9 @@ import asyncpg
 
 from bench.portal import bench_database, prepare, start_server, wait_ready
 from db.payments import insert_card_attempt, set_payment_intent
-from web.links import token_hash
-from web.local_stripe import PUBLISHABLE_KEY, SECRET_KEY, flush, localstripe
-from web.payments import StripeGateway
+from web.dev.local_stripe import PUBLISHABLE_KEY, SECRET_KEY, flush, localstripe
+from web.invoices.links import token_hash
+from web.stripe.gateway import StripeGateway
 
 BENCH_DB = "invoice_portal_bench_pay"
 WEBHOOK_SECRET = "whsec_bench"

@@ -42,11 +42,11 @@ from pypdf import PdfReader
 from db.links import select_live_link
 from db.migrate import migrate
 from db.rows import init_connection
-from web.demo import load_demo
-from web.documents import load_document
-from web.links import token_hash
+from web.dev.demo import load_demo
+from web.http.templating import build_templates
+from web.invoices.documents import load_document
+from web.invoices.links import token_hash
 from web.pdf import PdfRenderer
-from web.templating import build_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"

@@ -33,8 +33,8 @@ from db.comments import insert_comment
 from db.links import select_live_link
 from db.migrate import migrate
 from db.rows import init_connection
-from web.demo import load_demo
-from web.links import token_hash
+from web.dev.demo import load_demo
+from web.invoices.links import token_hash
 
 BENCH_DB = "invoice_portal_bench_sse"
 CLIENT_WORKERS = 2

@@ -26,7 +26,7 @@ from db.rows import init_connection
 from tests.browser import chromium
 from tests.mailbox import Mailbox, smtp_server
 from web.app import create_app
-from web.local_stripe import localstripe
+from web.dev.local_stripe import localstripe
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import PROJECT_ROOT, Settings

@@ -12,7 +12,7 @@ from db.customers import insert_customer
 from db.invoices import Invoice, NewLine, insert_invoice, insert_invoice_lines, issue_invoice, select_invoice
 from db.links import revoke_link
 from db.workspaces import Workspace, insert_workspace
-from web.links import create_link
+from web.invoices.links import create_link
 
 SELLER_VAT = "DE123456789"
 BUYER_VAT = "FR40303265045"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from web.amounts import (
+from web.payments.amounts import (
     AmountError,
     card_payable_due,
     format_for_input,

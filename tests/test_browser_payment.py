@@ -13,8 +13,8 @@ from playwright.async_api import Browser, Page, expect
 from tests.browser import live_server
 from tests.conftest import WEBHOOK_SECRET
 from web.app import create_app
-from web.demo import load_demo
-from web.local_stripe import flush, register_webhook
+from web.dev.demo import load_demo
+from web.dev.local_stripe import flush, register_webhook
 from web.pdf import PdfRenderer
 from web.settings import Settings
 

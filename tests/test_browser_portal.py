@@ -16,8 +16,8 @@ from db.activity import select_activity
 from db.links import select_live_link
 from tests.browser import live_server
 from web.app import create_app
-from web.demo import load_demo
-from web.links import token_hash
+from web.dev.demo import load_demo
+from web.invoices.links import token_hash
 from web.pdf import PdfRenderer
 from web.settings import PROJECT_ROOT, Settings
 

@@ -12,12 +12,12 @@ import pytest
 from db.invoices import select_invoice, void_invoice
 from db.payments import insert_settled_payment
 from tests import factories
-from web.amounts import AmountError
-from web.checkout import availability, start_card_payment
-from web.documents import InvoiceDocument, load_document
-from web.local_stripe import flush
-from web.payments import ProviderUnavailable, StripeGateway
+from web.dev.local_stripe import flush
+from web.invoices.documents import InvoiceDocument, load_document
+from web.payments.amounts import AmountError
+from web.payments.checkout import availability, start_card_payment
 from web.settings import Settings
+from web.stripe.gateway import ProviderUnavailable, StripeGateway
 
 
 @pytest.fixture

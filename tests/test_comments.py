@@ -26,8 +26,8 @@ from tests.threads import (
     new_key,
     post_comment,
 )
-from web.comment_access import CODE_SENT, MAX_REQUESTS_PER_INVOICE, AccessError, request_code
-from web.comment_form import SESSION_COOKIE
+from web.comments.access import CODE_SENT, MAX_REQUESTS_PER_INVOICE, AccessError, request_code
+from web.comments.form import SESSION_COOKIE
 
 
 async def _issued(

@@ -16,9 +16,9 @@ from starlette.routing import Route
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, sign_in
-from web.money import get_currency
+from web.invoices.money import get_currency
+from web.invoices.totals import LineAmounts, compute_totals, line_net
 from web.routes import console_routes
-from web.totals import LineAmounts, compute_totals, line_net
 
 ID_PARAMS = re.compile(r"\{(invoice_id|customer_id|link_id):id\}")
 ROUTES = [

@@ -17,8 +17,8 @@ from starlette.datastructures import Headers, UploadFile
 
 from db.logos import insert_logo, select_logo, select_workspace_logo_sha, set_workspace_logo
 from tests import factories
-from web.documents import load_document
-from web.logo import LogoError, ValidLogo, save_workspace_logo, validate_logo, validate_upload
+from web.invoices.documents import load_document
+from web.invoices.logos import LogoError, ValidLogo, save_workspace_logo, validate_logo, validate_upload
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from web.money import CURRENCIES, format_money, get_currency
-from web.totals import LineAmounts, compute_totals, round_to_step
+from web.invoices.money import CURRENCIES, format_money, get_currency
+from web.invoices.totals import LineAmounts, compute_totals, round_to_step
 
 
 def test_money_exponents_follow_stripe() -> None:

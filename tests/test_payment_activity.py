@@ -24,7 +24,7 @@ from db.payments import hold_attempt, insert_settled_payment, select_payment_by_
 from tests import factories
 from tests.test_payment_flow import DECLINED, VISA, card_token, confirm, deliver, intent_of, start, step_urls
 from tests.test_webhooks import card_payment, event, intent, post, signed
-from web.local_stripe import flush
+from web.dev.local_stripe import flush
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from db.payments import insert_settled_payment
 from tests import factories
 from tests.test_webhooks import event, signed
 from web.app import create_app
-from web.local_stripe import flush
+from web.dev.local_stripe import flush
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import Settings

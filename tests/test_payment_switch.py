@@ -13,9 +13,9 @@ from db.invoices import select_invoice, void_invoice
 from db.payments import insert_settled_payment
 from tests import factories
 from tests.test_payment_flow import HX, TOTAL, card_token, confirm, intent_of, soup, start, step_urls
-from web.checkout import PAYMENTS_OFF, availability
-from web.documents import load_document
-from web.local_stripe import flush
+from web.dev.local_stripe import flush
+from web.invoices.documents import load_document
+from web.payments.checkout import PAYMENTS_OFF, availability
 from web.settings import Settings
 
 

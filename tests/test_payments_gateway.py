@@ -1,4 +1,4 @@
-"""web/payments.py with the real stripe SDK talking HTTP to localstripe, and webhook signatures."""
+"""web/stripe/gateway.py with the real stripe SDK talking HTTP to localstripe, and webhook signatures."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from web.local_stripe import flush
-from web.payments import InvalidWebhook, PaymentRefused, ProviderUnavailable, StripeGateway
+from web.dev.local_stripe import flush
+from web.stripe.gateway import InvalidWebhook, PaymentRefused, ProviderUnavailable, StripeGateway
 
 SECRET = "whsec_test_secret"
 

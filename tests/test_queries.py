@@ -15,7 +15,7 @@ from db.links import select_live_link
 from db.payments import insert_settled_payment, select_succeeded_payments
 from tests import factories
 from tests.conftest import connect
-from web.links import token_hash
+from web.invoices.links import token_hash
 
 
 async def test_queries_issue_assigns_gapless_numbers_and_snapshots(conn: asyncpg.Connection) -> None:

@@ -18,7 +18,7 @@ from db.invoices import select_invoice
 from db.payments import insert_card_attempt, select_payment_by_intent, set_payment_intent
 from tests import factories
 from tests.conftest import WEBHOOK_SECRET
-from web.local_stripe import flush
+from web.dev.local_stripe import flush
 
 _ids = itertools.count(1)
 TOTAL = 17250  # factories.invoice(): 172.50 EUR

@@ -14,17 +14,17 @@ from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from web.database import database_url, open_pool, release_embedded
+from web.http.errors import exception_handlers
+from web.http.security import SecurityHeadersMiddleware, content_security_policy, stripe_sources
+from web.http.templating import build_templates
 from web.mail import Mailer
-from web.payments import StripeGateway
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
-from web.portal_cache import PortalCache
+from web.portal.page_cache import PortalCache
 from web.realtime import ChangeFeed
 from web.routes import build_routes
-from web.security import SecurityHeadersMiddleware, content_security_policy, stripe_sources
 from web.settings import Settings
 from web.streams import StreamHub
-from web.templating import build_templates
-from web.views.errors import exception_handlers
+from web.stripe.gateway import StripeGateway
 
 log = logging.getLogger(__name__)
 

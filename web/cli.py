@@ -87,7 +87,7 @@ def cmd_create_staff(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_demo(settings: Settings, *, serve: bool) -> int:
-    from web.demo import load_demo
+    from web.dev.demo import load_demo
 
     settings = _settings_with_database(settings)
     assert settings.database_url is not None
@@ -95,7 +95,7 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     links = asyncio.run(load_demo(settings.database_url))
     for label, token in links:
         print(f"{label}: {settings.public_origin}/i/{token}")
-    from web.demo import DEMO_PASSWORD, DEMO_STAFF
+    from web.dev.demo import DEMO_PASSWORD, DEMO_STAFF
 
     accounts = ", ".join(f"{email} ({role})" for email, role, _name in DEMO_STAFF)
     print(
@@ -117,7 +117,7 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
 def _local_stripe(settings: Settings) -> Iterator[Settings]:
     """No Stripe keys: run localstripe on 127.0.0.1 and wire the portal to it, webhooks included, so the whole
     payment flow can be tried with card 4242 4242 4242 4242 (with real test keys, the demo uses Stripe)."""
-    from web import local_stripe
+    from web.dev import local_stripe
 
     with local_stripe.localstripe() as base:
         secret = "whsec_demo_" + secrets.token_hex(16)

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from db import staff as store
 from db.staff import Staff, StaffSession
-from web.links import token_hash
+from web.invoices.links import token_hash
 from web.otp import new_totp_secret, qr_data_uri, spaced_secret, totp_timecode, totp_uri
 
 SESSION_COOKIE = "console_session"

@@ -23,8 +23,8 @@ from web.console.line_values import (
     parse_unit_price,
     unit_price_text,
 )
-from web.money import CURRENCIES
-from web.totals import Totals, compute_totals, line_net
+from web.invoices.money import CURRENCIES
+from web.invoices.totals import Totals, compute_totals, line_net
 
 HEADER_FIELDS = ("customer_id", "currency", "locale", "issue_date", "due_date", "notes", "payment_terms")
 LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")

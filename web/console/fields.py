@@ -8,9 +8,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from web.invoices.money import CURRENCIES
 from web.locales import is_known_locale
 from web.mail import is_address
-from web.money import CURRENCIES
 
 _TAX_ID = re.compile(r"^[A-Za-z0-9 .\-/]{2,64}$")
 _INPUT_CLIP = 20_000  # nothing we accept is longer; a form never echoes megabytes back

@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.staff import Staff, StaffSession, touch_session
 from web.console.auth import SESSION_COOKIE, find_session
-from web.views.forms import read_form_data, without_nul
+from web.http.forms import read_form_data, without_nul
 
 View = Callable[[Request], Awaitable[Response]]
 SAFE_METHODS = frozenset({"GET", "HEAD"})

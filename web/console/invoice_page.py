@@ -18,8 +18,8 @@ from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
 from web.console.guard import current_staff
 from web.console.pages import page
-from web.documents import load_document
-from web.money import CURRENCIES
+from web.invoices.documents import load_document
+from web.invoices.money import CURRENCIES
 
 
 async def draft_check(request: Request, invoice: Invoice) -> DraftCheck:

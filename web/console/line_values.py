@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from web.money import get_currency
+from web.invoices.money import get_currency
 
 _NUMBER = re.compile(r"^(-?)([0-9]+)(?:[.,]([0-9]+))?$")
 MAX_QUANTITY = Decimal("9999999999")  # numeric(14, 4)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.invoices import Invoice, InvoiceRow
-from web.documents import amount_due
-from web.totals import compute_totals
+from web.invoices.documents import amount_due
+from web.invoices.totals import compute_totals
 
 STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 

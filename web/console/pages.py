@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from web.views.rendering import html_response, render_to_bytes, wants_fragment
+from web.http.rendering import html_response, render_to_bytes, wants_fragment
 
 
 def console_context(request: Request) -> dict[str, Any]:

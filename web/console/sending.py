@@ -14,9 +14,9 @@ from db.invoices import Invoice, issue_invoice, select_invoice_lines
 from db.links import PortalLink, revoke_link, select_links_for_invoice
 from db.outbox import insert_mail
 from db.staff import Staff
-from web.links import create_link
-from web.money import format_money
-from web.totals import compute_totals
+from web.invoices.links import create_link
+from web.invoices.money import format_money
+from web.invoices.totals import compute_totals
 
 SENT = "sent"
 DEFAULT_PAYMENT_DAYS = 30

@@ -10,7 +10,7 @@ from babel.numbers import get_currency_name
 from db.workspaces import Workspace
 from web.console.customer_form import locale_choices
 from web.console.fields import Form
-from web.money import CURRENCIES
+from web.invoices.money import CURRENCIES
 
 FIELDS = (
     "legal_name", "address", "tax_id", "email", "support_email", "default_currency", "default_locale",

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.comment_access import CommentSession
 from db.comments import Comment
-from web.comment_access import (
+from web.comments.access import (
     CODE_SENT,
     SESSION_TTL,
     AccessError,
@@ -24,13 +24,13 @@ from web.comment_access import (
     verify_code,
     verify_totp,
 )
-from web.comment_form import SESSION_COOKIE, CommentForm, form_for
-from web.comments import CommentRefused, post_comment
-from web.documents import InvoiceDocument
+from web.comments.form import SESSION_COOKIE, CommentForm, form_for
+from web.comments.posting import CommentRefused, post_comment
+from web.http.forms import client_address, read_form
+from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.invoices.documents import InvoiceDocument
 from web.streams import StreamHub
-from web.views.forms import client_address, read_form
 from web.views.portal import cached_page, find_document, portal_context, thread_context
-from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
 # A comment is at most 5,000 characters; URL-encoded UTF-8 can take 12 bytes for one of them.
 _MAX_FORM_BYTES = 64 * 1024

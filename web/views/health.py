@@ -6,7 +6,7 @@ import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from web.views.errors import UNAVAILABLE_ERRORS
+from web.http.errors import UNAVAILABLE_ERRORS
 
 
 async def healthz(request: Request) -> JSONResponse:

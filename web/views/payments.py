@@ -7,13 +7,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from web.amounts import AmountError
-from web.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
-from web.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
-from web.payments import PaymentRefused, ProviderUnavailable, StripeGateway
-from web.views.forms import read_form
+from web.http.forms import read_form
+from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.payments.amounts import AmountError
+from web.payments.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
+from web.payments.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
+from web.stripe.gateway import PaymentRefused, ProviderUnavailable, StripeGateway
 from web.views.portal import cached_page, find_document, portal_context
-from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
 # Forms here carry an amount and a key or token: anything bigger is not from our page.
 _MAX_FORM_BYTES = 4096

@@ -15,15 +15,15 @@ from starlette.responses import Response
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
 from db.comments import select_comments
 from db.links import select_live_link
-from web.checkout import payment_card
-from web.comment_access import find_session
-from web.comment_form import SESSION_COOKIE, CommentForm, anonymous_form, form_for
-from web.documents import InvoiceDocument, load_document
-from web.links import token_hash
+from web.comments.access import find_session
+from web.comments.form import SESSION_COOKIE, CommentForm, anonymous_form, form_for
+from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.invoices.documents import InvoiceDocument, load_document
+from web.invoices.links import token_hash
+from web.invoices.logos import logo_data_uri
 from web.locales import negotiate_locale
-from web.logo import logo_data_uri
-from web.portal_cache import PageKey, PortalCache
-from web.views.rendering import html_response, render_to_bytes, wants_fragment
+from web.payments.checkout import payment_card
+from web.portal.page_cache import PageKey, PortalCache
 
 PREVIEW_MODES = ("document", "pdf")
 # Tokens we issue are 32 characters; anything far longer is refused before hashing, like any unknown token.

@@ -7,8 +7,8 @@ import logging
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from web.payments import InvalidWebhook, ProviderUnavailable, StripeGateway
-from web.webhooks import apply_event
+from web.payments.ledger import apply_event
+from web.stripe.gateway import InvalidWebhook, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger(__name__)
 # Stripe events are a few KB; anything far larger is not from Stripe.

@@ -19,7 +19,7 @@ from web.console.guard import console_view, current_staff, form_list, form_text
 from web.console.invoice_page import builder_page, draft_context, locked_invoice
 from web.console.pages import page
 from web.console.sending import SendRefused, send_draft
-from web.views.rendering import wants_fragment
+from web.http.rendering import wants_fragment
 
 ACTIONS = ("save", "add_line", "preview", "send")
 

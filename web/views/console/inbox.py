@@ -33,13 +33,13 @@ from db.inbox import (
 )
 from db.invoices import Invoice, select_invoice_in_workspace
 from db.links import PortalLink, select_links_for_invoice
-from web.comments import CLIENT_KEY, MAX_LENGTH, CommentRefused, post_staff_reply
+from web.comments.posting import CLIENT_KEY, MAX_LENGTH, CommentRefused, post_staff_reply
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import fragment_or_page, page
+from web.http.errors import UNAVAILABLE_ERRORS
+from web.http.rendering import wants_fragment
 from web.streams import StreamHub
-from web.views.errors import UNAVAILABLE_ERRORS
-from web.views.rendering import wants_fragment
 
 INBOX_LIMIT = 100
 TOTP_RESET = "totp_reset"

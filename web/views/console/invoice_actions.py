@@ -12,13 +12,13 @@ from db.activity import insert_activity
 from db.customers import select_customer
 from db.invoices import mark_uncollectible, void_invoice
 from db.payments import insert_settled_payment
-from web.amounts import AmountError, parse_received_amount
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import detail_page, done, locked_invoice
 from web.console.sending import live_link, mail_link, replace_links
-from web.documents import load_document
-from web.settlement import settle
+from web.invoices.documents import load_document
+from web.payments.amounts import AmountError, parse_received_amount
+from web.payments.settlement import settle
 
 METHODS = ("bank_transfer", "other")
 

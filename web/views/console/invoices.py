@@ -14,9 +14,9 @@ from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import builder_page, detail_page
 from web.console.listing import STATUSES, invoice_summaries
 from web.console.pages import page
-from web.documents import load_document
+from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.invoices.documents import load_document
 from web.views.portal import PREVIEW_MODES, portal_context, render_pdf
-from web.views.rendering import html_response, render_to_bytes, wants_fragment
 
 DEFAULT_TERMS = "Payable within 30 days of the issue date without deduction."
 

@@ -18,7 +18,7 @@ from web.console import settings_form
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import page
-from web.logo import MAX_BYTES, LogoError, save_workspace_logo, validate_upload
+from web.invoices.logos import MAX_BYTES, LogoError, save_workspace_logo, validate_upload
 from web.settings import Settings
 
 # Room for the largest accepted logo plus the multipart framing; a bigger body is refused (413) before it is read.

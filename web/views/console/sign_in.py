@@ -19,7 +19,7 @@ from web.console.auth import (
 )
 from web.console.guard import console_view, current_staff
 from web.console.pages import page
-from web.views.forms import client_address, read_form
+from web.http.forms import client_address, read_form
 
 _MAX_FORM_BYTES = 8 * 1024
 

@@ -17,7 +17,7 @@ from db.invoices import Invoice, InvoiceLine, select_invoice_lines
 from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
 from db.workspaces import select_workspace
-from web.totals import Totals, compute_totals
+from web.invoices.totals import Totals, compute_totals
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,11 +29,11 @@ from db.payments import (
     select_card_attempt,
     set_card_details,
 )
-from web.amounts import card_payable_due, rules_for
-from web.checkout import PAYMENTS_OFF, ensure_intent
-from web.documents import load_document
-from web.money import format_money
-from web.payments import CardDeclined, Intent, PaymentRefused, ProviderUnavailable, StripeGateway
+from web.invoices.documents import load_document
+from web.invoices.money import format_money
+from web.payments.amounts import card_payable_due, rules_for
+from web.payments.checkout import PAYMENTS_OFF, ensure_intent
+from web.stripe.gateway import CardDeclined, Intent, PaymentRefused, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger(__name__)
 

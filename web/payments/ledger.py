@@ -20,8 +20,8 @@ from db.payments import (
     lock_invoice_of_intent,
     record_stripe_event,
 )
-from web.payments import StripeGateway
-from web.settlement import settle
+from web.payments.settlement import settle
+from web.stripe.gateway import StripeGateway
 
 log = logging.getLogger(__name__)
 

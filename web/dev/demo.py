@@ -26,9 +26,9 @@ from db.invoices import (
 from db.links import revoke_link, select_links_for_invoice
 from db.payments import insert_settled_payment
 from db.workspaces import insert_workspace, select_workspace_by_slug
-from web.documents import load_document
-from web.links import create_link
-from web.settlement import settle
+from web.invoices.documents import load_document
+from web.invoices.links import create_link
+from web.payments.settlement import settle
 
 _DEMO_LOCK = 0x0DE30
 

@@ -18,7 +18,7 @@ from db import comment_access as access
 from db.customers import select_customer
 from db.invoices import Invoice
 from db.outbox import insert_mail
-from web.links import token_hash
+from web.invoices.links import token_hash
 from web.mail import is_address
 from web.otp import (
     code_matches,

@@ -14,11 +14,18 @@ import asyncpg
 
 from db.invoices import Invoice
 from db.payments import Payment, insert_card_attempt, lock_intent_id, set_payment_intent
-from web.amounts import AmountError, card_payable_due, decimal_and_group, format_for_input, parse_amount, rules_for
-from web.documents import InvoiceDocument
-from web.money import format_money
-from web.payments import Intent, StripeGateway
+from web.invoices.documents import InvoiceDocument
+from web.invoices.money import format_money
+from web.payments.amounts import (
+    AmountError,
+    card_payable_due,
+    decimal_and_group,
+    format_for_input,
+    parse_amount,
+    rules_for,
+)
 from web.settings import Settings
+from web.stripe.gateway import Intent, StripeGateway
 
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # The billing team switched online payment off for this invoice (bank transfer only).

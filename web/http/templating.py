@@ -14,8 +14,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
+from web.invoices.money import format_money
 from web.locales import babel_locale, format_day, format_moment, locale_tag
-from web.money import format_money
 
 
 def _money(minor: int, currency: str, locale: Locale | str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from db.invoices import select_invoice_for_update, set_invoice_paid
-from web.documents import load_document
+from web.invoices.documents import load_document
 
 
 async def settle(conn: asyncpg.Connection, invoice_id: int) -> int:

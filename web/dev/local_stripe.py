@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import httpx
 
+from web.payments.ledger import HANDLED_TYPES
 from web.settings import PROJECT_ROOT
-from web.webhooks import HANDLED_TYPES
 
 # Any key works with localstripe; these make it obvious in logs that no real Stripe account is involved.
 SECRET_KEY = "sk_test_localstripe"  # noqa: S105 (not a secret: the test double accepts any key)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
-from web.money import get_currency
+from web.invoices.money import get_currency
 
 
 class PricedLine(Protocol):

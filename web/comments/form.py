@@ -13,7 +13,7 @@ import asyncpg
 
 from db.comment_access import CommentSession
 from db.invoices import Invoice
-from web.comment_access import TotpPrompt, needs_totp, totp_prompt
+from web.comments.access import TotpPrompt, needs_totp, totp_prompt
 
 SESSION_COOKIE = "comment_session"
 

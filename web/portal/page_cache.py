@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from web.documents import InvoiceDocument
+from web.invoices.documents import InvoiceDocument
 from web.realtime import ChangeFeed
 
 # version, token (the page links to its own URLs), reader locale, mode, fragment, ISO day

@@ -13,8 +13,8 @@ from decimal import Decimal
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
+from web.invoices.money import Currency, format_money, get_currency
 from web.locales import babel_locale
-from web.money import Currency, format_money, get_currency
 
 MAX_INPUT_LENGTH = 32
 

@@ -1,0 +1,1 @@
+"""Development tools: demo data and the local Stripe double's launcher. Never imported by production paths."""

@@ -1,0 +1,1 @@
+"""Stripe: the gateway (the only code that imports `stripe`) and the webhook event dispatcher."""
