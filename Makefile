@@ -40,6 +40,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check web db tests bench devtools
 	$(BIN)/ruff format --check web db tests bench devtools
+	$(BIN)/mypy --strict web db
 
 format: $(STAMP)
 	$(BIN)/ruff format web db tests bench devtools

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
                "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "STRIPE_API_BASE": stripe_base, "STRIPE_JS_URL": f"{stripe_base}/js.stripe.com/v3/"}  # fmt: skip
         servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
-        servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
+        servers.append(start_server("portal", "web.dev.local_stripe:app_from_env", env, workdir))
         wait_ready(servers[0], "/")
         wait_ready(servers[1], "/healthz")
         bare, portal = connection(servers[0].base), connection(servers[1].base)

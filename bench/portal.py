@@ -210,8 +210,8 @@ async def prepare(url: str) -> dict[str, str]:
 
 
 async def report_renders(url: str, tokens: dict[str, str], repeats: int = 5) -> None:
-    """First (uncached) render: the same HTML as web/views/portal.py's invoice_pdf, in a warmed PdfRenderer."""
-    templates = build_templates(ROOT / "templates", STATIC)
+    """First (uncached) render: the same HTML as web/invoices/printing.py makes, in a warmed PdfRenderer."""
+    templates = build_templates(ROOT / "templates", STATIC, static_path=lambda path: f"/static/{path}")
     conn = await asyncpg.connect(url)
     try:
         await init_connection(conn)

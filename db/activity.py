@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from db.rows import columns, rows_to
+from db.rows import Connection, columns, rows_to
 
 VIEWED = "viewed"
 PDF_DOWNLOADED = "pdf_downloaded"
@@ -33,15 +31,13 @@ class Activity:
 COLUMNS = columns(Activity)
 
 
-async def insert_activity(
-    conn: asyncpg.Connection, invoice_id: int, kind: str, detail: dict[str, Any] | None = None
-) -> None:
+async def insert_activity(conn: Connection, invoice_id: int, kind: str, detail: dict[str, Any] | None = None) -> None:
     await conn.execute(
         "INSERT INTO activity (invoice_id, kind, detail) VALUES ($1, $2, $3)", invoice_id, kind, detail or {}
     )
 
 
-async def select_activity(conn: asyncpg.Connection, invoice_id: int, limit: int = 200) -> list[Activity]:
+async def select_activity(conn: Connection, invoice_id: int, limit: int = 200) -> list[Activity]:
     records = await conn.fetch(
         f"SELECT {COLUMNS} FROM activity WHERE invoice_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
         invoice_id,
@@ -50,7 +46,7 @@ async def select_activity(conn: asyncpg.Connection, invoice_id: int, limit: int 
     return rows_to(Activity, records)
 
 
-async def insert_view_once(conn: asyncpg.Connection, invoice_id: int, window_minutes: int = 30) -> bool:
+async def insert_view_once(conn: Connection, invoice_id: int, window_minutes: int = 30) -> bool:
     """Record a customer view unless one was recorded in the last `window_minutes` (reloads are one visit)."""
     status = await conn.execute(
         """

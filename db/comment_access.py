@@ -8,9 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import columns, row_to
+from db.rows import Connection, columns, row_to, row_to_one
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +60,7 @@ class RequestCounts:
 
 
 async def count_code_requests(
-    conn: asyncpg.Connection, *, invoice_id: int, email: str, client: str, since: datetime
+    conn: Connection, *, invoice_id: int, email: str, client: str, since: datetime
 ) -> RequestCounts:
     record = await conn.fetchrow(
         """
@@ -75,11 +73,12 @@ async def count_code_requests(
         client,
         since,
     )
+    assert record is not None  # an aggregate always returns its one row
     return RequestCounts(record["for_invoice"], record["for_email"], record["for_client"])
 
 
 async def insert_code(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     invoice_id: int,
     email: str,
@@ -112,7 +111,7 @@ async def insert_code(
     await conn.execute("DELETE FROM comment_code_requests WHERE requested_at < $1::timestamptz - interval '1 day'", now)
 
 
-async def select_code_for_update(conn: asyncpg.Connection, invoice_id: int, email: str) -> CommentCode | None:
+async def select_code_for_update(conn: Connection, invoice_id: int, email: str) -> CommentCode | None:
     """Locked, so two guesses at once cannot both slip under the try limit and a code is used once."""
     record = await conn.fetchrow(
         f"SELECT {CODE_COLUMNS} FROM comment_codes WHERE invoice_id = $1 AND email = $2 FOR UPDATE",
@@ -122,8 +121,8 @@ async def select_code_for_update(conn: asyncpg.Connection, invoice_id: int, emai
     return row_to(CommentCode, record)
 
 
-async def count_wrong_try(conn: asyncpg.Connection, invoice_id: int, email: str) -> int:
-    return await conn.fetchval(
+async def count_wrong_try(conn: Connection, invoice_id: int, email: str) -> int:
+    value: int = await conn.fetchval(
         """
         UPDATE comment_codes SET wrong_tries = wrong_tries + 1 WHERE invoice_id = $1 AND email = $2
         RETURNING wrong_tries
@@ -131,16 +130,17 @@ async def count_wrong_try(conn: asyncpg.Connection, invoice_id: int, email: str)
         invoice_id,
         email,
     )
+    return value
 
 
-async def use_code(conn: asyncpg.Connection, invoice_id: int, email: str, now: datetime) -> None:
+async def use_code(conn: Connection, invoice_id: int, email: str, now: datetime) -> None:
     await conn.execute(
         "UPDATE comment_codes SET used_at = $3 WHERE invoice_id = $1 AND email = $2", invoice_id, email, now
     )
 
 
 async def insert_session(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     token_hash: bytes,
     invoice_id: int,
@@ -158,11 +158,11 @@ async def insert_session(
         """,
         token_hash, invoice_id, email, author_name, author_role, now, expires_at,
     )  # fmt: skip
-    return row_to(CommentSession, record)  # type: ignore[return-value]
+    return row_to_one(CommentSession, record)
 
 
 async def select_live_session(
-    conn: asyncpg.Connection, token_hash: bytes, invoice_id: int, now: datetime
+    conn: Connection, token_hash: bytes, invoice_id: int, now: datetime
 ) -> CommentSession | None:
     """Only for the invoice it was made for: a cookie from another invoice finds nothing."""
     record = await conn.fetchrow(
@@ -177,7 +177,7 @@ async def select_live_session(
     return row_to(CommentSession, record)
 
 
-async def end_session(conn: asyncpg.Connection, token_hash: bytes, invoice_id: int, now: datetime) -> None:
+async def end_session(conn: Connection, token_hash: bytes, invoice_id: int, now: datetime) -> None:
     await conn.execute(
         "UPDATE comment_sessions SET ended_at = $3 WHERE token_hash = $1 AND invoice_id = $2 AND ended_at IS NULL",
         token_hash,
@@ -186,26 +186,25 @@ async def end_session(conn: asyncpg.Connection, token_hash: bytes, invoice_id: i
     )
 
 
-async def end_session_by_id(conn: asyncpg.Connection, session_id: int, now: datetime) -> None:
+async def end_session_by_id(conn: Connection, session_id: int, now: datetime) -> None:
     await conn.execute("UPDATE comment_sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL", session_id, now)
 
 
-async def record_totp_failure(conn: asyncpg.Connection, session_id: int) -> int:
-    return await conn.fetchval(
+async def record_totp_failure(conn: Connection, session_id: int) -> int:
+    value: int = await conn.fetchval(
         "UPDATE comment_sessions SET totp_failures = totp_failures + 1 WHERE id = $1 RETURNING totp_failures",
         session_id,
     )
+    return value
 
 
-async def pass_totp(conn: asyncpg.Connection, session_id: int, now: datetime) -> None:
+async def pass_totp(conn: Connection, session_id: int, now: datetime) -> None:
     await conn.execute(
         "UPDATE comment_sessions SET totp_passed_at = $2, totp_failures = 0 WHERE id = $1", session_id, now
     )
 
 
-async def select_or_start_enrolment(
-    conn: asyncpg.Connection, workspace_id: int, email: str, new_secret: str
-) -> TotpEnrolment:
+async def select_or_start_enrolment(conn: Connection, workspace_id: int, email: str, new_secret: str) -> TotpEnrolment:
     """The address's enrolment, starting an unconfirmed one with `new_secret` when it has none."""
     await conn.execute(
         """
@@ -221,12 +220,10 @@ async def select_or_start_enrolment(
         workspace_id,
         email,
     )
-    return row_to(TotpEnrolment, record)  # type: ignore[return-value]
+    return row_to_one(TotpEnrolment, record)
 
 
-async def accept_timecode(
-    conn: asyncpg.Connection, workspace_id: int, email: str, timecode: int, now: datetime
-) -> bool:
+async def accept_timecode(conn: Connection, workspace_id: int, email: str, timecode: int, now: datetime) -> bool:
     """Move the replay guard forward; False when this time step (or a later one) was already accepted."""
     status = await conn.execute(
         """
@@ -241,7 +238,7 @@ async def accept_timecode(
     return status == "UPDATE 1"
 
 
-async def delete_enrolment(conn: asyncpg.Connection, workspace_id: int, email: str) -> bool:
+async def delete_enrolment(conn: Connection, workspace_id: int, email: str) -> bool:
     """The billing team's reset: the writer enrols again at their next write."""
     status = await conn.execute(
         "DELETE FROM totp_enrolments WHERE workspace_id = $1 AND email = $2", workspace_id, email

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import columns, row_to, rows_to
+from db.rows import Connection, columns, row_to, rows_to
 
 # Enough for any real thread; a page never renders an unbounded list.
 THREAD_LIMIT = 500
@@ -29,7 +27,7 @@ COLUMNS = columns(Comment)
 
 
 async def insert_comment(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     invoice_id: int,
     author_role: str,
@@ -62,7 +60,7 @@ async def insert_comment(
         return row_to(Comment, existing), False  # type: ignore[return-value]
 
 
-async def select_comments(conn: asyncpg.Connection, invoice_id: int, after: int = 0) -> list[Comment]:
+async def select_comments(conn: Connection, invoice_id: int, after: int = 0) -> list[Comment]:
     """Oldest first; the newest THREAD_LIMIT when the thread is longer."""
     records = await conn.fetch(
         f"""
@@ -77,8 +75,8 @@ async def select_comments(conn: asyncpg.Connection, invoice_id: int, after: int 
     return rows_to(Comment, records)
 
 
-async def count_recent_comments(conn: asyncpg.Connection, invoice_id: int, email: str, seconds: int) -> int:
-    return await conn.fetchval(
+async def count_recent_comments(conn: Connection, invoice_id: int, email: str, seconds: int) -> int:
+    value: int = await conn.fetchval(
         """
         SELECT count(*) FROM comments
         WHERE invoice_id = $1 AND author_email = $2 AND created_at > now() - make_interval(secs => $3)
@@ -87,9 +85,10 @@ async def count_recent_comments(conn: asyncpg.Connection, invoice_id: int, email
         email,
         seconds,
     )
+    return value
 
 
-async def select_thread_addresses(conn: asyncpg.Connection, invoice_id: int) -> list[str]:
+async def select_thread_addresses(conn: Connection, invoice_id: int) -> list[str]:
     """Verified addresses that wrote in the thread: they hear of the billing team's replies."""
     records = await conn.fetch(
         "SELECT DISTINCT author_email FROM comments WHERE invoice_id = $1 AND author_role <> 'staff'"

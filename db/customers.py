@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import columns, row_to, rows_to
+from db.rows import Connection, columns, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +24,7 @@ COLUMNS = columns(Customer)
 
 
 async def insert_customer(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     workspace_id: int,
     name: str,
@@ -43,10 +41,10 @@ async def insert_customer(
         """,
         workspace_id, name, email, billing_address, tax_id, locale,
     )  # fmt: skip
-    return row_to(Customer, record)  # type: ignore[return-value]
+    return row_to_one(Customer, record)
 
 
-async def select_customer(conn: asyncpg.Connection, workspace_id: int, customer_id: int) -> Customer | None:
+async def select_customer(conn: Connection, workspace_id: int, customer_id: int) -> Customer | None:
     """Scoped by workspace: a customer id from another workspace finds nothing."""
     record = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM customers WHERE workspace_id = $1 AND id = $2", workspace_id, customer_id
@@ -55,7 +53,7 @@ async def select_customer(conn: asyncpg.Connection, workspace_id: int, customer_
 
 
 async def select_customers(
-    conn: asyncpg.Connection, workspace_id: int, *, search: str = "", limit: int = 200
+    conn: Connection, workspace_id: int, *, search: str = "", limit: int = 200
 ) -> list[Customer]:
     """The workspace's customers by name; `search` matches name, e-mail or tax id anywhere (case-insensitive)."""
     pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -73,7 +71,7 @@ async def select_customers(
 
 
 async def update_customer(
-    conn: asyncpg.Connection,
+    conn: Connection,
     workspace_id: int,
     customer_id: int,
     *,

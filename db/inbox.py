@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import rows_to
+from db.rows import Connection, rows_to
 
 EXCERPT_LENGTH = 160
 
@@ -32,7 +30,7 @@ class OpenThread:
     unanswered: int
 
 
-async def select_open_threads(conn: asyncpg.Connection, workspace_id: int, limit: int = 100) -> list[OpenThread]:
+async def select_open_threads(conn: Connection, workspace_id: int, limit: int = 100) -> list[OpenThread]:
     """Newest waiting comment first. Both lookups per invoice are index scans (comments_invoice_role)."""
     records = await conn.fetch(
         """
@@ -63,7 +61,7 @@ async def select_open_threads(conn: asyncpg.Connection, workspace_id: int, limit
     return rows_to(OpenThread, records)
 
 
-async def mark_thread_handled(conn: asyncpg.Connection, invoice_id: int, through_comment_id: int) -> bool:
+async def mark_thread_handled(conn: Connection, invoice_id: int, through_comment_id: int) -> bool:
     """Never moves backwards, so a stale page cannot reopen what a teammate handled later. Writes (and so
     notifies open pages) only when the mark actually moves."""
     status = await conn.execute(
@@ -74,13 +72,13 @@ async def mark_thread_handled(conn: asyncpg.Connection, invoice_id: int, through
     return status == "UPDATE 1"
 
 
-async def select_newest_comment_id(conn: asyncpg.Connection, invoice_id: int) -> int:
+async def select_newest_comment_id(conn: Connection, invoice_id: int) -> int:
     """0 when the thread is empty."""
-    return await conn.fetchval(  # type: ignore[no-any-return]
-        "SELECT coalesce(max(id), 0) FROM comments WHERE invoice_id = $1", invoice_id
-    )
+    value: int = await conn.fetchval("SELECT coalesce(max(id), 0) FROM comments WHERE invoice_id = $1", invoice_id)
+    return value
 
 
-async def select_invoice_workspace(conn: asyncpg.Connection, invoice_id: int) -> int | None:
+async def select_invoice_workspace(conn: Connection, invoice_id: int) -> int | None:
     """For the inbox stream, which hears of invoices by id only."""
-    return await conn.fetchval("SELECT workspace_id FROM invoices WHERE id = $1", invoice_id)  # type: ignore[no-any-return]
+    value: int | None = await conn.fetchval("SELECT workspace_id FROM invoices WHERE id = $1", invoice_id)
+    return value

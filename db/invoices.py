@@ -7,9 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
-
-from db.rows import columns, prefixed, row_to, rows_to
+from db.rows import Connection, columns, prefixed, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +66,7 @@ LINE_COLUMNS = columns(InvoiceLine)
 
 
 async def insert_invoice(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     workspace_id: int,
     customer_id: int,
@@ -89,10 +87,10 @@ async def insert_invoice(
         """,
         workspace_id, customer_id, currency, locale, due_date, notes, payment_terms, import_key,
     )  # fmt: skip
-    return row_to(Invoice, record)  # type: ignore[return-value]
+    return row_to_one(Invoice, record)
 
 
-async def insert_invoice_lines(conn: asyncpg.Connection, invoice_id: int, lines: list[NewLine]) -> None:
+async def insert_invoice_lines(conn: Connection, invoice_id: int, lines: list[NewLine]) -> None:
     """Append lines after the existing ones, in one statement, and bump the invoice version."""
     async with conn.transaction():
         start = await conn.fetchval(
@@ -111,25 +109,25 @@ async def insert_invoice_lines(conn: asyncpg.Connection, invoice_id: int, lines:
         await _touch(conn, invoice_id)
 
 
-async def select_invoice(conn: asyncpg.Connection, invoice_id: int) -> Invoice | None:
+async def select_invoice(conn: Connection, invoice_id: int) -> Invoice | None:
     return row_to(Invoice, await conn.fetchrow(f"SELECT {COLUMNS} FROM invoices WHERE id = $1", invoice_id))
 
 
-async def select_invoice_by_import_key(conn: asyncpg.Connection, workspace_id: int, key: str) -> Invoice | None:
+async def select_invoice_by_import_key(conn: Connection, workspace_id: int, key: str) -> Invoice | None:
     record = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1 AND import_key = $2", workspace_id, key
     )
     return row_to(Invoice, record)
 
 
-async def select_invoice_lines(conn: asyncpg.Connection, invoice_id: int) -> list[InvoiceLine]:
+async def select_invoice_lines(conn: Connection, invoice_id: int) -> list[InvoiceLine]:
     records = await conn.fetch(
         f"SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY position", invoice_id
     )
     return rows_to(InvoiceLine, records)
 
 
-async def issue_invoice(conn: asyncpg.Connection, invoice_id: int, *, issue_date: date, due_date: date) -> Invoice:
+async def issue_invoice(conn: Connection, invoice_id: int, *, issue_date: date, due_date: date) -> Invoice:
     """Draft -> open: take the next gapless number for the workspace and year, and snapshot seller and buyer.
 
     The counter row stays locked until the caller's transaction commits, so concurrent issues queue and a
@@ -175,10 +173,10 @@ async def issue_invoice(conn: asyncpg.Connection, invoice_id: int, *, issue_date
             dict(seller),  # type: ignore[arg-type]
             dict(buyer),  # type: ignore[arg-type]
         )
-    return row_to(Invoice, record)  # type: ignore[return-value]
+    return row_to_one(Invoice, record)
 
 
-async def void_invoice(conn: asyncpg.Connection, invoice_id: int, reason: str) -> Invoice | None:
+async def void_invoice(conn: Connection, invoice_id: int, reason: str) -> Invoice | None:
     record = await conn.fetchrow(
         f"""
         UPDATE invoices SET status = 'void', voided_at = now(), void_reason = $2, version = version + 1,
@@ -192,12 +190,12 @@ async def void_invoice(conn: asyncpg.Connection, invoice_id: int, reason: str) -
     return row_to(Invoice, record)
 
 
-async def select_invoice_for_update(conn: asyncpg.Connection, invoice_id: int) -> Invoice | None:
+async def select_invoice_for_update(conn: Connection, invoice_id: int) -> Invoice | None:
     """Lock the invoice row for the caller's transaction: settlements of one invoice queue behind each other."""
     return row_to(Invoice, await conn.fetchrow(f"SELECT {COLUMNS} FROM invoices WHERE id = $1 FOR UPDATE", invoice_id))
 
 
-async def set_invoice_paid(conn: asyncpg.Connection, invoice_id: int, paid: bool) -> None:
+async def set_invoice_paid(conn: Connection, invoice_id: int, paid: bool) -> None:
     """Open <-> paid as payments and refunds move the balance (a refund can make a paid invoice due again)."""
     if paid:
         sql = (
@@ -209,12 +207,12 @@ async def set_invoice_paid(conn: asyncpg.Connection, invoice_id: int, paid: bool
     await _touch(conn, invoice_id)
 
 
-async def _touch(conn: asyncpg.Connection, invoice_id: int) -> None:
+async def _touch(conn: Connection, invoice_id: int) -> None:
     await conn.execute("UPDATE invoices SET version = version + 1, updated_at = now() WHERE id = $1", invoice_id)
 
 
 async def set_comment_settings(
-    conn: asyncpg.Connection, invoice_id: int, *, mode: str, require_totp: bool, enabled: bool = True
+    conn: Connection, invoice_id: int, *, mode: str, require_totp: bool, enabled: bool = True
 ) -> Invoice | None:
     """Who may write in the thread. Not a document change, so the version stays; the trigger still notifies."""
     record = await conn.fetchrow(
@@ -231,7 +229,7 @@ async def set_comment_settings(
     return row_to(Invoice, record)
 
 
-async def select_invoice_in_workspace(conn: asyncpg.Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
+async def select_invoice_in_workspace(conn: Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
     """Console lookups: an id from another workspace finds nothing, like an id that does not exist."""
     record = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1 AND id = $2", workspace_id, invoice_id
@@ -250,7 +248,7 @@ class InvoiceRow:
 
 
 async def select_invoice_rows(
-    conn: asyncpg.Connection,
+    conn: Connection,
     workspace_id: int,
     *,
     status: str | None = None,
@@ -286,7 +284,7 @@ async def select_invoice_rows(
     ]
 
 
-async def lock_invoice_in_workspace(conn: asyncpg.Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
+async def lock_invoice_in_workspace(conn: Connection, workspace_id: int, invoice_id: int) -> Invoice | None:
     """The invoice row locked for the caller's transaction (saves, sends and line changes queue behind it)."""
     record = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1 AND id = $2 FOR UPDATE", workspace_id, invoice_id
@@ -294,12 +292,13 @@ async def lock_invoice_in_workspace(conn: asyncpg.Connection, workspace_id: int,
     return row_to(Invoice, record)
 
 
-async def select_draft_form(conn: asyncpg.Connection, invoice_id: int) -> dict[str, Any] | None:
-    return await conn.fetchval("SELECT draft_form FROM invoices WHERE id = $1", invoice_id)  # type: ignore[no-any-return]
+async def select_draft_form(conn: Connection, invoice_id: int) -> dict[str, Any] | None:
+    value: dict[str, Any] | None = await conn.fetchval("SELECT draft_form FROM invoices WHERE id = $1", invoice_id)
+    return value
 
 
 async def save_draft(
-    conn: asyncpg.Connection,
+    conn: Connection,
     invoice_id: int,
     *,
     customer_id: int,
@@ -335,7 +334,7 @@ async def save_draft(
     )  # fmt: skip
 
 
-async def mark_uncollectible(conn: asyncpg.Connection, invoice_id: int) -> Invoice | None:
+async def mark_uncollectible(conn: Connection, invoice_id: int) -> Invoice | None:
     """Open -> uncollectible (written off; a late payment still settles it)."""
     record = await conn.fetchrow(
         f"""
@@ -348,7 +347,7 @@ async def mark_uncollectible(conn: asyncpg.Connection, invoice_id: int) -> Invoi
     return row_to(Invoice, record)
 
 
-async def set_payments_enabled(conn: asyncpg.Connection, invoice_id: int, enabled: bool) -> None:
+async def set_payments_enabled(conn: Connection, invoice_id: int, enabled: bool) -> None:
     """Changes what the portal offers, so the version moves (cached pages key on it)."""
     await conn.execute(
         "UPDATE invoices SET payments_enabled = $2, version = version + 1, updated_at = now() WHERE id = $1",

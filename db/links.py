@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
 from db.invoices import Invoice
-from db.rows import columns, prefixed, row_to, rows_to
+from db.rows import Connection, columns, prefixed, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +24,7 @@ _INVOICE_COLUMNS = prefixed(Invoice, "i")
 
 
 async def insert_portal_link(
-    conn: asyncpg.Connection, *, invoice_id: int, token: str, token_hash: bytes, expires_at: datetime | None = None
+    conn: Connection, *, invoice_id: int, token: str, token_hash: bytes, expires_at: datetime | None = None
 ) -> PortalLink:
     record = await conn.fetchrow(
         f"""
@@ -38,10 +36,10 @@ async def insert_portal_link(
         token_hash,
         expires_at,
     )
-    return row_to(PortalLink, record)  # type: ignore[return-value]
+    return row_to_one(PortalLink, record)
 
 
-async def select_live_link(conn: asyncpg.Connection, token_hash: bytes) -> tuple[Invoice, datetime | None] | None:
+async def select_live_link(conn: Connection, token_hash: bytes) -> tuple[Invoice, datetime | None] | None:
     """The invoice behind a live link and the link's expiry: unknown, expired, revoked and draft all give None,
     in the same one query."""
     record = await conn.fetchrow(
@@ -60,14 +58,14 @@ async def select_live_link(conn: asyncpg.Connection, token_hash: bytes) -> tuple
     return row_to(Invoice, record), record["link_expires_at"]  # type: ignore[return-value]
 
 
-async def select_links_for_invoice(conn: asyncpg.Connection, invoice_id: int) -> list[PortalLink]:
+async def select_links_for_invoice(conn: Connection, invoice_id: int) -> list[PortalLink]:
     records = await conn.fetch(
         f"SELECT {COLUMNS} FROM portal_links WHERE invoice_id = $1 ORDER BY created_at, id", invoice_id
     )
     return rows_to(PortalLink, records)
 
 
-async def revoke_link(conn: asyncpg.Connection, link_id: int) -> PortalLink | None:
+async def revoke_link(conn: Connection, link_id: int) -> PortalLink | None:
     record = await conn.fetchrow(
         f"""
         UPDATE portal_links SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
@@ -79,7 +77,7 @@ async def revoke_link(conn: asyncpg.Connection, link_id: int) -> PortalLink | No
 
 
 async def set_link_expiry(
-    conn: asyncpg.Connection, invoice_id: int, link_id: int, expires_at: datetime | None
+    conn: Connection, invoice_id: int, link_id: int, expires_at: datetime | None
 ) -> PortalLink | None:
     """Scoped by invoice: a link id of another invoice changes nothing."""
     record = await conn.fetchrow(
@@ -94,7 +92,7 @@ async def set_link_expiry(
     return row_to(PortalLink, record)
 
 
-async def revoke_invoice_link(conn: asyncpg.Connection, invoice_id: int, link_id: int) -> PortalLink | None:
+async def revoke_invoice_link(conn: Connection, invoice_id: int, link_id: int) -> PortalLink | None:
     record = await conn.fetchrow(
         f"""
         UPDATE portal_links SET revoked_at = coalesce(revoked_at, now()) WHERE id = $2 AND invoice_id = $1

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
+from db.rows import Connection
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -43,7 +43,7 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     return migrations
 
 
-async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[Migration]:
+async def migrate(conn: Connection, migrations: list[Migration] | None = None) -> list[Migration]:
     """Apply pending migrations; return those applied now. Safe to run twice and from two processes at once."""
     pending_source = migrations if migrations is not None else load_migrations()
     await conn.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK_KEY)
@@ -85,5 +85,5 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
         await conn.execute("SELECT pg_advisory_unlock($1)", _ADVISORY_LOCK_KEY)
 
 
-async def applied_versions(conn: asyncpg.Connection) -> list[int]:
+async def applied_versions(conn: Connection) -> list[int]:
     return [row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]

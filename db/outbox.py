@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import columns, row_to, rows_to
+from db.rows import Connection, columns, row_to, rows_to
 
 REDACTED = "[redacted after delivery: it held a one-time code]"
 
@@ -31,7 +29,7 @@ COLUMNS = columns(OutgoingMail)
 
 
 async def insert_mail(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     workspace_id: int,
     invoice_id: int | None,
@@ -41,7 +39,7 @@ async def insert_mail(
     body: str,
     sensitive: bool = False,
 ) -> int:
-    return await conn.fetchval(
+    value: int = await conn.fetchval(
         """
         INSERT INTO outbox (workspace_id, invoice_id, kind, recipient, subject, body, sensitive)
         VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -49,20 +47,21 @@ async def insert_mail(
         """,
         workspace_id, invoice_id, kind, recipient, subject, body, sensitive,
     )  # fmt: skip
+    return value
 
 
-async def select_mail(conn: asyncpg.Connection, mail_id: int) -> OutgoingMail | None:
+async def select_mail(conn: Connection, mail_id: int) -> OutgoingMail | None:
     return row_to(OutgoingMail, await conn.fetchrow(f"SELECT {COLUMNS} FROM outbox WHERE id = $1", mail_id))
 
 
-async def select_outbox(conn: asyncpg.Connection, workspace_id: int, limit: int = 100) -> list[OutgoingMail]:
+async def select_outbox(conn: Connection, workspace_id: int, limit: int = 100) -> list[OutgoingMail]:
     records = await conn.fetch(
         f"SELECT {COLUMNS} FROM outbox WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2", workspace_id, limit
     )
     return rows_to(OutgoingMail, records)
 
 
-async def mark_sent(conn: asyncpg.Connection, mail_id: int) -> None:
+async def mark_sent(conn: Connection, mail_id: int) -> None:
     await conn.execute(
         """
         UPDATE outbox SET sent_at = now(), last_error = '',
@@ -74,5 +73,5 @@ async def mark_sent(conn: asyncpg.Connection, mail_id: int) -> None:
     )
 
 
-async def mark_failed(conn: asyncpg.Connection, mail_id: int, error: str) -> None:
+async def mark_failed(conn: Connection, mail_id: int, error: str) -> None:
     await conn.execute("UPDATE outbox SET last_error = $2 WHERE id = $1", mail_id, error[:500])

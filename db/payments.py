@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import columns, row_to, rows_to
+from db.rows import Connection, columns, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +32,7 @@ COLUMNS = columns(Payment)
 
 
 async def insert_settled_payment(
-    conn: asyncpg.Connection, *, invoice_id: int, amount: int, currency: str, method: str, reference: str = ""
+    conn: Connection, *, invoice_id: int, amount: int, currency: str, method: str, reference: str = ""
 ) -> Payment:
     """A payment that has already arrived (bank transfer recorded by the billing team); a trigger bumps the
     invoice's version."""
@@ -46,10 +44,10 @@ async def insert_settled_payment(
         """,
         invoice_id, amount, currency, method, reference,
     )  # fmt: skip
-    return row_to(Payment, record)  # type: ignore[return-value]
+    return row_to_one(Payment, record)
 
 
-async def select_succeeded_payments(conn: asyncpg.Connection, invoice_id: int) -> list[Payment]:
+async def select_succeeded_payments(conn: Connection, invoice_id: int) -> list[Payment]:
     records = await conn.fetch(
         f"""
         SELECT {COLUMNS} FROM payments WHERE invoice_id = $1 AND status = 'succeeded'
@@ -67,7 +65,7 @@ def amount_paid(payments: list[Payment]) -> int:
 # A succeeded payment is final (refunds are tracked separately); otherwise the newest Stripe event wins,
 # except that 'succeeded' always counts even when it arrives before an older 'processing'.
 async def apply_intent_status(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     intent_id: str,
     status: str,
@@ -98,7 +96,7 @@ async def apply_intent_status(
     return row_to(Payment, record)
 
 
-async def apply_refunded_amount(conn: asyncpg.Connection, *, intent_id: str, amount_refunded: int) -> Payment | None:
+async def apply_refunded_amount(conn: Connection, *, intent_id: str, amount_refunded: int) -> Payment | None:
     """Stripe reports the cumulative refunded amount, so applying an old event again never lowers it."""
     record = await conn.fetchrow(
         f"""
@@ -112,10 +110,10 @@ async def apply_refunded_amount(conn: asyncpg.Connection, *, intent_id: str, amo
     return row_to(Payment, record)
 
 
-async def lock_invoice_of_intent(conn: asyncpg.Connection, intent_id: str) -> int | None:
+async def lock_invoice_of_intent(conn: Connection, intent_id: str) -> int | None:
     """Lock the invoice an intent pays, first, so every writer of one invoice's payments takes its locks in the
     same order (invoice, then payment) and cannot deadlock with a customer confirming at the same moment."""
-    return await conn.fetchval(  # type: ignore[no-any-return]
+    value: int | None = await conn.fetchval(
         """
         SELECT i.id FROM invoices i JOIN payments p ON p.invoice_id = i.id
         WHERE p.stripe_payment_intent_id = $1
@@ -123,15 +121,16 @@ async def lock_invoice_of_intent(conn: asyncpg.Connection, intent_id: str) -> in
         """,
         intent_id,
     )
+    return value
 
 
-async def select_payment_by_intent(conn: asyncpg.Connection, intent_id: str) -> Payment | None:
+async def select_payment_by_intent(conn: Connection, intent_id: str) -> Payment | None:
     return row_to(
         Payment, await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1", intent_id)
     )
 
 
-async def record_stripe_event(conn: asyncpg.Connection, event_id: str, event_type: str) -> bool:
+async def record_stripe_event(conn: Connection, event_id: str, event_type: str) -> bool:
     """True the first time an event id is seen; call inside the transaction that applies the event."""
     status = await conn.execute(
         "INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", event_id, event_type
@@ -140,7 +139,7 @@ async def record_stripe_event(conn: asyncpg.Connection, event_id: str, event_typ
 
 
 async def insert_card_attempt(
-    conn: asyncpg.Connection, *, invoice_id: int, amount: int, currency: str, attempt_key: str
+    conn: Connection, *, invoice_id: int, amount: int, currency: str, attempt_key: str
 ) -> tuple[Payment, bool]:
     """The payment row for one customer attempt, created once per attempt key; (row, created now)."""
     record = await conn.fetchrow(
@@ -158,13 +157,16 @@ async def insert_card_attempt(
     return row_to(Payment, existing), False  # type: ignore[return-value]
 
 
-async def lock_intent_id(conn: asyncpg.Connection, payment_id: int) -> str | None:
+async def lock_intent_id(conn: Connection, payment_id: int) -> str | None:
     """Lock the attempt row for the caller's transaction and read its intent id, so two requests for one attempt
     (a double submit) create its PaymentIntent once: the second waits, then finds the first one's."""
-    return await conn.fetchval("SELECT stripe_payment_intent_id FROM payments WHERE id = $1 FOR UPDATE", payment_id)
+    value: str | None = await conn.fetchval(
+        "SELECT stripe_payment_intent_id FROM payments WHERE id = $1 FOR UPDATE", payment_id
+    )
+    return value
 
 
-async def set_payment_intent(conn: asyncpg.Connection, payment_id: int, intent_id: str) -> None:
+async def set_payment_intent(conn: Connection, payment_id: int, intent_id: str) -> None:
     await conn.execute(
         """
         UPDATE payments SET stripe_payment_intent_id = $2, updated_at = now()
@@ -175,7 +177,7 @@ async def set_payment_intent(conn: asyncpg.Connection, payment_id: int, intent_i
     )
 
 
-async def select_card_attempt(conn: asyncpg.Connection, invoice_id: int, attempt_key: str) -> Payment | None:
+async def select_card_attempt(conn: Connection, invoice_id: int, attempt_key: str) -> Payment | None:
     """The attempt behind a payment step, only for the invoice whose link was used."""
     return row_to(
         Payment,
@@ -187,7 +189,7 @@ async def select_card_attempt(conn: asyncpg.Connection, invoice_id: int, attempt
     )
 
 
-async def amount_held_by_others(conn: asyncpg.Connection, invoice_id: int, payment_id: int) -> int:
+async def amount_held_by_others(conn: Connection, invoice_id: int, payment_id: int) -> int:
     """What other attempts on this invoice may still collect: in flight at Stripe, or being confirmed now."""
     held = await conn.fetchval(
         """
@@ -201,7 +203,7 @@ async def amount_held_by_others(conn: asyncpg.Connection, invoice_id: int, payme
     return int(held)
 
 
-async def hold_attempt(conn: asyncpg.Connection, payment_id: int, *, amount: int, seconds: int) -> None:
+async def hold_attempt(conn: Connection, payment_id: int, *, amount: int, seconds: int) -> None:
     await conn.execute(
         """
         UPDATE payments SET amount = $2, attempt_held_until = now() + make_interval(secs => $3), updated_at = now()
@@ -211,7 +213,7 @@ async def hold_attempt(conn: asyncpg.Connection, payment_id: int, *, amount: int
     )  # fmt: skip
 
 
-async def lower_attempt(conn: asyncpg.Connection, payment_id: int, amount: int) -> None:
+async def lower_attempt(conn: Connection, payment_id: int, amount: int) -> None:
     await conn.execute(
         "UPDATE payments SET amount = $2, attempt_held_until = NULL, updated_at = now() WHERE id = $1",
         payment_id,
@@ -219,7 +221,7 @@ async def lower_attempt(conn: asyncpg.Connection, payment_id: int, amount: int) 
     )
 
 
-async def end_attempt(conn: asyncpg.Connection, payment_id: int, *, status: str, failure_message: str = "") -> None:
+async def end_attempt(conn: Connection, payment_id: int, *, status: str, failure_message: str = "") -> None:
     """A declined or cancelled attempt: it no longer holds anything. A succeeded one (the webhook won) stays."""
     await conn.execute(
         """
@@ -231,7 +233,7 @@ async def end_attempt(conn: asyncpg.Connection, payment_id: int, *, status: str,
     )  # fmt: skip
 
 
-async def set_card_details(conn: asyncpg.Connection, payment_id: int, *, brand: str, last4: str) -> None:
+async def set_card_details(conn: Connection, payment_id: int, *, brand: str, last4: str) -> None:
     await conn.execute(
         "UPDATE payments SET card_brand = $2, card_last4 = $3, updated_at = now() WHERE id = $1",
         payment_id,

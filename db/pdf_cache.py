@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncpg
+from db.rows import Connection
 
 
-async def select_cached_pdf(conn: asyncpg.Connection, invoice_id: int, version: int, fingerprint: str) -> bytes | None:
-    return await conn.fetchval(
+async def select_cached_pdf(conn: Connection, invoice_id: int, version: int, fingerprint: str) -> bytes | None:
+    value: bytes | None = await conn.fetchval(
         "SELECT pdf FROM pdf_cache WHERE invoice_id = $1 AND version = $2 AND fingerprint = $3",
         invoice_id,
         version,
         fingerprint,
     )
+    return value
 
 
-async def insert_cached_pdf(
-    conn: asyncpg.Connection, invoice_id: int, version: int, fingerprint: str, pdf: bytes
-) -> None:
+async def insert_cached_pdf(conn: Connection, invoice_id: int, version: int, fingerprint: str, pdf: bytes) -> None:
     """Drop older versions of the invoice: they can never be served again."""
     async with conn.transaction():
         await conn.execute(

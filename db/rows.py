@@ -1,14 +1,18 @@
-"""Helpers shared by the query modules: turning asyncpg records into frozen dataclasses."""
+"""Helpers shared by the query modules: the connection type they take, and asyncpg records as frozen dataclasses."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import fields
-from typing import Any, TypeVar
+from typing import TypeAlias, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 T = TypeVar("T")
+
+# What every query function takes: a connection of its own or one borrowed from the pool.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 
 def columns(cls: type) -> str:
@@ -22,6 +26,14 @@ def row_to(cls: type[T], record: asyncpg.Record | None) -> T | None:
     return cls(**{f.name: record[f.name] for f in fields(cls)})  # type: ignore[arg-type]
 
 
+def row_to_one(cls: type[T], record: asyncpg.Record | None) -> T:
+    """For statements that always return a row (INSERT … RETURNING, an upsert, a row known to exist)."""
+    row = row_to(cls, record)
+    if row is None:
+        raise LookupError(f"expected a {cls.__name__} row, the statement returned none")
+    return row
+
+
 def rows_to(cls: type[T], records: list[asyncpg.Record]) -> list[T]:
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     return [cls(**{name: record[name] for name in names}) for record in records]
@@ -32,9 +44,6 @@ def prefixed(cls: type, alias: str) -> str:
     return ", ".join(f"{alias}.{f.name}" for f in fields(cls))
 
 
-Json = dict[str, Any]
-
-
-async def init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: Connection) -> None:
     """Per-connection set-up for every pool: jsonb in and out as Python dicts."""
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import columns, prefixed, row_to, rows_to
+from db.rows import Connection, columns, prefixed, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +41,7 @@ SESSION_COLUMNS = columns(StaffSession)
 
 
 async def insert_staff(
-    conn: asyncpg.Connection, *, workspace_id: int, email: str, display_name: str, role: str, password_hash: str
+    conn: Connection, *, workspace_id: int, email: str, display_name: str, role: str, password_hash: str
 ) -> Staff:
     record = await conn.fetchrow(
         f"""
@@ -52,21 +50,21 @@ async def insert_staff(
         """,
         workspace_id, email, display_name, role, password_hash,
     )  # fmt: skip
-    return row_to(Staff, record)  # type: ignore[return-value]
+    return row_to_one(Staff, record)
 
 
-async def select_staff_by_email(conn: asyncpg.Connection, email: str) -> Staff | None:
+async def select_staff_by_email(conn: Connection, email: str) -> Staff | None:
     return row_to(Staff, await conn.fetchrow(f"SELECT {COLUMNS} FROM staff WHERE email = $1", email))
 
 
-async def set_password_hash(conn: asyncpg.Connection, staff_id: int, password_hash: str) -> None:
+async def set_password_hash(conn: Connection, staff_id: int, password_hash: str) -> None:
     """argon2 parameters move on; a hash made with older ones is replaced at the next good sign-in."""
     await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)
 
 
-async def start_totp_enrolment(conn: asyncpg.Connection, staff_id: int, secret: str) -> str:
+async def start_totp_enrolment(conn: Connection, staff_id: int, secret: str) -> str:
     """Keep the secret already shown (a reload must not change the QR code) unless enrolment was confirmed."""
-    return await conn.fetchval(  # type: ignore[no-any-return]
+    value: str = await conn.fetchval(
         """
         UPDATE staff SET totp_secret = coalesce(totp_secret, $2) WHERE id = $1 AND totp_confirmed_at IS NULL
         RETURNING totp_secret
@@ -74,9 +72,10 @@ async def start_totp_enrolment(conn: asyncpg.Connection, staff_id: int, secret: 
         staff_id,
         secret,
     )
+    return value
 
 
-async def accept_totp_timecode(conn: asyncpg.Connection, staff_id: int, timecode: int, now: datetime) -> bool:
+async def accept_totp_timecode(conn: Connection, staff_id: int, timecode: int, now: datetime) -> bool:
     """Record the accepted time step; False when it (or a later one) was already used: a replayed code."""
     status = await conn.execute(
         """
@@ -91,7 +90,7 @@ async def accept_totp_timecode(conn: asyncpg.Connection, staff_id: int, timecode
 
 
 async def insert_session(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     token_hash: bytes,
     staff_id: int,
@@ -109,11 +108,11 @@ async def insert_session(
         """,
         token_hash, staff_id, csrf_token, user_agent[:300], now, expires_at,
     )  # fmt: skip
-    return row_to(StaffSession, record)  # type: ignore[return-value]
+    return row_to_one(StaffSession, record)
 
 
 async def select_live_session(
-    conn: asyncpg.Connection, token_hash: bytes, now: datetime, idle_seconds: int
+    conn: Connection, token_hash: bytes, now: datetime, idle_seconds: int
 ) -> tuple[StaffSession, Staff] | None:
     """The session and its account, unless ended, expired, idle too long, or the account is disabled."""
     record = await conn.fetchrow(
@@ -133,12 +132,12 @@ async def select_live_session(
     return row_to(StaffSession, record), staff  # type: ignore[return-value]
 
 
-async def touch_session(conn: asyncpg.Connection, session_id: int, now: datetime) -> None:
+async def touch_session(conn: Connection, session_id: int, now: datetime) -> None:
     await conn.execute("UPDATE staff_sessions SET last_seen_at = $2 WHERE id = $1", session_id, now)
 
 
 async def complete_session(
-    conn: asyncpg.Connection, session_id: int, *, token_hash: bytes, now: datetime, expires_at: datetime
+    conn: Connection, session_id: int, *, token_hash: bytes, now: datetime, expires_at: datetime
 ) -> bool:
     """Password and TOTP both passed: a new token (the pending one stops working) and the full lifetime.
     False when the session was ended meanwhile."""
@@ -155,11 +154,11 @@ async def complete_session(
     return bool(status == "UPDATE 1")
 
 
-async def end_session(conn: asyncpg.Connection, session_id: int, now: datetime) -> None:
+async def end_session(conn: Connection, session_id: int, now: datetime) -> None:
     await conn.execute("UPDATE staff_sessions SET ended_at = coalesce(ended_at, $2) WHERE id = $1", session_id, now)
 
 
-async def end_sessions_of(conn: asyncpg.Connection, staff_id: int, now: datetime, *, except_id: int = 0) -> int:
+async def end_sessions_of(conn: Connection, staff_id: int, now: datetime, *, except_id: int = 0) -> int:
     status = await conn.execute(
         "UPDATE staff_sessions SET ended_at = $2 WHERE staff_id = $1 AND ended_at IS NULL AND id <> $3",
         staff_id,
@@ -169,7 +168,7 @@ async def end_sessions_of(conn: asyncpg.Connection, staff_id: int, now: datetime
     return int(status.split()[-1])
 
 
-async def select_open_sessions(conn: asyncpg.Connection, staff_id: int, now: datetime) -> list[StaffSession]:
+async def select_open_sessions(conn: Connection, staff_id: int, now: datetime) -> list[StaffSession]:
     records = await conn.fetch(
         f"""
         SELECT {SESSION_COLUMNS} FROM staff_sessions
@@ -182,19 +181,19 @@ async def select_open_sessions(conn: asyncpg.Connection, staff_id: int, now: dat
     return rows_to(StaffSession, records)
 
 
-async def lock_address(conn: asyncpg.Connection, email: str) -> None:
+async def lock_address(conn: Connection, email: str) -> None:
     """Serialise sign-in steps for one address until the caller's transaction ends."""
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('staff-sign-in:' || $1, 0))", email)
 
 
-async def insert_failure(conn: asyncpg.Connection, email: str, client: str, now: datetime) -> None:
+async def insert_failure(conn: Connection, email: str, client: str, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO staff_sign_in_failures (email, client, failed_at) VALUES ($1, $2, $3)", email, client, now
     )
 
 
 async def recent_failures(
-    conn: asyncpg.Connection, *, email: str, client: str, since: datetime
+    conn: Connection, *, email: str, client: str, since: datetime
 ) -> tuple[int, int, datetime | None]:
     """Failures since `since` for the address and for the client, and the newest failure for the address."""
     record = await conn.fetchrow(
@@ -207,8 +206,9 @@ async def recent_failures(
         client,
         since,
     )
+    assert record is not None  # an aggregate always returns its one row
     return int(record["by_email"]), int(record["by_client"]), record["newest"]
 
 
-async def clear_failures(conn: asyncpg.Connection, email: str) -> None:
+async def clear_failures(conn: Connection, email: str) -> None:
     await conn.execute("DELETE FROM staff_sign_in_failures WHERE email = $1", email)

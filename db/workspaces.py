@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import asyncpg
-
-from db.rows import columns, row_to
+from db.rows import Connection, columns, row_to, row_to_one
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +28,7 @@ COLUMNS = columns(Workspace)
 
 
 async def insert_workspace(
-    conn: asyncpg.Connection,
+    conn: Connection,
     *,
     slug: str,
     legal_name: str,
@@ -53,19 +51,19 @@ async def insert_workspace(
         slug, legal_name, address, tax_id, email, support_email, default_currency, default_locale,
         bank_transfer_instructions, default_comment_mode,
     )  # fmt: skip
-    return row_to(Workspace, record)  # type: ignore[return-value]
+    return row_to_one(Workspace, record)
 
 
-async def select_workspace(conn: asyncpg.Connection, workspace_id: int) -> Workspace | None:
+async def select_workspace(conn: Connection, workspace_id: int) -> Workspace | None:
     return row_to(Workspace, await conn.fetchrow(f"SELECT {COLUMNS} FROM workspaces WHERE id = $1", workspace_id))
 
 
-async def select_workspace_by_slug(conn: asyncpg.Connection, slug: str) -> Workspace | None:
+async def select_workspace_by_slug(conn: Connection, slug: str) -> Workspace | None:
     return row_to(Workspace, await conn.fetchrow(f"SELECT {COLUMNS} FROM workspaces WHERE slug = $1", slug))
 
 
 async def update_workspace_settings(
-    conn: asyncpg.Connection,
+    conn: Connection,
     workspace_id: int,
     *,
     legal_name: str,

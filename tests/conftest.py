@@ -26,7 +26,7 @@ from db.rows import init_connection
 from tests.browser import chromium
 from tests.mailbox import Mailbox, smtp_server
 from web.app import create_app
-from web.dev.local_stripe import localstripe
+from web.dev.local_stripe import TokenCardId, localstripe
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import PROJECT_ROOT, Settings
@@ -249,7 +249,9 @@ async def browser() -> AsyncIterator[Browser]:
 async def app_manager(
     settings: Settings, pdf_renderer: PdfRenderer, change_feed: ChangeFeed, session_clock: MovableClock
 ) -> AsyncIterator[LifespanManager]:
-    app = create_app(settings, pdf_renderer=pdf_renderer, change_feed=change_feed, clock=session_clock)
+    app = create_app(
+        settings, pdf_renderer=pdf_renderer, change_feed=change_feed, clock=session_clock, stripe_cards=TokenCardId()
+    )
     async with LifespanManager(app) as manager:
         yield manager
 

@@ -14,7 +14,7 @@ from tests.browser import live_server
 from tests.conftest import WEBHOOK_SECRET
 from web.app import create_app
 from web.dev.demo import load_demo
-from web.dev.local_stripe import flush, register_webhook
+from web.dev.local_stripe import TokenCardId, flush, register_webhook
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
@@ -28,7 +28,7 @@ async def origin(
 ) -> AsyncIterator[str]:
     """A live portal with localstripe sending it signed webhooks, as `make demo` wires it."""
     flush(stripe_base)
-    async with live_server(create_app(settings, pdf_renderer=pdf_renderer)) as url:
+    async with live_server(create_app(settings, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId())) as url:
         register_webhook(stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-test")
         try:
             yield url

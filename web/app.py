@@ -1,4 +1,5 @@
-"""create_app(settings) -> Starlette. The lifespan owns the database pool, the PDF workers and the templates."""
+"""create_app(settings) -> Starlette. The lifespan owns the database pool, the change feed, the PDF workers and the
+Stripe gateway; every request sees them as its typed state (web/state.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import TypedDict
 
-import asyncpg
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.templating import Jinja2Templates
+from starlette.routing import Router
 
 from web.database import database_url, open_pool, release_embedded
 from web.http.errors import exception_handlers
@@ -21,28 +20,13 @@ from web.mail import Mailer
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal.page_cache import PortalCache
 from web.realtime import ChangeFeed
-from web.routes import build_routes
+from web.routes import LOGOS, PORTAL, STATIC, build_routes
 from web.settings import Settings
+from web.state import State
 from web.streams import StreamHub
-from web.stripe.gateway import StripeGateway
+from web.stripe.gateway import CardAttachment, StripeGateway
 
 log = logging.getLogger(__name__)
-
-
-class State(TypedDict):
-    """Copied into every request.state by Starlette."""
-
-    settings: Settings
-    pool: asyncpg.Pool
-    templates: Jinja2Templates
-    pdf_cache: PdfCache
-    change_feed: ChangeFeed
-    portal_cache: PortalCache
-    stripe: StripeGateway | None
-    streams: StreamHub
-    mailer: Mailer
-    # The time codes and writer sessions are checked against; tests move it to see codes expire.
-    clock: Callable[[], datetime]
 
 
 def utc_now() -> datetime:
@@ -55,10 +39,18 @@ def create_app(
     pdf_renderer: PdfRenderer | None = None,
     change_feed: ChangeFeed | None = None,
     clock: Callable[[], datetime] = utc_now,
+    stripe_cards: CardAttachment | None = None,
 ) -> Starlette:
-    """`pdf_renderer` and `change_feed` may be shared by several apps (tests); the app then leaves them running."""
+    """`pdf_renderer` and `change_feed` may be shared by several apps (tests); the app then leaves them running.
+    `stripe_cards` is how card tokens are confirmed (Stripe's way unless a test double needs its own)."""
     mailer = Mailer(settings.smtp_url, settings.mail_from)  # checks SMTP_URL before anything starts
-    templates = build_templates(settings.templates_dir, settings.static_dir)
+    routes = build_routes(settings.static_dir)
+    router = Router(routes)
+    templates = build_templates(
+        settings.templates_dir,
+        settings.static_dir,
+        static_path=lambda path: str(router.url_path_for("static", path=path)),
+    )
     fingerprint = rendering_fingerprint(settings.templates_dir, settings.static_dir)
 
     @contextlib.asynccontextmanager
@@ -85,7 +77,7 @@ def create_app(
                 change_feed=feed,
                 portal_cache=portal_cache,
                 stripe=(
-                    StripeGateway(settings.stripe_secret_key, api_base=settings.stripe_api_base)
+                    StripeGateway(settings.stripe_secret_key, api_base=settings.stripe_api_base, cards=stripe_cards)
                     if settings.stripe_secret_key
                     else None
                 ),
@@ -106,9 +98,11 @@ def create_app(
 
     return Starlette(
         debug=False,  # tracebacks never reach a browser, even in development
-        routes=build_routes(settings),
-        middleware=[Middleware(SecurityHeadersMiddleware, csp=_csp(settings))],
-        exception_handlers=exception_handlers(),  # type: ignore[arg-type]
+        routes=routes,
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, csp=_csp(settings), immutable_prefixes=(STATIC + "/", LOGOS + "/"))
+        ],
+        exception_handlers=exception_handlers(portal_prefix=PORTAL),  # type: ignore[arg-type]
         lifespan=lifespan,
     )
 
@@ -119,7 +113,11 @@ def _csp(settings: Settings) -> str:
     return content_security_policy(**stripe_sources(settings.stripe_js_url, settings.stripe_api_base))
 
 
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory web.app:app_from_env` (Procfile)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     return create_app(Settings.from_env())

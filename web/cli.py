@@ -17,6 +17,7 @@ import uvicorn
 from db.migrate import migrate
 from web.app import create_app
 from web.database import database_url
+from web.routes import public_url
 from web.settings import Settings
 
 log = logging.getLogger("invoice_portal")
@@ -82,7 +83,8 @@ def cmd_create_staff(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as refused:
         print(f"create-staff: {refused}", file=sys.stderr)
         return 2
-    print(f"created {args.role} account {email}: sign in at {settings.public_origin}/console and scan the QR code")
+    console = public_url(settings, "console_home")
+    print(f"created {args.role} account {email}: sign in at {console} and scan the QR code")
     return 0
 
 
@@ -94,22 +96,26 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     asyncio.run(_migrate(settings.database_url))
     links = asyncio.run(load_demo(settings.database_url))
     for label, token in links:
-        print(f"{label}: {settings.public_origin}/i/{token}")
+        print(f"{label}: {public_url(settings, 'invoice_show', token=token)}")
     from web.dev.demo import DEMO_PASSWORD, DEMO_STAFF
 
     accounts = ", ".join(f"{email} ({role})" for email, role, _name in DEMO_STAFF)
     print(
-        f"console: {settings.public_origin}/console as {accounts}, password {DEMO_PASSWORD!r}; "
+        f"console: {public_url(settings, 'console_home')} as {accounts}, password {DEMO_PASSWORD!r}; "
         "at the first sign-in, scan the QR code with an authenticator app"
     )
     sys.stdout.flush()
     if not serve:
         return 0
     with contextlib.ExitStack() as stack:
+        cards = None
         if not settings.stripe_secret_key:
-            settings = stack.enter_context(_local_stripe(settings))
+            from web.dev.local_stripe import TokenCardId
+
+            settings, cards = stack.enter_context(_local_stripe(settings)), TokenCardId()
         print(f"serving on {settings.public_origin} (Ctrl+C to stop)", flush=True)
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+        app = create_app(settings, stripe_cards=cards)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
 
 
@@ -121,7 +127,7 @@ def _local_stripe(settings: Settings) -> Iterator[Settings]:
 
     with local_stripe.localstripe() as base:
         secret = "whsec_demo_" + secrets.token_hex(16)
-        local_stripe.register_webhook(base, f"{settings.public_origin}/webhooks/stripe", secret)
+        local_stripe.register_webhook(base, public_url(settings, "stripe_webhook"), secret)
         print(
             f"payments: local Stripe test double on {base} (no STRIPE_SECRET_KEY set). Test cards: "
             "4242 4242 4242 4242 pays, 4000 0000 0000 0341 is declined, 4000 0027 6000 3184 asks for 3-D Secure; "

@@ -27,7 +27,7 @@ def embedded_database_url(data_dir: Path) -> str:
         warnings.simplefilter("ignore")
         import pgserver  # imported lazily: deployments with DATABASE_URL never touch it
 
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]  # not re-exported
     _embedded = server
     log.info("embedded PostgreSQL running in %s", pgdata)
     return server.get_uri()

@@ -37,7 +37,8 @@ def _init_worker(stylesheet_paths: list[str], base_url: str) -> None:
 def _render_in_worker(html: str) -> bytes:
     import weasyprint
 
-    return weasyprint.HTML(string=html, base_url=_worker_base_url).write_pdf(stylesheets=_worker_stylesheets)
+    pdf: bytes = weasyprint.HTML(string=html, base_url=_worker_base_url).write_pdf(stylesheets=_worker_stylesheets)
+    return pdf
 
 
 _WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1</td></tr></table></body></html>"

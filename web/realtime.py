@@ -19,6 +19,8 @@ from typing import NamedTuple
 
 import asyncpg
 
+from db.rows import Connection
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "invoice_changes"
@@ -154,7 +156,8 @@ class ChangeFeed:
         for on_reset in self._reset_subscribers:
             on_reset()
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _conn: Connection, _pid: int, _channel: str, message: object) -> None:
+        payload = str(message)
         if payload.startswith(_SYNC_PREFIX):
             waiter = self._sync_waiters.get(payload)
             if waiter is not None and not waiter.done():

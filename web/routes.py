@@ -1,9 +1,14 @@
-"""The one URL map. Route names equal the endpoint function names."""
+"""The one URL map, and the only place with URL paths: everything else asks for a route by name (web/http/urls.py,
+`path_for` in templates). Portal routes are named after their endpoint; console routes `console_<endpoint>`."""
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+from typing import Any
+
 from starlette.convertors import IntegerConvertor, register_url_convertor
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from web.settings import Settings
@@ -23,110 +28,128 @@ class RowIdConvertor(IntegerConvertor):
 
 register_url_convertor("id", RowIdConvertor())
 
+# Prefixes the app treats as a whole: unknown paths under PORTAL show "Invoice Not Found"; STATIC and LOGOS serve
+# content-addressed bytes that may be cached for good.
+PORTAL = "/i"
+STATIC = "/static"
+LOGOS = "/logos"
+CONSOLE = "/console"
 
-def build_routes(settings: Settings) -> list[BaseRoute]:
+
+def build_routes(static_dir: Path) -> list[BaseRoute]:
+    token = PORTAL + "/{token}"
     return [
         Route("/healthz", health.healthz, name="healthz"),
-        Route("/i/{token}", portal.invoice_show, name="invoice_show"),
-        Route("/i/{token}/pdf", portal.invoice_pdf, name="invoice_pdf"),
-        Route("/i/{token}/views", portal.invoice_viewed, methods=["POST"], name="invoice_viewed"),
-        Route("/i/{token}/summary", payments.invoice_summary, name="invoice_summary"),
-        Route("/i/{token}/payments", payments.payment_start, methods=["POST"], name="payment_start"),
+        Route(token, portal.invoice_show, name="invoice_show"),
+        Route(token + "/pdf", portal.invoice_pdf, name="invoice_pdf"),
+        Route(token + "/views", portal.invoice_viewed, methods=["POST"], name="invoice_viewed"),
+        Route(token + "/summary", payments.invoice_summary, name="invoice_summary"),
+        Route(token + "/payments", payments.payment_start, methods=["POST"], name="payment_start"),
         Route(
-            "/i/{token}/payments/{attempt}/confirm", payments.payment_confirm, methods=["POST"], name="payment_confirm"
+            token + "/payments/{attempt}/confirm", payments.payment_confirm, methods=["POST"], name="payment_confirm"
         ),
-        Route("/i/{token}/payments/{attempt}/return", payments.payment_return, methods=["POST"], name="payment_return"),
-        Route("/i/{token}/comments", comments.comments_tail, name="comments_tail"),
-        Route("/i/{token}/comments", comments.comment_create, methods=["POST"], name="comment_create"),
-        Route("/i/{token}/comments/stream", comments.comments_stream, name="comments_stream"),
-        Route("/i/{token}/comments/code", comments.comment_code_request, methods=["POST"], name="comment_code_request"),
-        Route("/i/{token}/comments/verify", comments.comment_code_verify, methods=["POST"], name="comment_code_verify"),
-        Route("/i/{token}/comments/totp", comments.comment_totp_verify, methods=["POST"], name="comment_totp_verify"),
-        Route("/i/{token}/comments/forget", comments.comment_forget, methods=["POST"], name="comment_forget"),
+        Route(token + "/payments/{attempt}/return", payments.payment_return, methods=["POST"], name="payment_return"),
+        Route(token + "/comments", comments.comments_tail, name="comments_tail"),
+        Route(token + "/comments", comments.comment_create, methods=["POST"], name="comment_create"),
+        Route(token + "/comments/stream", comments.comments_stream, name="comments_stream"),
+        Route(token + "/comments/code", comments.comment_code_request, methods=["POST"], name="comment_code_request"),
+        Route(token + "/comments/verify", comments.comment_code_verify, methods=["POST"], name="comment_code_verify"),
+        Route(token + "/comments/totp", comments.comment_totp_verify, methods=["POST"], name="comment_totp_verify"),
+        Route(token + "/comments/forget", comments.comment_forget, methods=["POST"], name="comment_forget"),
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"], name="stripe_webhook"),
-        Route("/logos/{sha}", logo_show, name="logo_show"),
+        Route(LOGOS + "/{sha}", logo_show, name="logo_show"),
         *console_routes(),
-        Mount("/static", app=StaticFiles(directory=settings.static_dir), name="static"),
+        Mount(STATIC, app=StaticFiles(directory=static_dir), name="static"),
     ]
+
+
+@cache
+def _router(static_dir: Path) -> Router:
+    return Router(build_routes(static_dir))
+
+
+def public_url(settings: Settings, name: str, /, **params: Any) -> str:
+    """An absolute URL on the public origin outside any request (the CLI's printed links)."""
+    return settings.public_origin + str(_router(settings.static_dir).url_path_for(name, **params))
 
 
 def console_routes() -> list[BaseRoute]:
     """Every console view is guarded (web/console/guard.py) except the sign-in steps themselves."""
     return [
-        Route("/console/sign-in", sign_in.sign_in_form, name="console_sign_in_form"),
-        Route("/console/sign-in", sign_in.sign_in, methods=["POST"], name="console_sign_in"),
-        Route("/console/sign-in/code", sign_in.code_form, name="console_code_form"),
-        Route("/console/sign-in/code", sign_in.sign_in_code, methods=["POST"], name="console_sign_in_code"),
-        Route("/console/sign-out", sign_in.sign_out, methods=["POST"], name="console_sign_out"),
-        Route("/console/account", sign_in.account, name="console_account"),
+        Route(CONSOLE + "/sign-in", sign_in.sign_in_form, name="console_sign_in_form"),
+        Route(CONSOLE + "/sign-in", sign_in.sign_in, methods=["POST"], name="console_sign_in"),
+        Route(CONSOLE + "/sign-in/code", sign_in.code_form, name="console_code_form"),
+        Route(CONSOLE + "/sign-in/code", sign_in.sign_in_code, methods=["POST"], name="console_sign_in_code"),
+        Route(CONSOLE + "/sign-out", sign_in.sign_out, methods=["POST"], name="console_sign_out"),
+        Route(CONSOLE + "/account", sign_in.account, name="console_account"),
         Route(
-            "/console/account/sessions/end-others",
+            CONSOLE + "/account/sessions/end-others",
             sign_in.end_other_sessions,
             methods=["POST"],
             name="console_end_other_sessions",
         ),
-        Route("/console", invoices.console_home, name="console_home"),
-        Route("/console/customers", customers.customer_list, name="console_customer_list"),
-        Route("/console/customers", customers.customer_create, methods=["POST"], name="console_customer_create"),
-        Route("/console/customers/new", customers.customer_new, name="console_customer_new"),
-        Route("/console/customers/{customer_id:id}", customers.customer_show, name="console_customer_show"),
+        Route(CONSOLE, invoices.console_home, name="console_home"),
+        Route(CONSOLE + "/customers", customers.customer_list, name="console_customer_list"),
+        Route(CONSOLE + "/customers", customers.customer_create, methods=["POST"], name="console_customer_create"),
+        Route(CONSOLE + "/customers/new", customers.customer_new, name="console_customer_new"),
+        Route(CONSOLE + "/customers/{customer_id:id}", customers.customer_show, name="console_customer_show"),
         Route(
-            "/console/customers/{customer_id:id}",
+            CONSOLE + "/customers/{customer_id:id}",
             customers.customer_update,
             methods=["POST"],
             name="console_customer_update",
         ),
-        Route("/console/invoices", invoices.invoice_list, name="console_invoice_list"),
-        Route("/console/invoices", invoices.invoice_create, methods=["POST"], name="console_invoice_create"),
-        Route("/console/invoices/{invoice_id:id}", invoices.invoice_show, name="console_invoice_show"),
+        Route(CONSOLE + "/invoices", invoices.invoice_list, name="console_invoice_list"),
+        Route(CONSOLE + "/invoices", invoices.invoice_create, methods=["POST"], name="console_invoice_create"),
+        Route(CONSOLE + "/invoices/{invoice_id:id}", invoices.invoice_show, name="console_invoice_show"),
         Route(
-            "/console/invoices/{invoice_id:id}/draft", builder.draft_save, methods=["POST"], name="console_draft_save"
+            CONSOLE + "/invoices/{invoice_id:id}/draft", builder.draft_save, methods=["POST"], name="console_draft_save"
         ),
-        Route("/console/invoices/{invoice_id:id}/preview", invoices.invoice_preview, name="console_invoice_preview"),
+        Route(CONSOLE + "/invoices/{invoice_id:id}/preview", invoices.invoice_preview, name="console_invoice_preview"),
         Route(
-            "/console/invoices/{invoice_id:id}/preview/pdf",
+            CONSOLE + "/invoices/{invoice_id:id}/preview/pdf",
             invoices.invoice_preview_pdf,
             name="console_invoice_preview_pdf",
         ),
-        Route("/console/settings", workspace_settings.settings_show, name="console_settings_show"),
+        Route(CONSOLE + "/settings", workspace_settings.settings_show, name="console_settings_show"),
         Route(
-            "/console/settings", workspace_settings.settings_update, methods=["POST"], name="console_settings_update"
+            CONSOLE + "/settings", workspace_settings.settings_update, methods=["POST"], name="console_settings_update"
         ),
         Route(
-            "/console/settings/logo",
+            CONSOLE + "/settings/logo",
             workspace_settings.settings_logo_upload,
             methods=["POST"],
             name="console_settings_logo_upload",
         ),
         Route(
-            "/console/settings/logo/remove",
+            CONSOLE + "/settings/logo/remove",
             workspace_settings.settings_logo_remove,
             methods=["POST"],
             name="console_settings_logo_remove",
         ),
-        Route("/console/inbox", support_inbox.inbox_show, name="console_inbox_show"),
-        Route("/console/inbox/list", support_inbox.inbox_list, name="console_inbox_list"),
-        Route("/console/inbox/stream", support_inbox.inbox_stream, name="console_inbox_stream"),
-        Route("/console/threads/{invoice_id:id}", support_inbox.thread_show, name="console_thread_show"),
+        Route(CONSOLE + "/inbox", support_inbox.inbox_show, name="console_inbox_show"),
+        Route(CONSOLE + "/inbox/list", support_inbox.inbox_list, name="console_inbox_list"),
+        Route(CONSOLE + "/inbox/stream", support_inbox.inbox_stream, name="console_inbox_stream"),
+        Route(CONSOLE + "/threads/{invoice_id:id}", support_inbox.thread_show, name="console_thread_show"),
         Route(
-            "/console/threads/{invoice_id:id}/comments",
+            CONSOLE + "/threads/{invoice_id:id}/comments",
             support_inbox.thread_comments,
             name="console_thread_comments",
         ),
         Route(
-            "/console/threads/{invoice_id:id}/reply",
+            CONSOLE + "/threads/{invoice_id:id}/reply",
             support_inbox.thread_reply,
             methods=["POST"],
             name="console_thread_reply",
         ),
         Route(
-            "/console/threads/{invoice_id:id}/handled",
+            CONSOLE + "/threads/{invoice_id:id}/handled",
             support_inbox.thread_handled,
             methods=["POST"],
             name="console_thread_handled",
         ),
         Route(
-            "/console/threads/{invoice_id:id}/totp-reset",
+            CONSOLE + "/threads/{invoice_id:id}/totp-reset",
             support_inbox.thread_totp_reset,
             methods=["POST"],
             name="console_thread_totp_reset",
@@ -136,7 +159,7 @@ def console_routes() -> list[BaseRoute]:
 
 
 def _invoice_action_routes() -> list[BaseRoute]:
-    base = "/console/invoices/{invoice_id:id}"
+    base = CONSOLE + "/invoices/{invoice_id:id}"
     posts = {
         "/void": invoice_actions.invoice_void,
         "/uncollectible": invoice_actions.invoice_uncollectible,

@@ -12,12 +12,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from db import comment_access as access
 from db.customers import select_customer
 from db.invoices import Invoice
 from db.outbox import insert_mail
+from db.rows import Connection
 from web.invoices.links import token_hash
 from web.mail import is_address
 from web.otp import (
@@ -76,13 +75,13 @@ def clean_email(text: str) -> str:
     return email
 
 
-async def _customer_email(conn: asyncpg.Connection, invoice: Invoice) -> str:
+async def _customer_email(conn: Connection, invoice: Invoice) -> str:
     customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
     return customer.email.strip().lower() if customer is not None else ""
 
 
 async def request_code(
-    conn: asyncpg.Connection, invoice: Invoice, *, name: str, email: str, client: str, now: datetime
+    conn: Connection, invoice: Invoice, *, name: str, email: str, client: str, now: datetime
 ) -> list[int]:
     """Record a code for the address and queue its e-mail when it may write. Returns outbox ids to deliver."""
     name, email = clean_name(name), clean_email(email)
@@ -122,7 +121,7 @@ async def request_code(
 
 
 async def verify_code(
-    conn: asyncpg.Connection, invoice: Invoice, *, email: str, code: str, now: datetime
+    conn: Connection, invoice: Invoice, *, email: str, code: str, now: datetime
 ) -> tuple[str, access.CommentSession]:
     """Check a code; on success open a writer session and return its cookie token."""
     email, code = clean_email(email), code.strip().replace(" ", "")
@@ -160,14 +159,14 @@ async def verify_code(
 
 
 async def find_session(
-    conn: asyncpg.Connection, invoice: Invoice, token: str | None, now: datetime
+    conn: Connection, invoice: Invoice, token: str | None, now: datetime
 ) -> access.CommentSession | None:
     if not token or len(token) > 100:
         return None
     return await access.select_live_session(conn, token_hash(token), invoice.id, now)
 
 
-async def end_session(conn: asyncpg.Connection, invoice: Invoice, token: str | None, now: datetime) -> None:
+async def end_session(conn: Connection, invoice: Invoice, token: str | None, now: datetime) -> None:
     if token and len(token) <= 100:
         await access.end_session(conn, token_hash(token), invoice.id, now)
 
@@ -176,7 +175,7 @@ def needs_totp(invoice: Invoice, session: access.CommentSession) -> bool:
     return invoice.comments_require_totp and session.totp_passed_at is None
 
 
-async def totp_prompt(conn: asyncpg.Connection, invoice: Invoice, session: access.CommentSession) -> TotpPrompt:
+async def totp_prompt(conn: Connection, invoice: Invoice, session: access.CommentSession) -> TotpPrompt:
     """What the TOTP step shows: the code field only, or the enrolment (QR code and secret) the first time."""
     enrolment = await access.select_or_start_enrolment(conn, invoice.workspace_id, session.email, new_totp_secret())
     if enrolment.confirmed_at is not None:
@@ -187,7 +186,7 @@ async def totp_prompt(conn: asyncpg.Connection, invoice: Invoice, session: acces
 
 
 async def verify_totp(
-    conn: asyncpg.Connection, invoice: Invoice, session: access.CommentSession, *, code: str, now: datetime
+    conn: Connection, invoice: Invoice, session: access.CommentSession, *, code: str, now: datetime
 ) -> None:
     """Accept a code from the writer's app once (replay guard); enrolment is confirmed by the first good code."""
     code = code.strip().replace(" ", "")

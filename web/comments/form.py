@@ -8,14 +8,30 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, replace
-
-import asyncpg
+from typing import TypedDict, Unpack
 
 from db.comment_access import CommentSession
 from db.invoices import Invoice
+from db.rows import Connection
 from web.comments.access import TotpPrompt, needs_totp, totp_prompt
 
 SESSION_COOKIE = "comment_session"
+
+
+class TypedText(TypedDict, total=False):
+    """What the reader typed, carried through every step so that verifying never loses it."""
+
+    name: str
+    email: str
+    body: str
+
+
+class FormValues(TypedText, total=False):
+    """What the reader typed and what the form tells them."""
+
+    error: str
+    notice: str
+    step: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +46,7 @@ class CommentForm:
     writer: CommentSession | None = None
     totp: TotpPrompt | None = None
 
-    def with_values(self, **values: str) -> CommentForm:
+    def with_values(self, **values: Unpack[FormValues]) -> CommentForm:
         return replace(self, **values)
 
 
@@ -39,7 +55,7 @@ def anonymous_form(invoice: Invoice) -> CommentForm:
 
 
 async def form_for(
-    conn: asyncpg.Connection, invoice: Invoice, writer: CommentSession | None, **values: str
+    conn: Connection, invoice: Invoice, writer: CommentSession | None, **values: Unpack[FormValues]
 ) -> CommentForm:
     """The form for this reader: `values` (name, email, body, error, notice, step) carry what they typed."""
     if invoice.comment_mode == "closed":

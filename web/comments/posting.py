@@ -11,14 +11,13 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-import asyncpg
-
 from db.activity import insert_activity
 from db.comment_access import CommentSession
 from db.comments import Comment, count_recent_comments, insert_comment, select_thread_addresses
 from db.customers import select_customer
 from db.invoices import Invoice
 from db.outbox import insert_mail
+from db.rows import Connection
 from db.workspaces import select_workspace
 
 MAX_LENGTH = 5000
@@ -51,7 +50,7 @@ def clean_body(text: str) -> str:
 
 
 async def post_comment(
-    conn: asyncpg.Connection,
+    conn: Connection,
     invoice: Invoice,
     writer: CommentSession,
     *,
@@ -71,7 +70,7 @@ async def post_comment(
 
 
 async def post_staff_reply(
-    conn: asyncpg.Connection, invoice: Invoice, *, author_name: str, body: str, client_key: str, thread_url: str
+    conn: Connection, invoice: Invoice, *, author_name: str, body: str, client_key: str, thread_url: str
 ) -> Posted:
     """The billing team's answer (the console calls this): the customer and the thread's writers hear of it."""
     return await _write(
@@ -81,7 +80,7 @@ async def post_staff_reply(
 
 
 async def _write(
-    conn: asyncpg.Connection,
+    conn: Connection,
     invoice: Invoice,
     *,
     role: str,
@@ -106,7 +105,7 @@ async def _write(
     return Posted(comment, created, mail_ids)
 
 
-async def _tell_readers(conn: asyncpg.Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
+async def _tell_readers(conn: Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
     customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
     addresses = [customer.email if customer else "", *await select_thread_addresses(conn, invoice.id)]
     recipients = dict.fromkeys(address.strip().lower() for address in addresses if address.strip())
@@ -121,7 +120,7 @@ async def _tell_readers(conn: asyncpg.Connection, invoice: Invoice, comment: Com
     return mail_ids
 
 
-async def _tell_support(conn: asyncpg.Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
+async def _tell_support(conn: Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
     workspace = await select_workspace(conn, invoice.workspace_id)
     address = workspace.support_email or workspace.email if workspace is not None else ""
     if not address:

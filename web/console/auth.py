@@ -13,11 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from db import staff as store
+from db.rows import Connection
 from db.staff import Staff, StaffSession
 from web.invoices.links import token_hash
 from web.otp import new_totp_secret, qr_data_uri, spaced_secret, totp_timecode, totp_uri
@@ -78,7 +78,7 @@ def password_problem(password: str) -> str:
     return ""
 
 
-async def _check_throttle(conn: asyncpg.Connection, email: str, client: str, now: datetime) -> None:
+async def _check_throttle(conn: Connection, email: str, client: str, now: datetime) -> None:
     by_email, by_client, newest = await store.recent_failures(
         conn, email=email, client=client, since=now - FAILURE_WINDOW
     )
@@ -96,13 +96,13 @@ async def _check_throttle(conn: asyncpg.Connection, email: str, client: str, now
             raise SignInError(f"Too many failed tries. Wait {int(left) + 1} seconds, then try again.", 429)
 
 
-async def _fail(conn: asyncpg.Connection, email: str, client: str, now: datetime, message: str) -> SignInError:
+async def _fail(conn: Connection, email: str, client: str, now: datetime, message: str) -> SignInError:
     await store.insert_failure(conn, email, client, now)
     return SignInError(message)
 
 
 async def check_password(
-    conn: asyncpg.Connection, *, email: str, password: str, client: str, user_agent: str, now: datetime
+    conn: Connection, *, email: str, password: str, client: str, user_agent: str, now: datetime
 ) -> tuple[str, Staff]:
     """The password step: a pending session's token and the account, or SignInError."""
     email = clean_email(email)
@@ -133,7 +133,7 @@ async def check_password(
     return token, staff
 
 
-async def enrolment(conn: asyncpg.Connection, staff: Staff) -> Enrolment | None:
+async def enrolment(conn: Connection, staff: Staff) -> Enrolment | None:
     """The QR code and key to add to an authenticator app, or None once the account is enrolled."""
     if staff.totp_confirmed_at is not None:
         return None
@@ -143,7 +143,7 @@ async def enrolment(conn: asyncpg.Connection, staff: Staff) -> Enrolment | None:
 
 
 async def check_totp(
-    conn: asyncpg.Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
+    conn: Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
 ) -> str:
     """The TOTP step: the new token of the now signed-in session, or SignInError. A code is accepted once."""
     async with conn.transaction():
@@ -155,7 +155,7 @@ async def check_totp(
 
 
 async def _totp_step(
-    conn: asyncpg.Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
+    conn: Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
 ) -> str | SignInError:
     """Failures are returned, not raised, so the caller's transaction commits the failure it recorded."""
     try:
@@ -184,14 +184,14 @@ async def _totp_step(
     return token
 
 
-async def find_session(conn: asyncpg.Connection, token: str | None, now: datetime) -> tuple[StaffSession, Staff] | None:
+async def find_session(conn: Connection, token: str | None, now: datetime) -> tuple[StaffSession, Staff] | None:
     if not token or len(token) > 100:
         return None
     return await store.select_live_session(conn, token_hash(token), now, int(SESSION_IDLE.total_seconds()))
 
 
 async def create_staff(
-    conn: asyncpg.Connection, *, workspace_id: int, email: str, display_name: str, role: str, password: str
+    conn: Connection, *, workspace_id: int, email: str, display_name: str, role: str, password: str
 ) -> Staff:
     """For the CLI and the demo. Raises ValueError with a readable message."""
     email = clean_email(email)

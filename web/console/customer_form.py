@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import asyncpg
-
 from db.customers import Customer, select_customer
+from db.rows import Connection
 from web.console.fields import Form
 from web.locales import babel_locale
 
@@ -52,7 +51,7 @@ def check(posted: dict[str, str]) -> tuple[Form, CustomerValues | None]:
     return form, values if form.ok else None
 
 
-async def find_customer(conn: asyncpg.Connection, workspace_id: int, text: str) -> Customer | None:
+async def find_customer(conn: Connection, workspace_id: int, text: str) -> Customer | None:
     """The customer a posted id names, in this workspace only; anything not an id of ours is None."""
     text = text.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= 18):

@@ -5,26 +5,27 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from db.activity import select_activity
 from db.customers import select_customer, select_customers
 from db.invoices import Invoice, lock_invoice_in_workspace, select_draft_form, select_invoice_lines
 from db.links import select_links_for_invoice
+from db.rows import Connection
 from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
 from web.console.guard import current_staff
 from web.console.pages import page
+from web.http.urls import path_for
 from web.invoices.documents import load_document
 from web.invoices.money import CURRENCIES
+from web.state import AppRequest
 
 
-async def draft_check(request: Request, invoice: Invoice) -> DraftCheck:
+async def draft_check(request: AppRequest, invoice: Invoice) -> DraftCheck:
     """The builder's state as last saved: the typed form re-checked, so mistakes stay marked after a reload."""
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         lines = await select_invoice_lines(conn, invoice.id)
         typed = stored_form(invoice, lines, await select_draft_form(conn, invoice.id))
         found = await find_customer(conn, invoice.workspace_id, typed.header.get("customer_id", ""))
@@ -37,9 +38,9 @@ def draft_context(invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
     return {"invoice": invoice, "check": check, "form": check.form, "doc_locale": check.locale}
 
 
-async def builder_context(request: Request, invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
+async def builder_context(request: AppRequest, invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
     """The whole builder page: the fragments' context plus the lists its selects offer."""
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         customers = await select_customers(conn, invoice.workspace_id, limit=1000)
         customer = await select_customer(conn, invoice.workspace_id, check.customer_id)
     return {
@@ -49,28 +50,28 @@ async def builder_context(request: Request, invoice: Invoice, check: DraftCheck)
 
 
 async def builder_page(
-    request: Request, invoice: Invoice, check: DraftCheck | None = None, *, status: int = 200, message: str = ""
+    request: AppRequest, invoice: Invoice, check: DraftCheck | None = None, *, status: int = 200, message: str = ""
 ) -> Response:
     check = check or await draft_check(request, invoice)
     context = await builder_context(request, invoice, check)
     return page(request, "console/builder.html", {**context, "message": message}, status=status)
 
 
-async def detail_page(request: Request, invoice: Invoice, *, status: int = 200, **extra: Any) -> Response:
+async def detail_page(request: AppRequest, invoice: Invoice, *, status: int = 200, **extra: Any) -> Response:
     staff = current_staff(request)
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         document = await load_document(conn, invoice)
         links = await select_links_for_invoice(conn, invoice.id)
         activity = await select_activity(conn, invoice.id)
     context = {
         "invoice": invoice, "doc": document, "links": links, "activity": activity, "payments": document.payments,
-        "doc_locale": invoice.locale, "now": request.state.clock(), "notice": request.query_params.get("done", ""),
+        "doc_locale": invoice.locale, "now": request.state["clock"](), "notice": request.query_params.get("done", ""),
         "can_bill": staff.role == "billing", **extra,
     }  # fmt: skip
     return page(request, "console/invoice.html", context, status=status)
 
 
-async def locked_invoice(conn: asyncpg.Connection, request: Request, *, sent: bool = False) -> Invoice:
+async def locked_invoice(conn: Connection, request: AppRequest, *, sent: bool = False) -> Invoice:
     """The invoice in the path, of the signed-in workspace only (else 404), locked for the caller's transaction,
     so actions on one invoice queue. `sent`: a draft is refused (it has no portal link yet)."""
     invoice = await lock_invoice_in_workspace(
@@ -83,6 +84,7 @@ async def locked_invoice(conn: asyncpg.Connection, request: Request, *, sent: bo
     return invoice
 
 
-def done(invoice: Invoice, what: str, anchor: str = "") -> Response:
+def done(request: AppRequest, invoice: Invoice, what: str, anchor: str = "") -> Response:
     """Back to the invoice page with a notice of what was done (Post/Redirect/Get)."""
-    return RedirectResponse(f"/console/invoices/{invoice.id}?done={what}{anchor}", status_code=303)
+    page_path = path_for(request, "console_invoice_show", invoice_id=invoice.id)
+    return RedirectResponse(f"{page_path}?done={what}{anchor}", status_code=303)

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
 from starlette.responses import Response
 
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.state import AppRequest
 
 
-def console_context(request: Request) -> dict[str, Any]:
-    staff = getattr(request.state, "staff", None)
-    session = getattr(request.state, "staff_session", None)
+def console_context(request: AppRequest) -> dict[str, Any]:
+    access = request.scope.get("state", {}).get("console")  # absent on the sign-in pages, before the guard
+    staff = access.staff if access is not None else None
+    session = access.session if access is not None else None
     return {
         "staff": staff,
         "csrf_token": session.csrf_token if session is not None else "",
         "is_billing": staff is not None and staff.role == "billing",
         "section": request.url.path.split("/")[2] if request.url.path.count("/") >= 2 else "",
-        "origin": request.state.settings.public_origin,
+        "origin": request.state["settings"].public_origin,
         "current_session_id": session.id if session is not None else 0,
     }
 
 
-def page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
+def page(request: AppRequest, template: str, context: dict[str, Any], status: int = 200) -> Response:
     return html_response(render_to_bytes(request, template, {**console_context(request), **context}), status)
 
 
 def fragment_or_page(
-    request: Request, fragment: str, template: str, context: dict[str, Any], status: int = 200
+    request: AppRequest, fragment: str, template: str, context: dict[str, Any], status: int = 200
 ) -> Response:
     """The fragment for htmx, the whole page otherwise (every console form also works without JavaScript)."""
     return page(request, fragment if wants_fragment(request) else template, context, status)

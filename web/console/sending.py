@@ -3,16 +3,16 @@ customer and the activity entry, all in the caller's transaction (the mail leave
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-
-import asyncpg
 
 from db.activity import insert_activity
 from db.customers import select_customer
 from db.invoices import Invoice, issue_invoice, select_invoice_lines
-from db.links import PortalLink, revoke_link, select_links_for_invoice
+from db.links import PortalLink
 from db.outbox import insert_mail
+from db.rows import Connection
 from db.staff import Staff
 from web.invoices.links import create_link
 from web.invoices.money import format_money
@@ -36,8 +36,11 @@ class Sent:
     mail_ids: list[int]
 
 
-async def send_draft(conn: asyncpg.Connection, draft: Invoice, *, staff: Staff, today: date, origin: str) -> Sent:
-    """`draft` must be locked by the caller's transaction (db.invoices.lock_invoice_in_workspace)."""
+async def send_draft(
+    conn: Connection, draft: Invoice, *, staff: Staff, today: date, link_url: Callable[[str], str]
+) -> Sent:
+    """`draft` must be locked by the caller's transaction (db.invoices.lock_invoice_in_workspace); `link_url` makes
+    the public URL of a link from its token."""
     lines = await select_invoice_lines(conn, draft.id)
     if not lines:
         raise SendRefused("Add at least one line before sending.")
@@ -55,22 +58,28 @@ async def send_draft(conn: asyncpg.Connection, draft: Invoice, *, staff: Staff, 
         raise SendRefused("The due date cannot be before the issue date.")
     issued = await issue_invoice(conn, draft.id, issue_date=issue_date, due_date=due_date)
     link = await create_link(conn, draft.id)
-    mail_id = await mail_link(conn, issued, link, recipient=customer.email, origin=origin, total=totals.total)
+    mail_id = await mail_link(conn, issued, link, recipient=customer.email, link_url=link_url, total=totals.total)
     await insert_activity(conn, draft.id, SENT, {"to": customer.email, "by": staff.email})
     return Sent(issued, link, [mail_id])
 
 
 async def mail_link(
-    conn: asyncpg.Connection, invoice: Invoice, link: PortalLink, *, recipient: str, origin: str, total: int,
+    conn: Connection,
+    invoice: Invoice,
+    link: PortalLink,
+    *,
+    recipient: str,
+    link_url: Callable[[str], str],
+    total: int,
     again: bool = False,
-) -> int:  # fmt: skip
+) -> int:
     seller = (invoice.seller_snapshot or {}).get("legal_name", "")
     amount = format_money(total, invoice.currency, invoice.locale)
     due = invoice.due_date.isoformat() if invoice.due_date else ""
     opening = "As requested, here is the link to" if again else "Please find"
     body = (
         f"Hello,\n\n{opening} invoice {invoice.number} from {seller} for {amount}, due {due}:\n\n"
-        f"{origin}/i/{link.token}\n\n"
+        f"{link_url(link.token)}\n\n"
         "On that page you can view and download the invoice, ask a question, and pay online.\n\n"
         f"Thank you,\n{seller}\n"
     )
@@ -80,19 +89,3 @@ async def mail_link(
         # The link is a key to the invoice: the copy kept in the outbox is blanked once delivered.
         sensitive=True,
     )  # fmt: skip
-
-
-async def live_link(conn: asyncpg.Connection, invoice_id: int, now_utc: object) -> PortalLink | None:
-    """The newest link that still opens the invoice."""
-    for link in reversed(await select_links_for_invoice(conn, invoice_id)):
-        if link.revoked_at is None and (link.expires_at is None or link.expires_at > now_utc):  # type: ignore[operator]
-            return link
-    return None
-
-
-async def replace_links(conn: asyncpg.Connection, invoice_id: int) -> PortalLink:
-    """A new link; every older one stops working (it then shows Invoice Not Found)."""
-    for link in await select_links_for_invoice(conn, invoice_id):
-        if link.revoked_at is None:
-            await revoke_link(conn, link.id)
-    return await create_link(conn, invoice_id)

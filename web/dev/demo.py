@@ -25,6 +25,7 @@ from db.invoices import (
 )
 from db.links import revoke_link, select_links_for_invoice
 from db.payments import insert_settled_payment
+from db.rows import Connection
 from db.workspaces import insert_workspace, select_workspace_by_slug
 from web.invoices.documents import load_document
 from web.invoices.links import create_link
@@ -156,7 +157,7 @@ DEMO_STAFF = (
 )
 
 
-async def _demo_staff(conn: asyncpg.Connection, workspace_id: int) -> None:
+async def _demo_staff(conn: Connection, workspace_id: int) -> None:
     from db.staff import select_staff_by_email
     from web.console.auth import create_staff
 
@@ -168,7 +169,7 @@ async def _demo_staff(conn: asyncpg.Connection, workspace_id: int) -> None:
 
 
 async def _create(
-    conn: asyncpg.Connection, workspace_id: int, customer_id: int, demo: DemoInvoice, key: str, today: date
+    conn: Connection, workspace_id: int, customer_id: int, demo: DemoInvoice, key: str, today: date
 ) -> int:
     invoice = await insert_invoice(
         conn,

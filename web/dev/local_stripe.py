@@ -7,10 +7,18 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
+from starlette.applications import Starlette
 
-from web.payments.ledger import HANDLED_TYPES
+from web.payments.ledger import EVENT_HANDLERS
+from web.settings import Settings
+from web.stripe.gateway import CardSummary, CardToConfirm
+
+if TYPE_CHECKING:
+    from stripe import StripeClient
+
 from web.settings import PROJECT_ROOT
 
 # Any key works with localstripe; these make it obvious in logs that no real Stripe account is involved.
@@ -41,10 +49,27 @@ def localstripe() -> Iterator[str]:
 
 def register_webhook(base: str, url: str, secret: str, name: str = "portal", events: list[str] | None = None) -> None:
     """Have localstripe sign and send the events we handle to `url` (it delivers about a second later)."""
-    body = {"url": url, "secret": secret, "events": sorted(HANDLED_TYPES) if events is None else events}
+    body = {"url": url, "secret": secret, "events": sorted(EVENT_HANDLERS) if events is None else events}
     httpx.post(f"{base}/_config/webhooks/{name}", json=body, timeout=5).raise_for_status()
 
 
 def flush(base: str) -> None:
     """Forget every object (between tests)."""
     httpx.delete(f"{base}/_config/data", timeout=5).raise_for_status()
+
+
+class TokenCardId:
+    """localstripe's dialect (web.stripe.gateway.CardAttachment): it cannot make a PaymentMethod from a card token,
+    so the token's card id is attached instead, and it refuses the `use_stripe_sdk` confirm flag."""
+
+    async def prepare(self, client: StripeClient, card_token: str) -> CardToConfirm:
+        card = (await client.v1.tokens.retrieve_async(card_token)).to_dict()["card"]
+        return CardToConfirm(str(card["id"]), CardSummary(str(card.get("brand", "")), str(card["last4"])), {})
+
+
+def app_from_env() -> Starlette:
+    """`uvicorn --factory web.dev.local_stripe:app_from_env`: the portal wired to a localstripe (benchmarks)."""
+    from web.app import configure_logging, create_app
+
+    configure_logging()
+    return create_app(Settings.from_env(), stripe_cards=TokenCardId())

@@ -1,17 +1,23 @@
-"""One error renderer: a page for people, JSON for /healthz-style callers, never a traceback."""
+"""One error renderer: a page for people (plain text if the lifespan never ran), never a traceback."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
+from typing import Any
 
 import asyncpg
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.templating import Jinja2Templates
+
+from web.state import AppRequest
 
 log = logging.getLogger(__name__)
+
+ExceptionHandler = Callable[[AppRequest, Exception], Awaitable[Response]]
 
 # The database or network being down is not a bug: tell the reader to retry instead of showing a 500.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -21,6 +27,8 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
 )
+# Any database failure a read-only endpoint reports rather than raises (health checks, event streams).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)
 
 _MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
@@ -33,42 +41,44 @@ _MESSAGES = {
 }
 
 
-def exception_handlers() -> dict[type[Exception] | int, object]:
+def exception_handlers(portal_prefix: str) -> dict[Any, ExceptionHandler]:
     """Outages are handled inside the app (ExceptionMiddleware), so they are not re-raised as crashes;
-    anything else reaches ServerErrorMiddleware, which renders our 500 page and logs the traceback."""
-    handlers: dict[type[Exception] | int, object] = {HTTPException: http_error}
-    handlers.update({error: service_unavailable for error in UNAVAILABLE_ERRORS})  # type: ignore[misc]
+    anything else reaches ServerErrorMiddleware, which renders our 500 page and logs the traceback.
+    A 404 under `portal_prefix` is the one "Invoice Not Found" page, whatever was not found."""
+
+    async def http_error(request: AppRequest, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404 and request.url.path.startswith(portal_prefix + "/"):
+            return _render(request, 404, "errors/invoice_not_found.html")
+        # A detail we wrote ourselves is a readable sentence for the reader; Starlette's default is the bare phrase.
+        detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else ""
+        return _render(request, exc.status_code, detail=detail)
+
+    handlers: dict[Any, ExceptionHandler] = {HTTPException: http_error}
+    handlers.update(dict.fromkeys(UNAVAILABLE_ERRORS, service_unavailable))
     handlers[Exception] = server_error
     return handlers
 
 
-def _render(request: Request, status_code: int, template: str = "errors/error.html", detail: str = "") -> Response:
+def _render(request: AppRequest, status_code: int, template: str = "errors/error.html", detail: str = "") -> Response:
     title, message = _MESSAGES.get(status_code, _MESSAGES[500])
     message = detail or message
-    templates = getattr(request.state, "templates", None)
+    # Absent when the lifespan never ran (or failed).
+    templates: Jinja2Templates | None = request.scope.get("state", {}).get("templates")
     headers = {"Retry-After": "30"} if status_code == 503 else None
     if templates is None:
-        # Lifespan never ran (or failed): still answer without a traceback.
         return PlainTextResponse(f"{title}. {message}", status_code=status_code, headers=headers)
     context = {"title": title, "message": message, "status_code": status_code}
-    return templates.TemplateResponse(request, template, context, status_code=status_code, headers=headers)
+    body = templates.get_template(template).render({"request": request, **context})
+    return HTMLResponse(body, status_code=status_code, headers=headers)
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404 and request.url.path.startswith("/i/"):
-        return _render(request, 404, "errors/invoice_not_found.html")
-    # A detail we wrote ourselves is a readable sentence for the reader; Starlette's default is the bare phrase.
-    detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else ""
-    return _render(request, exc.status_code, detail=detail)
-
-
-async def service_unavailable(request: Request, exc: Exception) -> Response:
+async def service_unavailable(request: AppRequest, exc: Exception) -> Response:
     log.warning("service unavailable on %s %s: %r", request.method, request.url.path, exc)
     return _render(request, 503)
 
 
-async def server_error(request: Request, exc: Exception) -> Response:
+async def server_error(request: AppRequest, exc: Exception) -> Response:
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return await service_unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

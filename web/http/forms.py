@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+
+from web.state import AppRequest
 
 
-async def read_form(request: Request, max_bytes: int) -> dict[str, str]:
+async def read_form(request: AppRequest, max_bytes: int) -> dict[str, str]:
     """The posted text fields."""
     form = await read_form_data(request, max_bytes)
     return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
 
 
-async def read_form_data(request: Request, max_bytes: int, **limits: int) -> FormData:
+async def read_form_data(request: AppRequest, max_bytes: int, **limits: int) -> FormData:
     """The whole posted form, files included; `limits` are passed to Starlette's parser (max_files, ...)."""
     length = request.headers.get("content-length", "")
     if not length.isdigit() or int(length) > max_bytes:
@@ -26,6 +27,6 @@ def without_nul(text: str) -> str:
     return text.replace("\x00", "")
 
 
-def client_address(request: Request) -> str:
+def client_address(request: AppRequest) -> str:
     """The peer address rate limits count by (behind a proxy, uvicorn's --forwarded-allow-ips sets it)."""
     return request.client.host if request.client else "unknown"

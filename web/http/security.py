@@ -55,9 +55,8 @@ def _origin(url: str) -> str:
 class SecurityHeadersMiddleware:
     """Pure ASGI (not BaseHTTPMiddleware) so streaming responses and throughput are untouched."""
 
-    def __init__(
-        self, app: ASGIApp, *, csp: str, immutable_prefixes: tuple[str, ...] = ("/static/", "/logos/")
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, csp: str, immutable_prefixes: tuple[str, ...]) -> None:
+        """`immutable_prefixes`: paths whose bytes never change (content-hashed assets), cached for good."""
         self.app = app
         self.csp = csp
         self.immutable_prefixes = immutable_prefixes

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
+from web.http.urls import path_for
 from web.invoices.money import format_money
 from web.locales import babel_locale, format_day, format_moment, locale_tag
 
@@ -49,7 +52,14 @@ def linkify(text: str) -> Markup:
     return Markup("").join(pieces)
 
 
-def build_templates(templates_dir: Path, static_dir: Path) -> Jinja2Templates:
+@pass_context
+def _path_for(context: Mapping[str, Any], name: str, /, **params: Any) -> str:
+    """`path_for("invoice_pdf", token=…)` in a template: the route's path, like the handlers' web.http.urls."""
+    return path_for(context["request"], name, **params)
+
+
+def build_templates(templates_dir: Path, static_dir: Path, *, static_path: Callable[[str], str]) -> Jinja2Templates:
+    """`static_path` maps a file under static/ to its URL path (from the route map)."""
     env = Environment(
         loader=FileSystemLoader(templates_dir),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -73,7 +83,7 @@ def build_templates(templates_dir: Path, static_dir: Path) -> Jinja2Templates:
     @cache
     def static_url(path: str) -> str:
         digest = hashlib.sha256((static_dir / path).read_bytes()).hexdigest()[:12]
-        return f"/static/{path}?v={digest}"
+        return f"{static_path(path)}?v={digest}"
 
-    env.globals.update(static_url=static_url, babel_locale=babel_locale)
+    env.globals.update(static_url=static_url, babel_locale=babel_locale, path_for=_path_for)
     return Jinja2Templates(env=env)

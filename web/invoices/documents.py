@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import asyncpg
-
 from db.customers import select_customer
 from db.invoices import Invoice, InvoiceLine, select_invoice_lines
 from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
+from db.rows import Connection
 from db.workspaces import select_workspace
 from web.invoices.totals import Totals, compute_totals
 
@@ -70,7 +69,7 @@ def amount_due(status: str, total: int, paid: int) -> int:
     return max(total - paid, 0)
 
 
-async def load_document(conn: asyncpg.Connection, invoice: Invoice) -> InvoiceDocument:
+async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
     lines = await select_invoice_lines(conn, invoice.id)
     payments = await select_succeeded_payments(conn, invoice.id)
     if invoice.seller_snapshot is not None and invoice.buyer_snapshot is not None:

@@ -6,9 +6,8 @@ import hashlib
 import secrets
 from datetime import datetime
 
-import asyncpg
-
-from db.links import PortalLink, insert_portal_link
+from db.links import PortalLink, insert_portal_link, revoke_link, select_links_for_invoice
+from db.rows import Connection
 
 TOKEN_BYTES = 24  # 192 bits, 32 URL-safe characters
 
@@ -23,8 +22,28 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def create_link(conn: asyncpg.Connection, invoice_id: int, *, expires_at: datetime | None = None) -> PortalLink:
+async def create_link(conn: Connection, invoice_id: int, *, expires_at: datetime | None = None) -> PortalLink:
     token = new_token()
     return await insert_portal_link(
         conn, invoice_id=invoice_id, token=token, token_hash=token_hash(token), expires_at=expires_at
     )
+
+
+def newest_live(links: list[PortalLink], now: datetime) -> PortalLink | None:
+    """The newest of `links` (oldest first, as stored) that still opens the invoice."""
+    for link in reversed(links):
+        if link.revoked_at is None and (link.expires_at is None or link.expires_at > now):
+            return link
+    return None
+
+
+async def live_link(conn: Connection, invoice_id: int, now: datetime) -> PortalLink | None:
+    return newest_live(await select_links_for_invoice(conn, invoice_id), now)
+
+
+async def replace_links(conn: Connection, invoice_id: int) -> PortalLink:
+    """A new link; every older one stops working (it then shows Invoice Not Found)."""
+    for link in await select_links_for_invoice(conn, invoice_id):
+        if link.revoked_at is None:
+            await revoke_link(conn, link.id)
+    return await create_link(conn, invoice_id)

@@ -12,12 +12,12 @@ import io
 import math
 from dataclasses import dataclass
 
-import asyncpg
 from PIL import Image, UnidentifiedImageError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from db.logos import insert_logo, select_logo, set_workspace_logo
+from db.rows import Connection
 
 MAX_BYTES = 512 * 1024
 MAX_SIDE = 2000
@@ -123,7 +123,7 @@ async def validate_upload(upload: object) -> ValidLogo:
     return await run_in_threadpool(validate_logo, data, upload.content_type or "")
 
 
-async def save_workspace_logo(conn: asyncpg.Connection, workspace_id: int, logo: ValidLogo) -> str:
+async def save_workspace_logo(conn: Connection, workspace_id: int, logo: ValidLogo) -> str:
     """Store the logo and make it the workspace's; returns its sha. Invoices issued from now on carry it."""
     async with conn.transaction():
         sha = await insert_logo(conn, media_type=logo.media_type, width=logo.width, height=logo.height, data=logo.data)
@@ -132,7 +132,7 @@ async def save_workspace_logo(conn: asyncpg.Connection, workspace_id: int, logo:
     return sha
 
 
-async def logo_data_uri(conn: asyncpg.Connection, sha: str | None) -> str | None:
+async def logo_data_uri(conn: Connection, sha: str | None) -> str | None:
     """The logo inline for WeasyPrint, which must not fetch anything while rendering. Safe for the PDF cache:
     the sha is the content, and issued invoices keep theirs in the snapshot."""
     if sha is None:

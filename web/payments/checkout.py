@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import asyncpg
-
 from db.invoices import Invoice
 from db.payments import Payment, insert_card_attempt, lock_intent_id, set_payment_intent
+from db.rows import Connection
 from web.invoices.documents import InvoiceDocument
 from web.invoices.money import format_money
 from web.payments.amounts import (
@@ -88,7 +87,7 @@ def payment_card(settings: Settings, document: InvoiceDocument, locale: str) -> 
 
 
 async def start_card_payment(
-    conn: asyncpg.Connection,
+    conn: Connection,
     gateway: StripeGateway,
     document: InvoiceDocument,
     *,
@@ -113,7 +112,7 @@ async def start_card_payment(
     return payment, await ensure_intent(conn, gateway, invoice, payment)
 
 
-async def ensure_intent(conn: asyncpg.Connection, gateway: StripeGateway, invoice: Invoice, payment: Payment) -> Intent:
+async def ensure_intent(conn: Connection, gateway: StripeGateway, invoice: Invoice, payment: Payment) -> Intent:
     """The attempt's PaymentIntent, created on first need. The idempotency key is the attempt's row, so even a
     create whose answer was lost (timeout) cannot leave a second intent behind at Stripe."""
     if payment.stripe_payment_intent_id:

@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 import asyncpg
@@ -29,6 +29,7 @@ from db.payments import (
     select_card_attempt,
     set_card_details,
 )
+from db.rows import Connection
 from web.invoices.documents import load_document
 from web.invoices.money import format_money
 from web.payments.amounts import card_payable_due, rules_for
@@ -66,7 +67,14 @@ class Outcome:
 
 
 async def confirm_attempt(
-    pool: asyncpg.Pool, gateway: StripeGateway, *, invoice_id: int, attempt_key: str, card_token: str, locale: str
+    pool: asyncpg.Pool,
+    gateway: StripeGateway,
+    *,
+    invoice_id: int,
+    attempt_key: str,
+    card_token: str,
+    locale: str,
+    now: datetime,
 ) -> Outcome:
     async with pool.acquire() as conn:
         async with conn.transaction():
@@ -77,10 +85,10 @@ async def confirm_attempt(
             finished = _finished(payment)
             if finished is not None:
                 return finished
-            if not _held(payment) and not CARD_TOKEN.match(card_token):
+            if not _held(payment, now) and not CARD_TOKEN.match(card_token):
                 # Before any hold: a form sent without a usable card must not block other tabs.
                 return Outcome(Step.CARD, payment, "Enter your card details.")
-            decision, payment, message = await _check_balance(conn, invoice, payment, locale)
+            decision, payment, message = await _check_balance(conn, invoice, payment, locale, now)
         # Stripe is called only after the transaction: the invoice lock is never held across the network.
         try:
             return await _at_stripe(conn, gateway, invoice, payment, decision, message, card_token)
@@ -90,7 +98,7 @@ async def confirm_attempt(
 
 
 async def _at_stripe(
-    conn: asyncpg.Connection,
+    conn: Connection,
     gateway: StripeGateway,
     invoice: Invoice,
     payment: Payment,
@@ -147,8 +155,8 @@ async def reconcile_attempt(
         return await _follow(conn, payment, intent)
 
 
-def _held(payment: Payment) -> bool:
-    return payment.attempt_held_until is not None and payment.attempt_held_until > datetime.now(UTC)
+def _held(payment: Payment, now: datetime) -> bool:
+    return payment.attempt_held_until is not None and payment.attempt_held_until > now
 
 
 def _finished(payment: Payment) -> Outcome | None:
@@ -162,10 +170,10 @@ def _finished(payment: Payment) -> Outcome | None:
 
 
 async def _check_balance(
-    conn: asyncpg.Connection, invoice: Invoice, payment: Payment, locale: str
+    conn: Connection, invoice: Invoice, payment: Payment, locale: str, now: datetime
 ) -> tuple[str, Payment, str]:
     """Inside the invoice lock: hold this attempt's amount, lower it to what is left, or cancel it."""
-    if _held(payment):
+    if _held(payment, now):
         return "recheck", payment, ""
     document = await load_document(conn, invoice)
     available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id)
@@ -203,7 +211,7 @@ async def _check_balance(
     return "confirm", payment, ""
 
 
-async def _follow(conn: asyncpg.Connection, payment: Payment, intent: Intent) -> Outcome:
+async def _follow(conn: Connection, payment: Payment, intent: Intent) -> Outcome:
     if intent.status == "succeeded":
         return Outcome(Step.DONE, payment)
     if intent.status == "processing":
@@ -217,7 +225,7 @@ async def _follow(conn: asyncpg.Connection, payment: Payment, intent: Intent) ->
     return await _declined(conn, payment, intent.failure_message or "The payment was not completed.")
 
 
-async def _declined(conn: asyncpg.Connection, payment: Payment, message: str) -> Outcome:
+async def _declined(conn: Connection, payment: Payment, message: str) -> Outcome:
     """End this attempt (releasing its hold) and open a fresh one for the same amount, so the customer can simply
     try another card: one PaymentIntent per try keeps Stripe's record and ours one-to-one."""
     await end_attempt(conn, payment.id, status="failed", failure_message=message)

@@ -3,13 +3,12 @@ when a refund makes something due, and the overpaid excess (two tabs paying at o
 
 from __future__ import annotations
 
-import asyncpg
-
 from db.invoices import select_invoice_for_update, set_invoice_paid
+from db.rows import Connection
 from web.invoices.documents import load_document
 
 
-async def settle(conn: asyncpg.Connection, invoice_id: int) -> int:
+async def settle(conn: Connection, invoice_id: int) -> int:
     """Bring the invoice's status in line with its payments; return the amount paid beyond the total.
 
     Must run inside the caller's transaction: the invoice row stays locked until it commits.

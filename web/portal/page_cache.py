@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from web.invoices.documents import InvoiceDocument
 from web.realtime import ChangeFeed
 
-# version, token (the page links to its own URLs), reader locale, mode, fragment, ISO day
+# version, the viewer's identity (the page links to its own URLs), reader locale, mode, fragment, ISO day
 PageKey = tuple[int, str, str, str, bool, str]
 _MAX_PAGES_PER_INVOICE = 32
 
@@ -35,7 +35,7 @@ class PortalCache:
         self._invoice_by_link: dict[bytes, int] = {}
         self.detach = feed.subscribe(lambda change: self.forget_invoice(change.invoice_id), self.clear)
 
-    def document_for_link(self, token_hash: bytes) -> InvoiceDocument | None:
+    def document_for_link(self, token_hash: bytes, now: datetime) -> InvoiceDocument | None:
         if not self.feed.connected:
             return None
         invoice_id = self._invoice_by_link.get(token_hash)
@@ -43,7 +43,7 @@ class PortalCache:
         if entry is None:
             return None
         expires_at = entry.links.get(token_hash)
-        if expires_at is not None and datetime.now(UTC) >= expires_at:
+        if expires_at is not None and now >= expires_at:
             return None
         self._entries.move_to_end(entry.document.invoice.id)
         return entry.document

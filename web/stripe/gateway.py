@@ -1,4 +1,4 @@
-"""The only module that talks to Stripe: PaymentIntents, refunds and webhook verification.
+"""The only module that imports `stripe`: PaymentIntents, refunds and webhook verification.
 
 Failures are translated into two exceptions the views can word for a customer: `ProviderUnavailable`
 (timeouts, connection errors, rate limits, Stripe 5xx: "try again", nothing was charged twice because every
@@ -8,7 +8,7 @@ create carries an idempotency key) and `PaymentRefused` (Stripe said no to this 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import stripe
 
@@ -58,15 +58,46 @@ def _intent(stripe_object: Any) -> Intent:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CardToConfirm:
+    """A tokenised card made ready for a PaymentIntent: what to attach, what to show, how to confirm."""
+
+    payment_method: str
+    summary: CardSummary
+    confirm_params: dict[str, Any]
+
+
+class CardAttachment(Protocol):
+    """How the card token from the browser becomes something a PaymentIntent is confirmed with. Chosen at start-up:
+    Stripe's way here; a test double that speaks an older dialect brings its own (web/dev/local_stripe.py)."""
+
+    async def prepare(self, client: stripe.StripeClient, card_token: str) -> CardToConfirm: ...
+
+
+class PaymentMethodFromToken:
+    """Stripe's way: a PaymentMethod made from the token, confirmed with `use_stripe_sdk` so that a 3-D Secure step
+    comes back as a next action Stripe.js can handle."""
+
+    async def prepare(self, client: stripe.StripeClient, card_token: str) -> CardToConfirm:
+        method = await client.v1.payment_methods.create_async({"type": "card", "card": {"token": card_token}})
+        card = method.to_dict()["card"]
+        summary = CardSummary(str(card.get("brand", "")), str(card["last4"]))
+        return CardToConfirm(str(method.id), summary, {"use_stripe_sdk": True})
+
+
 class StripeGateway:
-    def __init__(self, secret_key: str, *, api_base: str = "", timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        api_base: str = "",
+        timeout: float = 20.0,
+        cards: CardAttachment | None = None,
+    ) -> None:
         options: dict[str, Any] = {"max_network_retries": 2}
         if api_base:
             options["base_addresses"] = {"api": api_base}
-        # A custom API base means the local test double (localstripe), which speaks an older dialect: it cannot
-        # turn a card token into a PaymentMethod (it takes the token's card id instead) and refuses the
-        # `use_stripe_sdk` confirm flag. Everything else is the same call against the same SDK.
-        self._localstripe_dialect = bool(api_base)
+        self._cards = cards or PaymentMethodFromToken()
         self._client = stripe.StripeClient(
             secret_key, http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True), **options
         )
@@ -101,27 +132,16 @@ class StripeGateway:
         secret); a refusal raises CardDeclined.
         """
         try:
-            if self._localstripe_dialect:
-                token = (await self._client.v1.tokens.retrieve_async(card_token)).to_dict()
-                card = token["card"]
-                method_id, summary = str(card["id"]), CardSummary(str(card.get("brand", "")), str(card["last4"]))
-                confirm_params: dict[str, Any] = {}
-            else:
-                method = await self._client.v1.payment_methods.create_async(
-                    {"type": "card", "card": {"token": card_token}}  # type: ignore[typeddict-item]
-                )
-                card = method.to_dict()["card"]
-                method_id, summary = str(method.id), CardSummary(str(card.get("brand", "")), str(card["last4"]))
-                confirm_params = {"use_stripe_sdk": True}
+            card = await self._cards.prepare(self._client, card_token)
             await self._client.v1.payment_intents.update_async(
-                intent_id, {"payment_method": method_id, "amount": amount}
+                intent_id, {"payment_method": card.payment_method, "amount": amount}
             )
-            confirmed = await self._client.v1.payment_intents.confirm_async(intent_id, confirm_params)  # type: ignore[arg-type]
+            confirmed = await self._client.v1.payment_intents.confirm_async(intent_id, card.confirm_params)  # type: ignore[arg-type]
         except stripe.CardError as error:
             raise CardDeclined(error.user_message or "Your card was declined.") from error
         except stripe.StripeError as error:
             raise _translate(error) from error
-        return _intent(confirmed), summary
+        return _intent(confirmed), card.summary
 
     async def refund(self, *, intent_id: str, amount: int, idempotency_key: str) -> str:
         params = {"payment_intent": intent_id, "amount": amount}
@@ -138,7 +158,8 @@ class StripeGateway:
             event = stripe.Webhook.construct_event(payload, signature or "", secret, tolerance=tolerance)
         except (stripe.SignatureVerificationError, ValueError) as error:
             raise InvalidWebhook(str(error)) from error
-        return event.to_dict()
+        verified: dict[str, Any] = event.to_dict()
+        return verified
 
     async def _call(self, awaitable: Any) -> Intent:
         try:

@@ -4,7 +4,6 @@ and the summary poll that brings a payment landing while the page is open."""
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 
 from web.http.forms import read_form
@@ -12,39 +11,41 @@ from web.http.rendering import html_response, render_to_bytes, wants_fragment
 from web.payments.amounts import AmountError
 from web.payments.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
 from web.payments.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
+from web.portal.pages import cached_page, portal_context
+from web.portal.viewer import link_holder
+from web.state import AppRequest
 from web.stripe.gateway import PaymentRefused, ProviderUnavailable, StripeGateway
-from web.views.portal import cached_page, find_document, portal_context
 
 # Forms here carry an amount and a key or token: anything bigger is not from our page.
 _MAX_FORM_BYTES = 4096
 
 
-async def invoice_summary(request: Request) -> Response:
+async def invoice_summary(request: AppRequest) -> Response:
     """The summary poll: 204 while the invoice is unchanged, else the new summary and payment card."""
-    stamp = request.state.portal_cache.feed.stamp()
-    document = await find_document(request)
-    if request.query_params.get("since") == str(document.invoice.version):
+    viewer = await link_holder(request)
+    if request.query_params.get("since") == str(viewer.document.invoice.version):
         return Response(status_code=204)
-    return html_response(await cached_page(request, stamp, document, "summary", True, "portal/_summary_update.html"))
+    return html_response(await cached_page(request, viewer, "summary", True, "portal/_summary_update.html"))
 
 
-async def payment_start(request: Request) -> Response:
+async def payment_start(request: AppRequest) -> Response:
     """Validate the amount, record the attempt, create its PaymentIntent, and answer with the card step."""
-    document = await find_document(request)
-    context = portal_context(request, document)
+    viewer = await link_holder(request)
+    document = viewer.document
+    context = portal_context(request, viewer)
     card: PaymentCard = context["card"]  # type: ignore[assignment]
     form = await read_form(request, _MAX_FORM_BYTES)
     amount_text, attempt_key = form.get("amount", ""), form.get("attempt_key", "")
     kept = {"amount_text": amount_text[:64], "attempt_key": attempt_key if ATTEMPT_KEY.match(attempt_key) else ""}
-    if not card.availability.payable or request.state.stripe is None:
+    if not card.availability.payable or request.state["stripe"] is None:
         return _payment(request, "portal/_payment.html", context, 409)
     if not attempt_key and not wants_fragment(request):
         error = "Card payment needs JavaScript in your browser. You can pay by bank transfer instead."
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": error}, 422)
     try:
-        async with request.state.pool.acquire() as conn:
+        async with request.state["pool"].acquire() as conn:
             payment, intent = await start_card_payment(
-                conn, request.state.stripe, document,
+                conn, request.state["stripe"], document,
                 amount_text=amount_text, locale=str(context["viewer_locale"]), attempt_key=attempt_key,
             )  # fmt: skip
     except AmountError as error:
@@ -58,28 +59,30 @@ async def payment_start(request: Request) -> Response:
     return _outcome(request, context, Outcome(Step.CARD, payment))
 
 
-async def payment_confirm(request: Request) -> Response:
-    document = await find_document(request)
-    context = portal_context(request, document)
+async def payment_confirm(request: AppRequest) -> Response:
+    viewer = await link_holder(request)
+    document = viewer.document
+    context = portal_context(request, viewer)
     form = await read_form(request, _MAX_FORM_BYTES)
     try:
         outcome = await confirm_attempt(
-            request.state.pool, _gateway(request), invoice_id=document.invoice.id,
+            request.state["pool"], _gateway(request), invoice_id=document.invoice.id,
             attempt_key=request.path_params["attempt"], card_token=form.get("card_token", ""),
-            locale=str(context["viewer_locale"]),
+            locale=str(context["viewer_locale"]), now=request.state["clock"](),
         )  # fmt: skip
     except AttemptNotFound:
         raise HTTPException(status_code=404) from None
     return _outcome(request, context, outcome)
 
 
-async def payment_return(request: Request) -> Response:
+async def payment_return(request: AppRequest) -> Response:
     """After 3-D Secure: where does the intent stand? (The webhook still decides what is paid.)"""
-    document = await find_document(request)
-    context = portal_context(request, document)
+    viewer = await link_holder(request)
+    document = viewer.document
+    context = portal_context(request, viewer)
     try:
         outcome = await reconcile_attempt(
-            request.state.pool, _gateway(request), invoice_id=document.invoice.id,
+            request.state["pool"], _gateway(request), invoice_id=document.invoice.id,
             attempt_key=request.path_params["attempt"],
         )  # fmt: skip
     except AttemptNotFound:
@@ -87,13 +90,13 @@ async def payment_return(request: Request) -> Response:
     return _outcome(request, context, outcome)
 
 
-def _gateway(request: Request) -> StripeGateway:
-    if request.state.stripe is None or not request.state.settings.stripe_connected:
+def _gateway(request: AppRequest) -> StripeGateway:
+    if request.state["stripe"] is None or not request.state["settings"].stripe_connected:
         raise HTTPException(status_code=404)
-    return request.state.stripe
+    return request.state["stripe"]
 
 
-def _outcome(request: Request, context: dict[str, object], outcome: Outcome) -> Response:
+def _outcome(request: AppRequest, context: dict[str, object], outcome: Outcome) -> Response:
     values = {**context, "step": outcome.step.value, "payment": outcome.payment, "message": outcome.message}
     if outcome.step in (Step.CARD, Step.ACTION):
         status = 503 if outcome.unavailable else 409 if outcome.balance_changed else 200
@@ -103,7 +106,7 @@ def _outcome(request: Request, context: dict[str, object], outcome: Outcome) -> 
     return _payment(request, "portal/_payment_result.html", values, 409 if outcome.step == Step.CLOSED else 200)
 
 
-def _payment(request: Request, template: str, context: dict[str, object], status: int) -> Response:
+def _payment(request: AppRequest, template: str, context: dict[str, object], status: int) -> Response:
     """The payment card alone for htmx; the whole page around it for a browser without JavaScript."""
     if wants_fragment(request):
         body = render_to_bytes(request, template, context)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from web.payments.ledger import apply_event
+from web.payments.ledger import EVENT_HANDLERS
+from web.state import AppRequest
 from web.stripe.gateway import InvalidWebhook, ProviderUnavailable, StripeGateway
+from web.stripe.webhooks import StripeEvent, apply_event
 
 log = logging.getLogger(__name__)
 # Stripe events are a few KB; anything far larger is not from Stripe.
 _MAX_BODY = 512 * 1024
 
 
-async def stripe_webhook(request: Request) -> JSONResponse:
-    secret = request.state.settings.stripe_webhook_secret
+async def stripe_webhook(request: AppRequest) -> JSONResponse:
+    secret = request.state["settings"].stripe_webhook_secret
     if not secret:
         return JSONResponse({"error": "Stripe webhooks are not configured here."}, status_code=404)
     if int(request.headers.get("content-length") or 0) > _MAX_BODY:
@@ -29,7 +30,9 @@ async def stripe_webhook(request: Request) -> JSONResponse:
     if not isinstance(event.get("id"), str):
         return JSONResponse({"error": "Not an event."}, status_code=400)
     try:
-        outcome = await apply_event(request.state.pool, request.state.stripe, event)
+        outcome = await apply_event(
+            request.state["pool"], request.state["stripe"], StripeEvent.from_payload(event), EVENT_HANDLERS
+        )
     except ProviderUnavailable:
         # Nothing was committed; Stripe retries the event later.
         return JSONResponse({"error": "Stripe unreachable; retry later."}, status_code=503)

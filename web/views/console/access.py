@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import Response
 
 from db.activity import insert_activity
@@ -16,56 +15,57 @@ from db.links import revoke_invoice_link, set_link_expiry
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import detail_page, done, locked_invoice
-from web.console.sending import replace_links
+from web.invoices.links import replace_links
+from web.state import AppRequest
 
 COMMENT_MODES = ("customer", "otp", "closed")
 
 
 @console_view(role="billing")
-async def link_expiry(request: Request) -> Response:
+async def link_expiry(request: AppRequest) -> Response:
     """Set (a date: the link works through that day, UTC) or clear (empty) a link's expiry."""
     form = Form.of(form_text(request), ("expires_on",))
     day = form.day("expires_on", "expiry date")
-    now = request.state.clock()
+    now = request.state["clock"]()
     expires_at = datetime.combine(day, time.max, tzinfo=UTC) if day else None
     if expires_at is not None and expires_at <= now:
         form.fail("expires_on", "The expiry date must be today or later. To stop the link now, revoke it.")
-    async with request.state.pool.acquire() as conn, conn.transaction():
+    async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
         if form.ok:
             link = await set_link_expiry(conn, invoice.id, request.path_params["link_id"], expires_at)
             if link is None:
                 raise HTTPException(404)
-            return done(invoice, "expiry", "#access")
+            return done(request, invoice, "expiry", "#access")
     return await detail_page(request, invoice, status=422, expiry_form=form, expiry_link=request.path_params["link_id"])
 
 
 @console_view(role="billing")
-async def link_revoke(request: Request) -> Response:
-    async with request.state.pool.acquire() as conn, conn.transaction():
+async def link_revoke(request: AppRequest) -> Response:
+    async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
         if await revoke_invoice_link(conn, invoice.id, request.path_params["link_id"]) is None:
             raise HTTPException(404)
         await insert_activity(conn, invoice.id, "link_revoked", {"by": current_staff(request).email})
-    return done(invoice, "revoked", "#access")
+    return done(request, invoice, "revoked", "#access")
 
 
 @console_view(role="billing")
-async def link_replace(request: Request) -> Response:
-    async with request.state.pool.acquire() as conn, conn.transaction():
+async def link_replace(request: AppRequest) -> Response:
+    async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
         await replace_links(conn, invoice.id)
         await insert_activity(conn, invoice.id, "link_replaced", {"by": current_staff(request).email})
-    return done(invoice, "new_link", "#access")
+    return done(request, invoice, "new_link", "#access")
 
 
 @console_view(role="billing")
-async def access_settings(request: Request) -> Response:
+async def access_settings(request: AppRequest) -> Response:
     form = Form.of(
         form_text(request), ("payments_enabled", "comments_enabled", "comment_mode", "comments_require_totp")
     )
     mode = form.choice("comment_mode", "comment mode", COMMENT_MODES)
-    async with request.state.pool.acquire() as conn, conn.transaction():
+    async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
         if not form.ok:
             return await detail_page(request, invoice, status=422, access_form=form)
@@ -76,4 +76,4 @@ async def access_settings(request: Request) -> Response:
             conn, invoice.id, mode=mode, require_totp=form.checked("comments_require_totp"),
             enabled=form.checked("comments_enabled"),
         )  # fmt: skip
-    return done(invoice, "access", "#access")
+    return done(request, invoice, "access", "#access")

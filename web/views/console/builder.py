@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from db.invoices import Invoice, lock_invoice_in_workspace, save_draft
@@ -19,19 +18,15 @@ from web.console.guard import console_view, current_staff, form_list, form_text
 from web.console.invoice_page import builder_page, draft_context, locked_invoice
 from web.console.pages import page
 from web.console.sending import SendRefused, send_draft
-from web.http.rendering import wants_fragment
+from web.http.rendering import redirect, wants_fragment
+from web.http.urls import path_for, public_url
+from web.state import AppRequest
 
 ACTIONS = ("save", "add_line", "preview", "send")
 
 
-def _redirect(request: Request, url: str) -> Response:
-    if wants_fragment(request):
-        return Response(status_code=204, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
-
-
 @console_view(role="billing", max_body=1024 * 1024)
-async def draft_save(request: Request) -> Response:
+async def draft_save(request: AppRequest) -> Response:
     staff = current_staff(request)
     posted = form_text(request)
     action = posted.get("action", "save")
@@ -45,13 +40,13 @@ async def draft_save(request: Request) -> Response:
     elif action not in ACTIONS:
         action = "save"
     message, sent = "", None
-    async with request.state.pool.acquire() as conn, conn.transaction():
+    async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request)
         if invoice.status != "draft":
             # Sent meanwhile (another tab, a double click on Send): nothing here may change any more.
             if wants_fragment(request) and action == "save":
                 raise HTTPException(409, "This invoice was sent: its amounts are frozen. Void it and create a new one.")
-            return _redirect(request, f"/console/invoices/{invoice.id}")
+            return redirect(request, _invoice_path(request, invoice))
         found = await find_customer(conn, staff.workspace_id, posted.get("customer_id", ""))
         check = check_draft(posted, lines, current=invoice, customer_ids={found.id} if found else set())
         await save_draft(
@@ -67,29 +62,33 @@ async def draft_save(request: Request) -> Response:
                     saved = await lock_invoice_in_workspace(conn, staff.workspace_id, invoice.id)  # as just saved
                     assert saved is not None
                     sent = await send_draft(
-                        conn, saved, staff=staff, today=request.state.clock().date(),
-                        origin=request.state.settings.public_origin,
+                        conn, saved, staff=staff, today=request.state["clock"]().date(),
+                        link_url=lambda token: public_url(request, "invoice_show", token=token),
                     )  # fmt: skip
             except SendRefused as refused:
                 message = str(refused)
     if sent is not None:
-        response = _redirect(request, f"/console/invoices/{invoice.id}?done=sent")
-        response.background = BackgroundTask(request.state.mailer.deliver, request.state.pool, sent.mail_ids)
+        response = redirect(request, _invoice_path(request, invoice) + "?done=sent")
+        response.background = BackgroundTask(request.state["mailer"].deliver, request.state["pool"], sent.mail_ids)
         return response
     if action == "preview" and not check.problems:
-        return _redirect(request, f"/console/invoices/{invoice.id}/preview")
+        return redirect(request, path_for(request, "console_invoice_preview", invoice_id=invoice.id))
     return await _answer(request, invoice, check, action, message, focus_key)
 
 
+def _invoice_path(request: AppRequest, invoice: Invoice) -> str:
+    return path_for(request, "console_invoice_show", invoice_id=invoice.id)
+
+
 async def _answer(
-    request: Request, invoice: Invoice, check: DraftCheck, action: str, message: str, focus_key: str
+    request: AppRequest, invoice: Invoice, check: DraftCheck, action: str, message: str, focus_key: str
 ) -> Response:
     status = 422 if check.problems or message else 200
     if action == "preview" and check.problems:
         message = "Correct the marked fields first: the preview shows only what can be sent."
     if not wants_fragment(request):
         if status == 200 and action == "save":
-            return RedirectResponse(f"/console/invoices/{invoice.id}?saved=1", status_code=303)
+            return RedirectResponse(_invoice_path(request, invoice) + "?saved=1", status_code=303)
         return await builder_page(request, invoice, check, status=status, message=message)
     context = {**draft_context(invoice, check), "message": message, "focus_key": focus_key}
     template = "console/_draft_update.html" if action in ("save", "send", "preview") else "console/_builder_lines.html"

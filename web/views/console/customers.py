@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from db.customers import Customer, insert_customer, select_customer, select_customers, update_customer
@@ -14,40 +13,48 @@ from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.listing import invoice_summaries
 from web.console.pages import page
+from web.http.urls import path_for
+from web.state import AppRequest
 
 
 @console_view()
-async def customer_list(request: Request) -> Response:
+async def customer_list(request: AppRequest) -> Response:
     staff = current_staff(request)
     search = request.query_params.get("q", "")[:100].replace("\x00", "").strip()
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         customers = await select_customers(conn, staff.workspace_id, search=search)
     return page(request, "console/customers.html", {"customers": customers, "search": search})
 
 
 @console_view(role="billing")
-async def customer_new(request: Request) -> Response:
-    async with request.state.pool.acquire() as conn:
+async def customer_new(request: AppRequest) -> Response:
+    async with request.state["pool"].acquire() as conn:
         workspace = await select_workspace(conn, current_staff(request).workspace_id)
     form = customer_form.form_for(None, workspace.default_locale if workspace else "en")
     return _form_page(request, None, form)
 
 
 @console_view(role="billing")
-async def customer_create(request: Request) -> Response:
+async def customer_create(request: AppRequest) -> Response:
     form, values = customer_form.check(form_text(request))
     if values is None:
         return _form_page(request, None, form, status=422)
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         customer = await insert_customer(
             conn, workspace_id=current_staff(request).workspace_id, name=values.name, email=values.email,
             billing_address=values.billing_address, tax_id=values.tax_id, locale=values.locale,
         )  # fmt: skip
-    return RedirectResponse(f"/console/customers/{customer.id}?saved=1", status_code=303)
+    return _saved(request, customer)
 
 
-async def _customer(request: Request) -> Customer:
-    async with request.state.pool.acquire() as conn:
+def _saved(request: AppRequest, customer: Customer) -> Response:
+    return RedirectResponse(
+        path_for(request, "console_customer_show", customer_id=customer.id) + "?saved=1", status_code=303
+    )
+
+
+async def _customer(request: AppRequest) -> Customer:
+    async with request.state["pool"].acquire() as conn:
         customer = await select_customer(conn, current_staff(request).workspace_id, request.path_params["customer_id"])
     if customer is None:
         raise HTTPException(404)
@@ -55,35 +62,35 @@ async def _customer(request: Request) -> Customer:
 
 
 @console_view()
-async def customer_show(request: Request) -> Response:
+async def customer_show(request: AppRequest) -> Response:
     customer = await _customer(request)
     return await _form_page_with_invoices(request, customer, customer_form.form_for(customer))
 
 
 @console_view(role="billing")
-async def customer_update(request: Request) -> Response:
+async def customer_update(request: AppRequest) -> Response:
     customer = await _customer(request)
     form, values = customer_form.check(form_text(request))
     if values is None:
         return await _form_page_with_invoices(request, customer, form, status=422)
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         updated = await update_customer(
             conn, customer.workspace_id, customer.id, name=values.name, email=values.email,
             billing_address=values.billing_address, tax_id=values.tax_id, locale=values.locale,
         )  # fmt: skip
     if updated is None:
         raise HTTPException(404)
-    return RedirectResponse(f"/console/customers/{customer.id}?saved=1", status_code=303)
+    return _saved(request, customer)
 
 
-async def _form_page_with_invoices(request: Request, customer: Customer, form: Form, status: int = 200) -> Response:
-    async with request.state.pool.acquire() as conn:
+async def _form_page_with_invoices(request: AppRequest, customer: Customer, form: Form, status: int = 200) -> Response:
+    async with request.state["pool"].acquire() as conn:
         rows = await select_invoice_rows(conn, customer.workspace_id, customer_id=customer.id)
     return _form_page(request, customer, form, status=status, invoices=invoice_summaries(rows))
 
 
 def _form_page(
-    request: Request, customer: Customer | None, form: Form, *, status: int = 200, invoices: object = ()
+    request: AppRequest, customer: Customer | None, form: Form, *, status: int = 200, invoices: object = ()
 ) -> Response:
     context = {
         "customer": customer, "form": form, "locales": customer_form.locale_choices(), "invoices": invoices,

@@ -11,14 +11,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from db.activity import insert_activity
@@ -32,13 +30,17 @@ from db.inbox import (
     select_open_threads,
 )
 from db.invoices import Invoice, select_invoice_in_workspace
-from db.links import PortalLink, select_links_for_invoice
+from db.links import select_links_for_invoice
+from db.rows import Connection
 from web.comments.posting import CLIENT_KEY, MAX_LENGTH, CommentRefused, post_staff_reply
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import fragment_or_page, page
-from web.http.errors import UNAVAILABLE_ERRORS
+from web.http.errors import DATABASE_ERRORS
 from web.http.rendering import wants_fragment
+from web.http.urls import path_for, public_url
+from web.invoices.links import live_link, newest_live
+from web.state import AppRequest
 from web.streams import StreamHub
 
 INBOX_LIMIT = 100
@@ -58,31 +60,31 @@ _NO_LIVE_LINK = "ask us for a new link to this invoice"
 
 
 @console_view()
-async def inbox_show(request: Request) -> Response:
+async def inbox_show(request: AppRequest) -> Response:
     return page(request, "console/inbox.html", await _inbox_context(request))
 
 
 @console_view()
-async def inbox_list(request: Request) -> Response:
+async def inbox_list(request: AppRequest) -> Response:
     """The list alone: what the stream's doorbell and the poll fetch."""
     return fragment_or_page(request, "console/_inbox_list.html", "console/inbox.html", await _inbox_context(request))
 
 
-async def _inbox_context(request: Request) -> dict[str, Any]:
-    async with request.state.pool.acquire() as conn:
+async def _inbox_context(request: AppRequest) -> dict[str, Any]:
+    async with request.state["pool"].acquire() as conn:
         threads = await select_open_threads(conn, current_staff(request).workspace_id, limit=INBOX_LIMIT)
     return {"threads": threads, "limit": INBOX_LIMIT}
 
 
 @console_view()
-async def inbox_stream(request: Request) -> Response:
+async def inbox_stream(request: AppRequest) -> Response:
     """Doorbells only (invoice ids): `inbox` for the workspace's changes, `thread` for ?thread=<id>. Another
     workspace's changes are filtered out before anything is sent (web/streams.py)."""
     staff = current_staff(request)
     thread_text = request.query_params.get("thread", "")
     thread_id = int(thread_text) if thread_text.isascii() and thread_text.isdigit() and len(thread_text) <= 18 else 0
-    hub: StreamHub = request.state.streams
-    pool: asyncpg.Pool = request.state.pool
+    hub: StreamHub = request.state["streams"]
+    pool: asyncpg.Pool = request.state["pool"]
     subscription = hub.open_workspace(staff.workspace_id)
 
     async def lookup(invoice_id: int) -> int | None:
@@ -99,7 +101,7 @@ async def inbox_stream(request: Request) -> Response:
                 yield ServerSentEvent(event="inbox", data=data)
                 if thread_id and invoice_id in (None, thread_id):
                     yield ServerSentEvent(event="thread", data=data)
-        except (*UNAVAILABLE_ERRORS, asyncpg.PostgresError):
+        except DATABASE_ERRORS:
             return  # the database went away mid-lookup: end the stream, the browser reconnects and catches up
         finally:
             recheck.cancel()
@@ -109,14 +111,14 @@ async def inbox_stream(request: Request) -> Response:
 
 
 @console_view()
-async def thread_show(request: Request) -> Response:
+async def thread_show(request: AppRequest) -> Response:
     invoice = await _thread_invoice(request)
     notice = _DONE.get(request.query_params.get("done", ""), "")
     return page(request, "console/thread.html", await _thread_context(request, invoice, notice=notice))
 
 
 @console_view()
-async def thread_comments(request: Request) -> Response:
+async def thread_comments(request: AppRequest) -> Response:
     """The live part of the thread page (comments, status, writers): what the doorbell and the poll fetch."""
     invoice = await _thread_invoice(request)
     context = await _thread_context(request, invoice)
@@ -124,7 +126,7 @@ async def thread_comments(request: Request) -> Response:
 
 
 @console_view()
-async def thread_reply(request: Request) -> Response:
+async def thread_reply(request: AppRequest) -> Response:
     """Posted once per client key (a double submit finds the first reply), marked handled, mailed after the
     response. htmx gets a fresh form plus the thread out of band; a plain form is redirected back."""
     invoice = await _thread_invoice(request)
@@ -132,7 +134,7 @@ async def thread_reply(request: Request) -> Response:
     posted = form_text(request)
     key = posted.get("client_key", "")
     reply = Form({"body": posted.get("body", "")[: MAX_LENGTH + 1000], "client_key": key[:64]})
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         thread_url = await _thread_url(conn, request, invoice)
         try:
             async with conn.transaction():
@@ -150,20 +152,19 @@ async def thread_reply(request: Request) -> Response:
     if wants_fragment(request):
         response = await _reply_response(request, invoice, _fresh_reply(), notice=_DONE["reply"], oob=True)
     else:
-        response = RedirectResponse(
-            f"/console/threads/{invoice.id}?done=reply#comment-{result.comment.id}", status_code=303
-        )
-    response.background = BackgroundTask(request.state.mailer.deliver, request.state.pool, result.mail_ids)
+        thread = path_for(request, "console_thread_show", invoice_id=invoice.id)
+        response = RedirectResponse(f"{thread}?done=reply#comment-{result.comment.id}", status_code=303)
+    response.background = BackgroundTask(request.state["mailer"].deliver, request.state["pool"], result.mail_ids)
     return response
 
 
 @console_view()
-async def thread_handled(request: Request) -> Response:
+async def thread_handled(request: AppRequest) -> Response:
     """Handled through the newest comment the page showed (`through`), never past what exists: a comment that
     arrived after the page was drawn keeps the thread open."""
     invoice = await _thread_invoice(request)
     shown = form_text(request).get("through", "")
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         newest = await select_newest_comment_id(conn, invoice.id)
         through = min(int(shown), newest) if shown.isascii() and shown.isdigit() and len(shown) <= 18 else newest
         await mark_thread_handled(conn, invoice.id, through)
@@ -171,11 +172,11 @@ async def thread_handled(request: Request) -> Response:
 
 
 @console_view()
-async def thread_totp_reset(request: Request) -> Response:
+async def thread_totp_reset(request: AppRequest) -> Response:
     """Only for an address that wrote in this thread: the thread is what makes it this team's business."""
     invoice = await _thread_invoice(request)
     email = form_text(request).get("email", "").strip().lower()[:320]
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         wrote_here = email in await select_thread_addresses(conn, invoice.id)
         async with conn.transaction():
             deleted = wrote_here and await delete_enrolment(conn, invoice.workspace_id, email)
@@ -190,9 +191,9 @@ async def thread_totp_reset(request: Request) -> Response:
     return await _after_action(request, done, notice=f"{email}: {_DONE[done]}")
 
 
-async def _thread_invoice(request: Request) -> Invoice:
+async def _thread_invoice(request: AppRequest) -> Invoice:
     """Of the staff's workspace, and issued: a draft has no thread (404, like another workspace's invoice)."""
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         invoice = await select_invoice_in_workspace(
             conn, current_staff(request).workspace_id, request.path_params["invoice_id"]
         )
@@ -201,8 +202,8 @@ async def _thread_invoice(request: Request) -> Invoice:
     return invoice
 
 
-async def _thread_context(request: Request, invoice: Invoice, **extra: Any) -> dict[str, Any]:
-    async with request.state.pool.acquire() as conn:
+async def _thread_context(request: AppRequest, invoice: Invoice, **extra: Any) -> dict[str, Any]:
+    async with request.state["pool"].acquire() as conn:
         comments = await select_comments(conn, invoice.id)
         writers = await select_thread_addresses(conn, invoice.id)
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
@@ -218,7 +219,7 @@ async def _thread_context(request: Request, invoice: Invoice, **extra: Any) -> d
         # Marked after the last reply (a reply marks through itself: that reads "Answered").
         "handled": invoice.thread_handled_through > last_reply,
         "newest_id": comments[-1].id if comments else 0,
-        "live_link": _live_link(links, request.state.clock()),
+        "live_link": newest_live(links, request.state["clock"]()),
         "reply": _fresh_reply(),
         "notice": "",
         "error": "",
@@ -228,20 +229,21 @@ async def _thread_context(request: Request, invoice: Invoice, **extra: Any) -> d
 
 
 async def _reply_response(
-    request: Request, invoice: Invoice, reply: Form, *, status: int = 200, notice: str = "", oob: bool = False
+    request: AppRequest, invoice: Invoice, reply: Form, *, status: int = 200, notice: str = "", oob: bool = False
 ) -> Response:
     """htmx: the form (and, after a post, the thread out of band); without JavaScript: the whole page."""
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         fresh = await select_invoice_in_workspace(conn, invoice.workspace_id, invoice.id)
     context = await _thread_context(request, fresh or invoice, reply=reply, reply_notice=notice, oob=oob)
     return fragment_or_page(request, "console/_thread_reply.html", "console/thread.html", context, status=status)
 
 
-async def _after_action(request: Request, done: str, *, notice: str = "") -> Response:
+async def _after_action(request: AppRequest, done: str, *, notice: str = "") -> Response:
     """htmx: the thread's live part, re-read, with what happened; a plain form: back to the thread page."""
     invoice = await _thread_invoice(request)
     if not wants_fragment(request):
-        return RedirectResponse(f"/console/threads/{invoice.id}?done={done}", status_code=303)
+        thread = path_for(request, "console_thread_show", invoice_id=invoice.id)
+        return RedirectResponse(f"{thread}?done={done}", status_code=303)
     context = await _thread_context(request, invoice, notice=notice or _DONE.get(done, ""))
     return page(request, "console/_thread.html", context)
 
@@ -251,13 +253,8 @@ def _fresh_reply() -> Form:
     return Form({"body": "", "client_key": secrets.token_urlsafe(18)})
 
 
-def _live_link(links: list[PortalLink], now: datetime) -> PortalLink | None:
-    live = [link for link in links if link.revoked_at is None and (link.expires_at is None or link.expires_at > now)]
-    return live[-1] if live else None
-
-
-async def _thread_url(conn: asyncpg.Connection, request: Request, invoice: Invoice) -> str:
-    link = _live_link(await select_links_for_invoice(conn, invoice.id), request.state.clock())
+async def _thread_url(conn: Connection, request: AppRequest, invoice: Invoice) -> str:
+    link = await live_link(conn, invoice.id, request.state["clock"]())
     if link is None:
         return _NO_LIVE_LINK
-    return f"{request.state.settings.public_origin}/i/{link.token}#comments"
+    return public_url(request, "invoice_show", token=link.token) + "#comments"

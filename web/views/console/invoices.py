@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from db.customers import select_customers
@@ -15,18 +14,22 @@ from web.console.invoice_page import builder_page, detail_page
 from web.console.listing import STATUSES, invoice_summaries
 from web.console.pages import page
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.http.urls import path_for
 from web.invoices.documents import load_document
-from web.views.portal import PREVIEW_MODES, portal_context, render_pdf
+from web.invoices.printing import invoice_pdf_bytes
+from web.portal.pages import PREVIEW_MODES, portal_context
+from web.portal.viewer import StaffPreview
+from web.state import AppRequest
 
 DEFAULT_TERMS = "Payable within 30 days of the issue date without deduction."
 
 
 @console_view()
-async def invoice_list(request: Request) -> Response:
+async def invoice_list(request: AppRequest) -> Response:
     staff = current_staff(request)
     status = request.query_params.get("status")
     status = status if status in STATUSES else None
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         rows = await select_invoice_rows(conn, staff.workspace_id, status=status)
         customers = await select_customers(conn, staff.workspace_id, limit=1000) if staff.role == "billing" else []
     context = {"invoices": invoice_summaries(rows), "status": status, "statuses": STATUSES, "customers": customers}
@@ -34,9 +37,9 @@ async def invoice_list(request: Request) -> Response:
 
 
 @console_view(role="billing")
-async def invoice_create(request: Request) -> Response:
+async def invoice_create(request: AppRequest) -> Response:
     staff = current_staff(request)
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         customer = await find_customer(conn, staff.workspace_id, form_text(request).get("customer_id", ""))
         if customer is None:
             rows = await select_invoice_rows(conn, staff.workspace_id)
@@ -52,12 +55,12 @@ async def invoice_create(request: Request) -> Response:
             conn, workspace_id=staff.workspace_id, customer_id=customer.id, currency=workspace.default_currency,
             locale=customer.locale, payment_terms=DEFAULT_TERMS,
         )  # fmt: skip
-    return RedirectResponse(f"/console/invoices/{draft.id}", status_code=303)
+    return RedirectResponse(path_for(request, "console_invoice_show", invoice_id=draft.id), status_code=303)
 
 
-async def invoice_for(request: Request) -> Invoice:
+async def invoice_for(request: AppRequest) -> Invoice:
     """The invoice in the path, in the signed-in workspace only (another workspace's id is a 404)."""
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         invoice = await select_invoice_in_workspace(
             conn, current_staff(request).workspace_id, request.path_params["invoice_id"]
         )
@@ -67,7 +70,7 @@ async def invoice_for(request: Request) -> Invoice:
 
 
 @console_view()
-async def invoice_show(request: Request) -> Response:
+async def invoice_show(request: AppRequest) -> Response:
     invoice = await invoice_for(request)
     if invoice.status == "draft":
         return await builder_page(request, invoice)
@@ -75,32 +78,33 @@ async def invoice_show(request: Request) -> Response:
 
 
 @console_view()
-async def invoice_preview(request: Request) -> Response:
+async def invoice_preview(request: AppRequest) -> Response:
     """The customer's page, rendered by the same templates from the same document, marked as a preview. It has
     no view beacon, no event stream, no forms that post: nothing a preview does is recorded."""
     invoice = await invoice_for(request)
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         document = await load_document(conn, invoice)
-    context = portal_context(request, document, preview_path=f"/console/invoices/{invoice.id}/preview")
+    context = portal_context(request, StaffPreview(document))
     if wants_fragment(request) and request.query_params.get("view") in PREVIEW_MODES:
         return html_response(render_to_bytes(request, "portal/_preview.html", context))
     return html_response(render_to_bytes(request, "portal/show.html", context))
 
 
 @console_view()
-async def invoice_preview_pdf(request: Request) -> Response:
+async def invoice_preview_pdf(request: AppRequest) -> Response:
     """The same PDF the customer downloads (same template, same cache), never logged as a download."""
     invoice = await invoice_for(request)
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         document = await load_document(conn, invoice)
 
-    pdf = await render_pdf(request, document)
+    state = request.state
+    pdf = await invoice_pdf_bytes(state["pool"], state["templates"], state["pdf_cache"], document)
     name = (invoice.number or f"draft-{invoice.id}") + "-preview.pdf"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 @console_view()
-async def console_home(request: Request) -> Response:
+async def console_home(request: AppRequest) -> Response:
     """Billing starts at the invoices, support at the inbox."""
-    target = "/console/invoices" if current_staff(request).role == "billing" else "/console/inbox"
-    return RedirectResponse(target, status_code=303)
+    target = "console_invoice_list" if current_staff(request).role == "billing" else "console_inbox_show"
+    return RedirectResponse(path_for(request, target), status_code=303)

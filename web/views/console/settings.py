@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from db.logos import select_workspace_logo_sha, set_workspace_logo
@@ -16,10 +15,12 @@ from db.stripe_status import select_last_webhook
 from db.workspaces import Workspace, select_workspace, update_workspace_settings
 from web.console import settings_form
 from web.console.fields import Form
-from web.console.guard import console_view, current_staff, form_text
+from web.console.guard import console_view, current_staff, form_text, posted_form
 from web.console.pages import page
+from web.http.urls import path_for, public_url
 from web.invoices.logos import MAX_BYTES, LogoError, save_workspace_logo, validate_upload
 from web.settings import Settings
+from web.state import AppRequest
 
 # Room for the largest accepted logo plus the multipart framing; a bigger body is refused (413) before it is read.
 LOGO_MAX_BODY = 1024 * 1024
@@ -35,46 +36,50 @@ class StripeCheck:
 
 
 @console_view(role="billing")
-async def settings_show(request: Request) -> Response:
+async def settings_show(request: AppRequest) -> Response:
     workspace = await _workspace(request)
     return await _settings_page(request, workspace, settings_form.form_for(workspace))
 
 
 @console_view(role="billing")
-async def settings_update(request: Request) -> Response:
+async def settings_update(request: AppRequest) -> Response:
     form, values = settings_form.check(form_text(request))
     if values is None:
         return await _settings_page(request, await _workspace(request), form, status=422)
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         updated = await update_workspace_settings(conn, current_staff(request).workspace_id, **asdict(values))
     if updated is None:
         raise HTTPException(404)
-    return RedirectResponse("/console/settings?saved=settings", status_code=303)
+    return _saved(request, "settings")
 
 
 @console_view(role="billing", max_body=LOGO_MAX_BODY)
-async def settings_logo_upload(request: Request) -> Response:
+async def settings_logo_upload(request: AppRequest) -> Response:
     try:
-        logo = await validate_upload(request.state.form.get("logo"))
+        logo = await validate_upload(posted_form(request).get("logo"))
     except LogoError as refused:
         workspace = await _workspace(request)
         return await _settings_page(
             request, workspace, settings_form.form_for(workspace), status=422, logo_error=refused.message
         )
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         await save_workspace_logo(conn, current_staff(request).workspace_id, logo)
-    return RedirectResponse("/console/settings?saved=logo", status_code=303)
+    return _saved(request, "logo")
 
 
 @console_view(role="billing")
-async def settings_logo_remove(request: Request) -> Response:
-    async with request.state.pool.acquire() as conn:
+async def settings_logo_remove(request: AppRequest) -> Response:
+    async with request.state["pool"].acquire() as conn:
         await set_workspace_logo(conn, current_staff(request).workspace_id, None)
-    return RedirectResponse("/console/settings?saved=logo-removed", status_code=303)
+    return _saved(request, "logo-removed")
 
 
-async def _workspace(request: Request) -> Workspace:
-    async with request.state.pool.acquire() as conn:
+def _saved(request: AppRequest, what: str) -> Response:
+    return RedirectResponse(path_for(request, "console_settings_show") + f"?saved={what}", status_code=303)
+
+
+async def _workspace(request: AppRequest) -> Workspace:
+    async with request.state["pool"].acquire() as conn:
         workspace = await select_workspace(conn, current_staff(request).workspace_id)
     if workspace is None:
         raise HTTPException(404)
@@ -82,17 +87,17 @@ async def _workspace(request: Request) -> Workspace:
 
 
 async def _settings_page(
-    request: Request, workspace: Workspace, form: Form, *, status: int = 200, logo_error: str = ""
+    request: AppRequest, workspace: Workspace, form: Form, *, status: int = 200, logo_error: str = ""
 ) -> Response:
-    async with request.state.pool.acquire() as conn:
+    async with request.state["pool"].acquire() as conn:
         logo_sha = await select_workspace_logo_sha(conn, workspace.id)
         last_webhook = await select_last_webhook(conn)
     context = {
         "workspace": workspace, "form": form, **settings_form.choices(), "logo_sha": logo_sha,
         "logo_error": logo_error, "logo_limit_kb": MAX_BYTES // 1024,
         "notice": _NOTICES.get(request.query_params.get("saved", "")) if status == 200 else None,
-        "stripe_checks": stripe_checks(request.state.settings, last_webhook),
-        "webhook_url": f"{request.state.settings.public_origin}/webhooks/stripe",
+        "stripe_checks": stripe_checks(request.state["settings"], last_webhook),
+        "webhook_url": public_url(request, "stripe_webhook"),
     }  # fmt: skip
     return page(request, "console/settings.html", context, status=status)
 

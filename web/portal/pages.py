@@ -1,0 +1,86 @@
+"""What a portal page shows its viewer: the template context, the comment thread, and rendered pages from the
+process cache (a hit builds no context at all)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from db.comments import select_comments
+from web.comments.form import CommentForm, anonymous_form
+from web.http.locale import reader_locale
+from web.http.rendering import render_to_bytes
+from web.payments.checkout import payment_card
+from web.portal.page_cache import PageKey, PortalCache
+from web.portal.viewer import Viewer
+from web.state import AppRequest
+
+PREVIEW_MODES = ("document", "pdf")
+
+
+def preview_mode(request: AppRequest) -> str:
+    mode = request.query_params.get("view", "document")
+    return mode if mode in PREVIEW_MODES else "document"
+
+
+def portal_context(request: AppRequest, viewer: Viewer) -> dict[str, object]:
+    """Everything a portal template needs; built only when a page is rendered, not for cache hits."""
+    settings = request.state["settings"]
+    document = viewer.document
+    viewer_locale = reader_locale(request, document.invoice.locale)
+    return {
+        "doc": document,
+        "card": payment_card(settings, document, str(viewer_locale)),
+        "stripe_js_url": settings.stripe_js_url,
+        "publishable_key": settings.stripe_publishable_key,
+        "viewer_locale": viewer_locale,
+        "doc_locale": document.invoice.locale,
+        "mode": preview_mode(request),
+        # The UTC day of the injected clock: the page says "overdue" by it, whatever the server's zone.
+        "today": request.state["clock"]().date(),
+        "portal_url": partial(viewer.path, request),
+        "is_staff_preview": viewer.is_staff_preview,
+    }
+
+
+async def thread_context(
+    request: AppRequest, viewer: Viewer, form: CommentForm | None = None, after: int = 0
+) -> dict[str, object]:
+    """The comment thread (comments after `after`) and the form; anonymous readers' form unless one is given."""
+    invoice = viewer.document.invoice
+    async with request.state["pool"].acquire() as conn:
+        comments = await select_comments(conn, invoice.id, after) if invoice.comments_enabled else []
+    return {
+        "comments": comments,
+        "last_comment_id": comments[-1].id if comments else after,
+        "comment_form": form or anonymous_form(invoice),
+    }
+
+
+async def cached_page(
+    request: AppRequest,
+    viewer: Viewer,
+    part: str,
+    fragment: bool,
+    template: str,
+    extra: Callable[[], Awaitable[dict[str, object]]] | None = None,
+) -> bytes:
+    """A rendered page or fragment from the process cache. A change that lands after the viewer's document was
+    read keeps the result out of the cache. `extra` loads more context on a miss (the comment thread)."""
+    cache: PortalCache = request.state["portal_cache"]
+    invoice = viewer.document.invoice
+    today = request.state["clock"]().date()
+    key: PageKey = (
+        invoice.version,
+        viewer.cache_identity,
+        str(reader_locale(request, invoice.locale)),
+        part,
+        fragment,
+        str(today),  # ISO day: the page says "overdue" by it
+    )
+    body = cache.page(invoice.id, key)
+    if body is None:
+        more = await extra() if extra is not None else {}
+        body = render_to_bytes(request, template, {**portal_context(request, viewer), **more})
+        cache.remember_page(viewer.stamp, invoice.id, key, body)
+    return body

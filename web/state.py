@@ -1,0 +1,43 @@
+"""What the lifespan hands every request (`request.state`), typed: views annotate `request: AppRequest`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, NotRequired, TypeAlias, TypedDict
+
+from starlette.requests import Request
+
+if TYPE_CHECKING:  # the state names the services; the services never import the state
+    import asyncpg
+    from starlette.templating import Jinja2Templates
+
+    from web.console.guard import ConsoleAccess
+    from web.mail import Mailer
+    from web.pdf import PdfCache
+    from web.portal.page_cache import PortalCache
+    from web.realtime import ChangeFeed
+    from web.settings import Settings
+    from web.streams import StreamHub
+    from web.stripe.gateway import StripeGateway
+
+
+class State(TypedDict):
+    """Copied into every request's state by Starlette (a shallow copy: per-request keys stay per request)."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    templates: Jinja2Templates
+    pdf_cache: PdfCache
+    change_feed: ChangeFeed
+    portal_cache: PortalCache
+    stripe: StripeGateway | None
+    streams: StreamHub
+    mailer: Mailer
+    # The one clock of request paths (UTC): "today", code and session expiry, holds. Tests move it.
+    clock: Callable[[], datetime]
+    # Set by the console guard for the request it lets through.
+    console: NotRequired[ConsoleAccess]
+
+
+AppRequest: TypeAlias = "Request[State]"
