@@ -1,1 +1,1 @@
-"""Data layer: migrations and query functions, the only place with SQL."""
+"""The data layer: migrations and query functions per table. All of the application's SQL is here."""

@@ -109,10 +109,6 @@ async def insert_invoice_lines(conn: Connection, invoice_id: int, lines: list[Ne
         await _touch(conn, invoice_id)
 
 
-async def select_invoice(conn: Connection, invoice_id: int) -> Invoice | None:
-    return row_to(Invoice, await conn.fetchrow(f"SELECT {COLUMNS} FROM invoices WHERE id = $1", invoice_id))
-
-
 async def select_invoice_by_import_key(conn: Connection, workspace_id: int, key: str) -> Invoice | None:
     record = await conn.fetchrow(
         f"SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1 AND import_key = $2", workspace_id, key

@@ -83,7 +83,3 @@ async def migrate(conn: Connection, migrations: list[Migration] | None = None) -
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", _ADVISORY_LOCK_KEY)
-
-
-async def applied_versions(conn: Connection) -> list[int]:
-    return [row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.rows import Connection, columns, row_to, rows_to
+from db.rows import Connection, columns, row_to
 
 REDACTED = "[redacted after delivery: it held a one-time code]"
 
@@ -52,13 +52,6 @@ async def insert_mail(
 
 async def select_mail(conn: Connection, mail_id: int) -> OutgoingMail | None:
     return row_to(OutgoingMail, await conn.fetchrow(f"SELECT {COLUMNS} FROM outbox WHERE id = $1", mail_id))
-
-
-async def select_outbox(conn: Connection, workspace_id: int, limit: int = 100) -> list[OutgoingMail]:
-    records = await conn.fetch(
-        f"SELECT {COLUMNS} FROM outbox WHERE workspace_id = $1 ORDER BY id DESC LIMIT $2", workspace_id, limit
-    )
-    return rows_to(OutgoingMail, records)
 
 
 async def mark_sent(conn: Connection, mail_id: int) -> None:

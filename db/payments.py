@@ -124,12 +124,6 @@ async def lock_invoice_of_intent(conn: Connection, intent_id: str) -> int | None
     return value
 
 
-async def select_payment_by_intent(conn: Connection, intent_id: str) -> Payment | None:
-    return row_to(
-        Payment, await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE stripe_payment_intent_id = $1", intent_id)
-    )
-
-
 async def record_stripe_event(conn: Connection, event_id: str, event_type: str) -> bool:
     """True the first time an event id is seen; call inside the transaction that applies the event."""
     status = await conn.execute(

@@ -9,9 +9,10 @@ from decimal import Decimal
 import asyncpg
 
 from db.customers import insert_customer
-from db.invoices import Invoice, NewLine, insert_invoice, insert_invoice_lines, issue_invoice, select_invoice
+from db.invoices import Invoice, NewLine, insert_invoice, insert_invoice_lines, issue_invoice
 from db.links import revoke_link
 from db.workspaces import Workspace, insert_workspace
+from tests.queries import select_invoice
 from web.invoices.links import create_link
 
 SELLER_VAT = "DE123456789"

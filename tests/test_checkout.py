@@ -9,9 +9,10 @@ import socket
 import asyncpg
 import pytest
 
-from db.invoices import select_invoice, void_invoice
+from db.invoices import void_invoice
 from db.payments import insert_settled_payment
 from tests import factories
+from tests.queries import select_invoice
 from web.dev.local_stripe import flush
 from web.invoices.documents import InvoiceDocument, load_document
 from web.payments.amounts import AmountError

@@ -8,9 +8,9 @@ import asyncpg
 import httpx
 import pytest
 
-from db.outbox import select_outbox
 from tests import factories
 from tests.mailbox import Mailbox
+from tests.queries import select_outbox
 from tests.threads import CUSTOMER_EMAIL, comments_in, grant_access, new_key, post_comment
 from web.comments.posting import post_staff_reply
 from web.mail import Mailer, parse_smtp_url

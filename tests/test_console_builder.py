@@ -11,12 +11,13 @@ import httpx
 from bs4 import BeautifulSoup
 
 from db.activity import select_activity
-from db.invoices import select_invoice, select_invoice_lines
+from db.invoices import select_invoice_lines
 from db.workspaces import Workspace
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, errors_of, sign_in
 from tests.mailbox import Mailbox
+from tests.queries import select_invoice
 
 HX = {"HX-Request": "true"}
 

@@ -13,7 +13,6 @@ from bs4 import BeautifulSoup, Tag
 from db.activity import select_activity
 from db.comment_access import select_or_start_enrolment
 from db.comments import Comment, insert_comment
-from db.invoices import select_invoice
 from db.workspaces import Workspace
 from tests import factories
 from tests.browser import live_server
@@ -22,6 +21,7 @@ from tests.console import account, errors_of, sign_in
 from tests.factories import Issued
 from tests.live import open_stream
 from tests.mailbox import Mailbox
+from tests.queries import select_invoice
 from tests.threads import CUSTOMER_EMAIL, HX, comments_in, grant_access, new_key, post_comment
 from web.app import create_app
 from web.pdf import PdfRenderer

@@ -10,11 +10,11 @@ import asyncpg
 import httpx
 
 from db.activity import select_activity
-from db.invoices import select_invoice
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, errors_of, sign_in
 from tests.mailbox import Mailbox
+from tests.queries import select_invoice
 from tests.test_console_builder import HX, THREE, billing, draft_data, new_customer, new_draft
 
 

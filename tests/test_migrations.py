@@ -7,8 +7,9 @@ import asyncio
 import asyncpg
 import pytest
 
-from db.migrate import Migration, MigrationError, applied_versions, load_migrations, migrate
+from db.migrate import Migration, MigrationError, load_migrations, migrate
 from tests.conftest import create_database, drop_database
+from tests.queries import applied_versions
 
 
 @pytest.fixture

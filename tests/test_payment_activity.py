@@ -20,8 +20,9 @@ from db.activity import (
     Activity,
     select_activity,
 )
-from db.payments import hold_attempt, insert_settled_payment, select_payment_by_intent, set_card_details
+from db.payments import hold_attempt, insert_settled_payment, set_card_details
 from tests import factories
+from tests.queries import select_payment_by_intent
 from tests.test_payment_flow import DECLINED, VISA, card_token, confirm, deliver, intent_of, start, step_urls
 from tests.test_webhooks import card_payment, event, intent, post, signed
 from web.dev.local_stripe import flush

@@ -9,9 +9,10 @@ import asyncpg
 import httpx
 import pytest
 
-from db.invoices import select_invoice, void_invoice
+from db.invoices import void_invoice
 from db.payments import insert_settled_payment
 from tests import factories
+from tests.queries import select_invoice
 from tests.test_payment_flow import HX, TOTAL, card_token, confirm, intent_of, soup, start, step_urls
 from web.dev.local_stripe import flush
 from web.invoices.documents import load_document

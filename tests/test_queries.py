@@ -10,11 +10,12 @@ import pytest
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once, select_activity
 from db.customers import select_customer
-from db.invoices import insert_invoice, issue_invoice, select_invoice, void_invoice
+from db.invoices import insert_invoice, issue_invoice, void_invoice
 from db.links import select_live_link
 from db.payments import insert_settled_payment, select_succeeded_payments
 from tests import factories
 from tests.conftest import connect
+from tests.queries import select_invoice
 from web.invoices.links import token_hash
 
 

@@ -14,10 +14,10 @@ import httpx
 import pytest
 import stripe
 
-from db.invoices import select_invoice
-from db.payments import insert_card_attempt, select_payment_by_intent, set_payment_intent
+from db.payments import insert_card_attempt, set_payment_intent
 from tests import factories
 from tests.conftest import WEBHOOK_SECRET
+from tests.queries import select_invoice, select_payment_by_intent
 from web.dev.local_stripe import flush
 
 _ids = itertools.count(1)

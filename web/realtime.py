@@ -20,6 +20,7 @@ from typing import NamedTuple
 import asyncpg
 
 from db.rows import Connection
+from db.session import notify, ping
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class ChangeFeed:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sync_waiters[marker] = waiter
         try:
-            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, marker)
+            await notify(conn, CHANNEL, marker)
             await asyncio.wait_for(waiter, within)
         finally:
             self._sync_waiters.pop(marker, None)
@@ -135,7 +136,7 @@ class ChangeFeed:
                         await asyncio.wait_for(self._lost.wait(), self.ping_interval)
                     if not self._lost.is_set():
                         # A half-open connection never terminates by itself: a ping finds out.
-                        await conn.fetchval("SELECT 1", timeout=self.ping_interval)
+                        await ping(conn, within=self.ping_interval)
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.config import Config
@@ -28,7 +28,6 @@ class Settings:
     pdf_memory_cache_bytes: int = 64 * 1024 * 1024
     templates_dir: Path = PROJECT_ROOT / "templates"
     static_dir: Path = PROJECT_ROOT / "static"
-    debug: bool = False
     # Stripe: payment is offered only when both keys are set. STRIPE_API_BASE points the SDK at a local test
     # double (localstripe) instead of api.stripe.com; STRIPE_JS_URL is where the browser loads Stripe.js from.
     stripe_secret_key: str = ""
@@ -39,7 +38,6 @@ class Settings:
     # Mail (codes, comment notifications): SMTP when set, else the outbox table and the log (see web/mail.py).
     smtp_url: str = ""
     mail_from: str = "Invoice portal <invoices@localhost>"
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def stripe_connected(self) -> bool:
@@ -66,7 +64,6 @@ class Settings:
             db_pool_max=config("DB_POOL_MAX", cast=int, default=10),
             pdf_workers=config("PDF_WORKERS", cast=int, default=2),
             pdf_memory_cache_bytes=config("PDF_MEMORY_CACHE_MB", cast=int, default=64) * 1024 * 1024,
-            debug=config("DEBUG", cast=bool, default=False),
             stripe_secret_key=config("STRIPE_SECRET_KEY", cast=str, default=""),
             stripe_publishable_key=config("STRIPE_PUBLISHABLE_KEY", cast=str, default=""),
             stripe_webhook_secret=config("STRIPE_WEBHOOK_SECRET", cast=str, default=""),

@@ -17,6 +17,7 @@ from db.customers import select_customer
 from db.invoices import Invoice
 from db.outbox import insert_mail
 from db.rows import Connection
+from db.session import lock_for_transaction
 from web.invoices.links import token_hash
 from web.mail import is_address
 from web.otp import (
@@ -89,7 +90,7 @@ async def request_code(
         raise AccessError("This thread is read-only.")
     async with conn.transaction():
         # One request at a time per invoice, so two at once cannot both slip under the limits.
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('comment-code', $1))", invoice.id)
+        await lock_for_transaction(conn, "comment-code", invoice.id)
         counts = await access.count_code_requests(
             conn, invoice_id=invoice.id, email=email, client=client, since=now - RATE_WINDOW
         )

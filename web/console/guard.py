@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from db.staff import Staff, StaffSession, touch_session
 from web.console.auth import SESSION_COOKIE, find_session
-from web.http.forms import read_form_data, without_nul
+from web.http.forms import read_form_data, text_fields, text_values
 from web.http.rendering import redirect
 from web.http.urls import path_for
 from web.state import AppRequest
@@ -102,11 +102,9 @@ def posted_form(request: AppRequest) -> FormData:
 
 def form_text(request: AppRequest) -> dict[str, str]:
     """The posted text fields (files left out), as read by the guard."""
-    form = posted_form(request)
-    return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
+    return text_fields(posted_form(request))
 
 
 def form_list(request: AppRequest, name: str) -> list[str]:
     """Every text value posted under `name`, in order (files are never a list of keys)."""
-    form = posted_form(request)
-    return [without_nul(value) for value in form.getlist(name) if isinstance(value, str)]
+    return text_values(posted_form(request), name)

@@ -17,9 +17,11 @@ from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
 from web.console.guard import current_staff
 from web.console.pages import page
+from web.console.scope import in_workspace
 from web.http.urls import path_for
 from web.invoices.documents import load_document
 from web.invoices.money import CURRENCIES
+from web.invoices.status import InvoiceStatus
 from web.state import AppRequest
 
 
@@ -74,12 +76,8 @@ async def detail_page(request: AppRequest, invoice: Invoice, *, status: int = 20
 async def locked_invoice(conn: Connection, request: AppRequest, *, sent: bool = False) -> Invoice:
     """The invoice in the path, of the signed-in workspace only (else 404), locked for the caller's transaction,
     so actions on one invoice queue. `sent`: a draft is refused (it has no portal link yet)."""
-    invoice = await lock_invoice_in_workspace(
-        conn, current_staff(request).workspace_id, request.path_params["invoice_id"]
-    )
-    if invoice is None:
-        raise HTTPException(404)
-    if sent and invoice.status == "draft":
+    invoice = await in_workspace(conn, request, lock_invoice_in_workspace, request.path_params["invoice_id"])
+    if sent and invoice.status == InvoiceStatus.DRAFT:
         raise HTTPException(409, "A draft has no portal link yet: send it first.")
     return invoice
 

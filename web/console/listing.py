@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from db.invoices import Invoice, InvoiceRow
 from web.invoices.documents import amount_due
+from web.invoices.status import InvoiceStatus
 from web.invoices.totals import compute_totals
 
-STATUSES = ("draft", "open", "paid", "uncollectible", "void")
+STATUSES = tuple(InvoiceStatus)
 
 
 @dataclass(frozen=True, slots=True)

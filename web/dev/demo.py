@@ -26,12 +26,11 @@ from db.invoices import (
 from db.links import revoke_link, select_links_for_invoice
 from db.payments import insert_settled_payment
 from db.rows import Connection
+from db.session import lock_for_transaction
 from db.workspaces import insert_workspace, select_workspace_by_slug
 from web.invoices.documents import load_document
 from web.invoices.links import create_link
 from web.payments.settlement import settle
-
-_DEMO_LOCK = 0x0DE30
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]
 
         await init_connection(conn)
         async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _DEMO_LOCK)
+            await lock_for_transaction(conn, "demo-data", 0)
             workspace = await select_workspace_by_slug(conn, "demo") or await insert_workspace(
                 conn,
                 slug="demo",

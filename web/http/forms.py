@@ -10,8 +10,7 @@ from web.state import AppRequest
 
 async def read_form(request: AppRequest, max_bytes: int) -> dict[str, str]:
     """The posted text fields."""
-    form = await read_form_data(request, max_bytes)
-    return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
+    return text_fields(await read_form_data(request, max_bytes))
 
 
 async def read_form_data(request: AppRequest, max_bytes: int, **limits: int) -> FormData:
@@ -20,6 +19,16 @@ async def read_form_data(request: AppRequest, max_bytes: int, **limits: int) -> 
     if not length.isdigit() or int(length) > max_bytes:
         raise HTTPException(status_code=413 if length.isdigit() else 411)
     return await request.form(**limits)
+
+
+def text_fields(form: FormData) -> dict[str, str]:
+    """The text fields of a read form (files left out), NUL dropped."""
+    return {key: without_nul(value) for key, value in form.items() if isinstance(value, str)}
+
+
+def text_values(form: FormData, name: str) -> list[str]:
+    """Every text value posted under `name`, in order (files left out), NUL dropped."""
+    return [without_nul(value) for value in form.getlist(name) if isinstance(value, str)]
 
 
 def without_nul(text: str) -> str:

@@ -16,6 +16,7 @@ from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
 from db.rows import Connection
 from db.workspaces import select_workspace
+from web.invoices.status import OWES_NOTHING, InvoiceStatus
 from web.invoices.totals import Totals, compute_totals
 
 
@@ -59,12 +60,12 @@ class InvoiceDocument:
 
     def is_overdue(self, today: date) -> bool:
         due = self.invoice.due_date
-        return self.invoice.status == "open" and due is not None and due < today and self.amount_due > 0
+        return self.invoice.status == InvoiceStatus.OPEN and due is not None and due < today and self.amount_due > 0
 
 
 def amount_due(status: str, total: int, paid: int) -> int:
     """What is still to pay: nothing on a draft or a void invoice, never below zero (an overpayment is refunded)."""
-    if status in ("void", "draft"):
+    if status in OWES_NOTHING:
         return 0
     return max(total - paid, 0)
 

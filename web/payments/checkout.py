@@ -15,6 +15,7 @@ from db.payments import Payment, insert_card_attempt, lock_intent_id, set_paymen
 from db.rows import Connection
 from web.invoices.documents import InvoiceDocument
 from web.invoices.money import format_money
+from web.invoices.status import InvoiceStatus
 from web.payments.amounts import (
     AmountError,
     card_payable_due,
@@ -43,11 +44,11 @@ def availability(settings: Settings, document: InvoiceDocument, locale: str) -> 
     status = document.invoice.status
     if not settings.stripe_connected:
         return Availability(False, "Online card payment is not available for this invoice.")
-    if status == "paid" or (status == "open" and document.amount_due == 0):
+    if status == InvoiceStatus.PAID or (status == InvoiceStatus.OPEN and document.amount_due == 0):
         return Availability(False, "This invoice is paid in full. Nothing is due.")
-    if status == "void":
+    if status == InvoiceStatus.VOID:
         return Availability(False, "This invoice was voided and cannot be paid.")
-    if status != "open":
+    if status != InvoiceStatus.OPEN:
         return Availability(False, "This invoice cannot be paid online. Please contact the sender.")
     if not document.invoice.payments_enabled:
         return Availability(False, PAYMENTS_OFF)

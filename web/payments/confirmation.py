@@ -32,6 +32,7 @@ from db.payments import (
 from db.rows import Connection
 from web.invoices.documents import load_document
 from web.invoices.money import format_money
+from web.invoices.status import InvoiceStatus
 from web.payments.amounts import card_payable_due, rules_for
 from web.payments.checkout import PAYMENTS_OFF, ensure_intent
 from web.stripe.gateway import CardDeclined, Intent, PaymentRefused, ProviderUnavailable, StripeGateway
@@ -179,9 +180,9 @@ async def _check_balance(
     available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id)
     rules = rules_for(invoice.currency, available)
     payable = rules.largest_charge
-    if invoice.status != "open" or not invoice.payments_enabled or not card_payable_due(rules):
+    if invoice.status != InvoiceStatus.OPEN or not invoice.payments_enabled or not card_payable_due(rules):
         await end_attempt(conn, payment.id, status="canceled")
-        if invoice.status == "void":
+        if invoice.status == InvoiceStatus.VOID:
             return "cancel", payment, "This invoice was voided and cannot be paid. Your card was not charged."
         if document.amount_due <= 0:
             return "cancel", payment, "This invoice has just been paid in full. Your card was not charged."

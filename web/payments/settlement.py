@@ -6,6 +6,7 @@ from __future__ import annotations
 from db.invoices import select_invoice_for_update, set_invoice_paid
 from db.rows import Connection
 from web.invoices.documents import load_document
+from web.invoices.status import OWES_NOTHING, UNPAID, InvoiceStatus
 
 
 async def settle(conn: Connection, invoice_id: int) -> int:
@@ -14,12 +15,12 @@ async def settle(conn: Connection, invoice_id: int) -> int:
     Must run inside the caller's transaction: the invoice row stays locked until it commits.
     """
     invoice = await select_invoice_for_update(conn, invoice_id)
-    if invoice is None or invoice.status in ("draft", "void"):
+    if invoice is None or invoice.status in OWES_NOTHING:
         return 0
     document = await load_document(conn, invoice)
     total, paid = document.totals.total, document.amount_paid
-    if invoice.status in ("open", "uncollectible") and total > 0 and paid >= total:
+    if invoice.status in UNPAID and total > 0 and paid >= total:
         await set_invoice_paid(conn, invoice_id, True)
-    elif invoice.status == "paid" and paid < total:
+    elif invoice.status == InvoiceStatus.PAID and paid < total:
         await set_invoice_paid(conn, invoice_id, False)
     return max(paid - total, 0)

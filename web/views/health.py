@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from db.session import ping
 from web.http.errors import DATABASE_ERRORS
 from web.state import AppRequest
 
@@ -11,7 +12,7 @@ from web.state import AppRequest
 async def healthz(request: AppRequest) -> JSONResponse:
     try:
         async with request.state["pool"].acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1", timeout=2)
+            await ping(conn, within=2)
     except DATABASE_ERRORS:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     # Open event streams in this process: what a load balancer drains, and what tests watch close.

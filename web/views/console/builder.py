@@ -17,9 +17,11 @@ from web.console.draft import DraftCheck, blank_line, check_draft, posted_lines
 from web.console.guard import console_view, current_staff, form_list, form_text
 from web.console.invoice_page import builder_page, draft_context, locked_invoice
 from web.console.pages import page
+from web.console.scope import in_workspace
 from web.console.sending import SendRefused, send_draft
 from web.http.rendering import redirect, wants_fragment
 from web.http.urls import path_for, public_url
+from web.invoices.status import InvoiceStatus
 from web.state import AppRequest
 
 ACTIONS = ("save", "add_line", "preview", "send")
@@ -42,7 +44,7 @@ async def draft_save(request: AppRequest) -> Response:
     message, sent = "", None
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request)
-        if invoice.status != "draft":
+        if invoice.status != InvoiceStatus.DRAFT:
             # Sent meanwhile (another tab, a double click on Send): nothing here may change any more.
             if wants_fragment(request) and action == "save":
                 raise HTTPException(409, "This invoice was sent: its amounts are frozen. Void it and create a new one.")
@@ -59,8 +61,7 @@ async def draft_save(request: AppRequest) -> Response:
         elif action == "send":
             try:
                 async with conn.transaction():  # a refused send rolls back to the saved draft: no number taken
-                    saved = await lock_invoice_in_workspace(conn, staff.workspace_id, invoice.id)  # as just saved
-                    assert saved is not None
+                    saved = await in_workspace(conn, request, lock_invoice_in_workspace, invoice.id)  # as just saved
                     sent = await send_draft(
                         conn, saved, staff=staff, today=request.state["clock"]().date(),
                         link_url=lambda token: public_url(request, "invoice_show", token=token),

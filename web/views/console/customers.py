@@ -13,6 +13,7 @@ from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.listing import invoice_summaries
 from web.console.pages import page
+from web.console.scope import in_workspace
 from web.http.urls import path_for
 from web.state import AppRequest
 
@@ -29,8 +30,8 @@ async def customer_list(request: AppRequest) -> Response:
 @console_view(role="billing")
 async def customer_new(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn:
-        workspace = await select_workspace(conn, current_staff(request).workspace_id)
-    form = customer_form.form_for(None, workspace.default_locale if workspace else "en")
+        workspace = await in_workspace(conn, request, select_workspace)
+    form = customer_form.form_for(None, workspace.default_locale)
     return _form_page(request, None, form)
 
 
@@ -55,9 +56,7 @@ def _saved(request: AppRequest, customer: Customer) -> Response:
 
 async def _customer(request: AppRequest) -> Customer:
     async with request.state["pool"].acquire() as conn:
-        customer = await select_customer(conn, current_staff(request).workspace_id, request.path_params["customer_id"])
-    if customer is None:
-        raise HTTPException(404)
+        customer = await in_workspace(conn, request, select_customer, request.path_params["customer_id"])
     return customer
 
 

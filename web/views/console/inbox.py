@@ -36,10 +36,12 @@ from web.comments.posting import CLIENT_KEY, MAX_LENGTH, CommentRefused, post_st
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import fragment_or_page, page
+from web.console.scope import in_workspace
 from web.http.errors import DATABASE_ERRORS
 from web.http.rendering import wants_fragment
 from web.http.urls import path_for, public_url
 from web.invoices.links import live_link, newest_live
+from web.invoices.status import InvoiceStatus
 from web.state import AppRequest
 from web.streams import StreamHub
 
@@ -194,10 +196,8 @@ async def thread_totp_reset(request: AppRequest) -> Response:
 async def _thread_invoice(request: AppRequest) -> Invoice:
     """Of the staff's workspace, and issued: a draft has no thread (404, like another workspace's invoice)."""
     async with request.state["pool"].acquire() as conn:
-        invoice = await select_invoice_in_workspace(
-            conn, current_staff(request).workspace_id, request.path_params["invoice_id"]
-        )
-    if invoice is None or invoice.status == "draft":
+        invoice = await in_workspace(conn, request, select_invoice_in_workspace, request.path_params["invoice_id"])
+    if invoice.status == InvoiceStatus.DRAFT:
         raise HTTPException(404)
     return invoice
 

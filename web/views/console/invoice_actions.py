@@ -11,6 +11,7 @@ from db.activity import insert_activity
 from db.customers import select_customer
 from db.invoices import mark_uncollectible, void_invoice
 from db.payments import insert_settled_payment
+from db.session import set_actor
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import detail_page, done, locked_invoice
@@ -18,6 +19,7 @@ from web.console.sending import mail_link
 from web.http.urls import public_url
 from web.invoices.documents import load_document
 from web.invoices.links import live_link, replace_links
+from web.invoices.status import UNPAID
 from web.payments.amounts import AmountError, parse_received_amount
 from web.payments.settlement import settle
 from web.state import AppRequest
@@ -31,11 +33,11 @@ async def invoice_void(request: AppRequest) -> Response:
     reason = form.text("reason", "reason for voiding", max_length=1000, required=True)
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request)
-        if form.ok and invoice.status in ("open", "uncollectible"):
+        if form.ok and invoice.status in UNPAID:
             await void_invoice(conn, invoice.id, reason)
             await insert_activity(conn, invoice.id, "voided", {"reason": reason, "by": current_staff(request).email})
             return done(request, invoice, "voided")
-    if invoice.status not in ("open", "uncollectible"):
+    if invoice.status not in UNPAID:
         return done(request, invoice, "unchanged")
     return await detail_page(request, invoice, status=422, void_form=form)
 
@@ -58,7 +60,7 @@ async def payment_record(request: AppRequest) -> Response:
     reference = form.text("reference", "reference", max_length=200)
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request)
-        if invoice.status not in ("open", "uncollectible"):
+        if invoice.status not in UNPAID:
             form.fail("amount", "Only an open or uncollectible invoice can receive a payment.")
         document = await load_document(conn, invoice)
         try:
@@ -67,7 +69,7 @@ async def payment_record(request: AppRequest) -> Response:
             form.fail("amount", str(refused))
         if form.ok:
             # Read by the payment activity trigger (migration 0008): the log says who recorded it.
-            await conn.execute("SELECT set_config('app.actor', $1, true)", current_staff(request).email)
+            await set_actor(conn, current_staff(request).email)
             await insert_settled_payment(
                 conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, method=method,
                 reference=reference,
@@ -84,7 +86,7 @@ async def link_resend(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request)
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
-        if invoice.status not in ("open", "uncollectible") or customer is None or not customer.email:
+        if invoice.status not in UNPAID or customer is None or not customer.email:
             raise HTTPException(409, "Only an unpaid invoice whose customer has an e-mail address can be resent.")
         link = await live_link(conn, invoice.id, now) or await replace_links(conn, invoice.id)
         document = await load_document(conn, invoice)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from db.customers import select_customers
@@ -13,10 +12,12 @@ from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import builder_page, detail_page
 from web.console.listing import STATUSES, invoice_summaries
 from web.console.pages import page
+from web.console.scope import in_workspace
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
 from web.http.urls import path_for
 from web.invoices.documents import load_document
 from web.invoices.printing import invoice_pdf_bytes
+from web.invoices.status import InvoiceStatus
 from web.portal.pages import PREVIEW_MODES, portal_context
 from web.portal.viewer import StaffPreview
 from web.state import AppRequest
@@ -49,8 +50,7 @@ async def invoice_create(request: AppRequest) -> Response:
                 "create_error": "Choose a customer for the new invoice (or create the customer first).",
             }  # fmt: skip
             return page(request, "console/invoices.html", context, status=422)
-        workspace = await select_workspace(conn, staff.workspace_id)
-        assert workspace is not None
+        workspace = await in_workspace(conn, request, select_workspace)
         draft = await insert_invoice(
             conn, workspace_id=staff.workspace_id, customer_id=customer.id, currency=workspace.default_currency,
             locale=customer.locale, payment_terms=DEFAULT_TERMS,
@@ -61,18 +61,13 @@ async def invoice_create(request: AppRequest) -> Response:
 async def invoice_for(request: AppRequest) -> Invoice:
     """The invoice in the path, in the signed-in workspace only (another workspace's id is a 404)."""
     async with request.state["pool"].acquire() as conn:
-        invoice = await select_invoice_in_workspace(
-            conn, current_staff(request).workspace_id, request.path_params["invoice_id"]
-        )
-    if invoice is None:
-        raise HTTPException(404)
-    return invoice
+        return await in_workspace(conn, request, select_invoice_in_workspace, request.path_params["invoice_id"])
 
 
 @console_view()
 async def invoice_show(request: AppRequest) -> Response:
     invoice = await invoice_for(request)
-    if invoice.status == "draft":
+    if invoice.status == InvoiceStatus.DRAFT:
         return await builder_page(request, invoice)
     return await detail_page(request, invoice)
 

@@ -17,6 +17,7 @@ from web.console import settings_form
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text, posted_form
 from web.console.pages import page
+from web.console.scope import in_workspace
 from web.http.urls import path_for, public_url
 from web.invoices.logos import MAX_BYTES, LogoError, save_workspace_logo, validate_upload
 from web.settings import Settings
@@ -80,10 +81,7 @@ def _saved(request: AppRequest, what: str) -> Response:
 
 async def _workspace(request: AppRequest) -> Workspace:
     async with request.state["pool"].acquire() as conn:
-        workspace = await select_workspace(conn, current_staff(request).workspace_id)
-    if workspace is None:
-        raise HTTPException(404)
-    return workspace
+        return await in_workspace(conn, request, select_workspace)
 
 
 async def _settings_page(
