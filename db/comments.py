@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.rows import Connection, columns, row_to, rows_to
+from db.rows import Connection, columns, row_to_one, rows_to
 
 # Enough for any real thread; a page never renders an unbounded list.
 THREAD_LIMIT = 500
@@ -53,11 +53,11 @@ async def insert_comment(
             invoice_id, author_role, author_name, author_email, body, client_key,
         )  # fmt: skip
         if record is not None:
-            return row_to(Comment, record), True  # type: ignore[return-value]
+            return row_to_one(Comment, record), True
         existing = await conn.fetchrow(
             f"SELECT {COLUMNS} FROM comments WHERE invoice_id = $1 AND client_key = $2", invoice_id, client_key
         )
-        return row_to(Comment, existing), False  # type: ignore[return-value]
+        return row_to_one(Comment, existing), False
 
 
 async def select_comments(conn: Connection, invoice_id: int, after: int = 0) -> list[Comment]:

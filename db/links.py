@@ -55,7 +55,7 @@ async def select_live_link(conn: Connection, token_hash: bytes) -> tuple[Invoice
     )
     if record is None:
         return None
-    return row_to(Invoice, record), record["link_expires_at"]  # type: ignore[return-value]
+    return row_to_one(Invoice, record), record["link_expires_at"]
 
 
 async def select_links_for_invoice(conn: Connection, invoice_id: int) -> list[PortalLink]:

@@ -146,9 +146,9 @@ async def insert_card_attempt(
         invoice_id, amount, currency, attempt_key,
     )  # fmt: skip
     if record is not None:
-        return row_to(Payment, record), True  # type: ignore[return-value]
+        return row_to_one(Payment, record), True
     existing = await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE attempt_key = $1", attempt_key)
-    return row_to(Payment, existing), False  # type: ignore[return-value]
+    return row_to_one(Payment, existing), False
 
 
 async def lock_intent_id(conn: Connection, payment_id: int) -> str | None:

@@ -129,7 +129,7 @@ async def select_live_session(
     if record is None:
         return None
     staff = Staff(**{name: record[f"staff_{name}"] for name in COLUMNS.split(", ")})
-    return row_to(StaffSession, record), staff  # type: ignore[return-value]
+    return row_to_one(StaffSession, record), staff
 
 
 async def touch_session(conn: Connection, session_id: int, now: datetime) -> None:

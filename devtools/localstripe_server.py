@@ -22,11 +22,30 @@ from localstripe import resources, server
 async def block_scoped_stripe_js(request: web.Request, handler: Any) -> web.StreamResponse:
     """localstripe's fake Stripe.js declares `class Element` at the top level of a classic script, which shadows
     the DOM's `Element` for every script on the page (htmx's `instanceof Element` checks then fail after it
-    loads). Served inside a block, the class stays local; `Stripe` is still assigned globally as before."""
+    loads). Served inside a block, the class stays local; `Stripe` is still assigned globally as before.
+
+    It also lacks Stripe.js's `handleNextAction` (the 3-D Secure step of a server-confirmed payment); its
+    `confirmCardPayment` performs that same step, so the shim below names it the way Stripe.js does and the
+    portal's script speaks only real Stripe.js."""
     response = await handler(request)
     if request.path == "/js.stripe.com/v3/" and isinstance(response, web.Response) and response.text:
-        return web.Response(text="{\n" + response.text + "\n}\n", content_type="application/javascript")
+        return web.Response(
+            text="{\n" + response.text + "\n}\n" + _HANDLE_NEXT_ACTION, content_type="application/javascript"
+        )
     return response
+
+
+_HANDLE_NEXT_ACTION = """
+(function (makeStripe) {
+  window.Stripe = function (key, options) {
+    var stripe = makeStripe(key, options);
+    if (!stripe.handleNextAction) {
+      stripe.handleNextAction = function (params) { return stripe.confirmCardPayment(params.clientSecret); };
+    }
+    return stripe;
+  };
+})(window.Stripe);
+"""
 
 
 def _exit_when_stdin_closes() -> None:

@@ -32,7 +32,11 @@ def _parse(tag: str) -> Locale | None:
 
 def babel_locale(tag: str | None) -> Locale:
     """A Babel Locale for a stored or requested tag, falling back to English for anything unknown."""
-    return (tag and _parse(tag)) or _parse(DEFAULT_LOCALE)  # type: ignore[return-value]
+    found = _parse(tag) if tag else None
+    if found is None:
+        found = _parse(DEFAULT_LOCALE)
+        assert found is not None  # Babel always knows English
+    return found
 
 
 def is_known_locale(tag: str) -> bool:

@@ -58,10 +58,7 @@
       if (secret) {
         // 3-D Secure: Stripe.js shows the bank's check; then our return URL asks Stripe where it stands.
         busy(card, true);
-        var finish = stripe.handleNextAction
-          ? stripe.handleNextAction({ clientSecret: secret })
-          : stripe.confirmCardPayment(secret); // the local test double's name for the same step
-        return finish.then(function () { return post(card, card.getAttribute("data-return-url")); });
+        return stripe.handleNextAction({ clientSecret: secret }).then(function () { return post(card, card.getAttribute("data-return-url")); });
       }
       var element = stripe.elements().create("card", { hidePostalCode: true });
       element.mount(card.querySelector("#card-element"));

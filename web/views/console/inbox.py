@@ -21,8 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.activity import insert_activity
 from db.comment_access import delete_enrolment
-from db.comments import select_comments, select_thread_addresses
-from db.customers import select_customer
+from db.comments import select_thread_addresses
 from db.inbox import (
     mark_thread_handled,
     select_invoice_workspace,
@@ -30,17 +29,17 @@ from db.inbox import (
     select_open_threads,
 )
 from db.invoices import Invoice, select_invoice_in_workspace
-from db.links import select_links_for_invoice
 from db.rows import Connection
 from web.comments.posting import CLIENT_KEY, MAX_LENGTH, CommentRefused, post_staff_reply
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import fragment_or_page, page
 from web.console.scope import in_workspace
+from web.console.threads import fresh_reply, thread_context
 from web.http.errors import DATABASE_ERRORS
 from web.http.rendering import wants_fragment
 from web.http.urls import path_for, public_url
-from web.invoices.links import live_link, newest_live
+from web.invoices.links import live_link
 from web.invoices.status import InvoiceStatus
 from web.state import AppRequest
 from web.streams import StreamHub
@@ -152,7 +151,7 @@ async def thread_reply(request: AppRequest) -> Response:
             reply.values["client_key"] = secrets.token_urlsafe(18)
         return await _reply_response(request, invoice, reply, status=422)
     if wants_fragment(request):
-        response = await _reply_response(request, invoice, _fresh_reply(), notice=_DONE["reply"], oob=True)
+        response = await _reply_response(request, invoice, fresh_reply(), notice=_DONE["reply"], oob=True)
     else:
         thread = path_for(request, "console_thread_show", invoice_id=invoice.id)
         response = RedirectResponse(f"{thread}?done=reply#comment-{result.comment.id}", status_code=303)
@@ -204,28 +203,8 @@ async def _thread_invoice(request: AppRequest) -> Invoice:
 
 async def _thread_context(request: AppRequest, invoice: Invoice, **extra: Any) -> dict[str, Any]:
     async with request.state["pool"].acquire() as conn:
-        comments = await select_comments(conn, invoice.id)
-        writers = await select_thread_addresses(conn, invoice.id)
-        customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
-        links = await select_links_for_invoice(conn, invoice.id)
-    last_reply = max((c.id for c in comments if c.author_role == "staff"), default=0)
-    answered_through = max(invoice.thread_handled_through, last_reply)
-    return {
-        "invoice": invoice,
-        "customer": customer,
-        "comments": comments,
-        "writers": sorted(writers),
-        "waiting": {c.id for c in comments if c.author_role != "staff" and c.id > answered_through},
-        # Marked after the last reply (a reply marks through itself: that reads "Answered").
-        "handled": invoice.thread_handled_through > last_reply,
-        "newest_id": comments[-1].id if comments else 0,
-        "live_link": newest_live(links, request.state["clock"]()),
-        "reply": _fresh_reply(),
-        "notice": "",
-        "error": "",
-        "oob": False,
-        **extra,
-    }
+        context = await thread_context(conn, invoice, request.state["clock"]())
+    return {**context, "reply": fresh_reply(), "notice": "", "error": "", "oob": False, **extra}
 
 
 async def _reply_response(
@@ -246,11 +225,6 @@ async def _after_action(request: AppRequest, done: str, *, notice: str = "") -> 
         return RedirectResponse(f"{thread}?done={done}", status_code=303)
     context = await _thread_context(request, invoice, notice=notice or _DONE.get(done, ""))
     return page(request, "console/_thread.html", context)
-
-
-def _fresh_reply() -> Form:
-    # A new key per form shown: a double submit (or a retry) of this form posts once.
-    return Form({"body": "", "client_key": secrets.token_urlsafe(18)})
 
 
 async def _thread_url(conn: Connection, request: AppRequest, invoice: Invoice) -> str:
