@@ -45,6 +45,63 @@ def _docstrings(tree: ast.Module) -> set[int]:
     return found
 
 
+# The layers of README's picture, top to bottom: a module may import its own layer or a lower one (views excepted:
+# a view never imports another view module; what two views share lives in a layer below).
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("web.app", "web.cli", "web.routes", "web.dev"),
+    ("web.views",),
+    ("web.portal", "web.console"),
+    ("web.payments", "web.comments", "web.stripe"),
+    ("web.http",),
+    ("web.invoices",),
+    ("web",),  # infrastructure: database, realtime, streams, mail, pdf, otp, locales, settings, state
+    ("db",),
+)
+
+
+def _layer(module: str) -> int:
+    """The index in LAYERS of the longest matching package (0 is the top)."""
+    best, depth = len(LAYERS) - 2, 0
+    for index, packages in enumerate(LAYERS):
+        for package in packages:
+            if (module == package or module.startswith(package + ".")) and package.count(".") + 1 > depth:
+                best, depth = index, package.count(".") + 1
+    return best
+
+
+def _module_name(path: str) -> str:
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def test_architecture_imports_point_down_the_layers() -> None:
+    offenders = []
+    sources = [*_modules(), *((p.relative_to(PROJECT_ROOT).as_posix(), ast.parse(p.read_text())) for p in
+                              sorted((PROJECT_ROOT / "db").glob("*.py")))]  # fmt: skip
+    for path, tree in sources:
+        importer = _module_name(path)
+        for name in _imported(_runtime_part(tree)):
+            if name.split(".")[0] not in ("web", "db") or name in ("web", "db"):
+                continue
+            if _layer(name) < _layer(importer):
+                offenders.append(f"{importer} imports {name} (a higher layer)")
+            elif importer.startswith("web.views.") and name.startswith("web.views.") and _is_module(name):
+                offenders.append(f"{importer} imports {name} (another view)")
+    assert offenders == []
+
+
+def _is_module(name: str) -> bool:
+    path = PROJECT_ROOT / name.replace(".", "/")
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def test_architecture_layer_table_knows_the_packages() -> None:
+    """Every package of web/ is placed in a layer (a new one must be put in the picture)."""
+    packages = {p.name for p in WEB.iterdir() if (p / "__init__.py").is_file()}
+    placed = {package.split(".")[1] for layer in LAYERS for package in layer if package.count(".") == 1}
+    assert packages <= placed, packages - placed
+    assert _layer("web.views.console.inbox") == 1 and _layer("web.mail") == 6 and _layer("db.rows") == 7
+
+
 def test_architecture_only_views_and_routes_import_views() -> None:
     offenders = [
         f"{path} imports {name}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,15 +22,11 @@ from web.portal.page_cache import PortalCache
 from web.realtime import ChangeFeed
 from web.routes import LOGOS, PORTAL, STATIC, build_routes
 from web.settings import Settings
-from web.state import State
+from web.state import State, utc_now
 from web.streams import StreamHub
 from web.stripe.gateway import CardAttachment, StripeGateway
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def create_app(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NotRequired, TypeAlias, TypedDict
 
 from starlette.requests import Request
@@ -41,3 +41,8 @@ class State(TypedDict):
 
 
 AppRequest: TypeAlias = "Request[State]"
+
+
+def utc_now() -> datetime:
+    """The production clock (State.clock): UTC, so "today" never depends on the server's zone."""
+    return datetime.now(UTC)
