@@ -46,6 +46,8 @@ from web.dev.demo import load_demo
 from web.http.templating import build_templates
 from web.invoices.documents import load_document
 from web.invoices.links import token_hash
+from web.invoices.logos import logo_data_uri
+from web.invoices.printing import print_html
 from web.pdf import PdfRenderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,7 +223,7 @@ async def report_renders(url: str, tokens: dict[str, str], repeats: int = 5) -> 
             assert found is not None, f"demo invoice {label!r} has no live link"
             invoice = found[0]
             document = await load_document(conn, invoice)
-            htmls[label] = templates.get_template("pdf/invoice.html").render(doc=document, doc_locale=invoice.locale)
+            htmls[label] = print_html(templates, document, await logo_data_uri(conn, document.logo_sha))
     finally:
         await conn.close()
     stylesheets = [STATIC / "css" / "document.css", STATIC / "css" / "pdf.css"]

@@ -40,6 +40,11 @@ def create_app(
     """`pdf_renderer` and `change_feed` may be shared by several apps (tests); the app then leaves them running.
     `stripe_cards` is how card tokens are confirmed (Stripe's way unless a test double needs its own)."""
     mailer = Mailer(settings.smtp_url, settings.mail_from)  # checks SMTP_URL before anything starts
+    if settings.stripe_api_base and stripe_cards is None:
+        log.warning(
+            "STRIPE_API_BASE is set but cards are confirmed Stripe's way; a local double such as localstripe needs "
+            "its adapter: serve with `uvicorn --factory web.dev.local_stripe:app_from_env` (or `make demo`)"
+        )
     routes = build_routes(settings.static_dir)
     router = Router(routes)
     templates = build_templates(

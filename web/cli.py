@@ -17,7 +17,7 @@ import uvicorn
 from db.migrate import migrate
 from web.app import create_app
 from web.database import database_url
-from web.routes import public_url
+from web.routes import absolute_url
 from web.settings import Settings
 
 log = logging.getLogger("invoice_portal")
@@ -70,9 +70,8 @@ async def _create_staff(url: str, *, workspace: str, email: str, role: str, name
 def cmd_create_staff(settings: Settings, args: argparse.Namespace) -> int:
     """The password comes from STAFF_PASSWORD or a prompt, never from the command line (shell history, ps)."""
     import getpass
-    import os
 
-    password = os.environ.get("STAFF_PASSWORD") or getpass.getpass("Password (12 characters or more): ")
+    password = settings.staff_password or getpass.getpass("Password (12 characters or more): ")
     try:
         email = asyncio.run(
             _create_staff(
@@ -83,7 +82,7 @@ def cmd_create_staff(settings: Settings, args: argparse.Namespace) -> int:
     except ValueError as refused:
         print(f"create-staff: {refused}", file=sys.stderr)
         return 2
-    console = public_url(settings, "console_home")
+    console = absolute_url(settings, "console_home")
     print(f"created {args.role} account {email}: sign in at {console} and scan the QR code")
     return 0
 
@@ -96,23 +95,26 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     asyncio.run(_migrate(settings.database_url))
     links = asyncio.run(load_demo(settings.database_url))
     for label, token in links:
-        print(f"{label}: {public_url(settings, 'invoice_show', token=token)}")
+        print(f"{label}: {absolute_url(settings, 'invoice_show', token=token)}")
     from web.dev.demo import DEMO_PASSWORD, DEMO_STAFF
 
     accounts = ", ".join(f"{email} ({role})" for email, role, _name in DEMO_STAFF)
     print(
-        f"console: {public_url(settings, 'console_home')} as {accounts}, password {DEMO_PASSWORD!r}; "
+        f"console: {absolute_url(settings, 'console_home')} as {accounts}, password {DEMO_PASSWORD!r}; "
         "at the first sign-in, scan the QR code with an authenticator app"
     )
     sys.stdout.flush()
     if not serve:
         return 0
     with contextlib.ExitStack() as stack:
-        cards = None
         if not settings.stripe_secret_key:
+            settings = stack.enter_context(_local_stripe(settings))
+        # The demo against a local double (its own, or one STRIPE_API_BASE points at) confirms cards its way.
+        cards = None
+        if settings.stripe_api_base:
             from web.dev.local_stripe import TokenCardId
 
-            settings, cards = stack.enter_context(_local_stripe(settings)), TokenCardId()
+            cards = TokenCardId()
         print(f"serving on {settings.public_origin} (Ctrl+C to stop)", flush=True)
         app = create_app(settings, stripe_cards=cards)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
@@ -127,7 +129,7 @@ def _local_stripe(settings: Settings) -> Iterator[Settings]:
 
     with local_stripe.localstripe() as base:
         secret = "whsec_demo_" + secrets.token_hex(16)
-        local_stripe.register_webhook(base, public_url(settings, "stripe_webhook"), secret)
+        local_stripe.register_webhook(base, absolute_url(settings, "stripe_webhook"), secret)
         print(
             f"payments: local Stripe test double on {base} (no STRIPE_SECRET_KEY set). Test cards: "
             "4242 4242 4242 4242 pays, 4000 0000 0000 0341 is declined, 4000 0027 6000 3184 asks for 3-D Secure; "

@@ -1,5 +1,5 @@
 """The one URL map, and the only place with URL paths: everything else asks for a route by name (web/http/urls.py,
-`path_for` in templates). Portal routes are named after their endpoint; console routes `console_<endpoint>`."""
+`path_for` in templates). Portal routes are named after their endpoint; console route names start with `console_`."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def _router(static_dir: Path) -> Router:
     return Router(build_routes(static_dir))
 
 
-def public_url(settings: Settings, name: str, /, **params: Any) -> str:
+def absolute_url(settings: Settings, name: str, /, **params: Any) -> str:
     """An absolute URL on the public origin outside any request (the CLI's printed links)."""
     return settings.public_origin + str(_router(settings.static_dir).url_path_for(name, **params))
 

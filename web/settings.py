@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.config import Config
@@ -38,6 +38,8 @@ class Settings:
     # Mail (codes, comment notifications): SMTP when set, else the outbox table and the log (see web/mail.py).
     smtp_url: str = ""
     mail_from: str = "Invoice portal <invoices@localhost>"
+    # Only `invoice-portal create-staff` reads it: the new account's password (never from the command line).
+    staff_password: str = field(default="", repr=False)
 
     @property
     def stripe_connected(self) -> bool:
@@ -71,4 +73,5 @@ class Settings:
             stripe_js_url=config("STRIPE_JS_URL", cast=str, default="https://js.stripe.com/v3/"),
             smtp_url=config("SMTP_URL", cast=str, default=""),
             mail_from=config("MAIL_FROM", cast=str, default="Invoice portal <invoices@localhost>"),
+            staff_password=config("STAFF_PASSWORD", cast=str, default=""),
         )

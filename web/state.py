@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # the state names the services; the services never import the
 
 
 class State(TypedDict):
-    """Copied into every request's state by Starlette (a shallow copy: per-request keys stay per request)."""
+    """Yielded by the lifespan; the server copies it into every request's scope (a shallow copy, so keys set
+    during a request stay with that request)."""
 
     settings: Settings
     pool: asyncpg.Pool

@@ -21,6 +21,8 @@ def console_context(request: AppRequest) -> dict[str, Any]:
         "section": request.url.path.split("/")[2] if request.url.path.count("/") >= 2 else "",
         "origin": request.state["settings"].public_origin,
         "current_session_id": session.id if session is not None else 0,
+        # An htmx answer: fragments add their out-of-band parts only then.
+        "is_fragment": wants_fragment(request),
     }
 
 

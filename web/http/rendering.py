@@ -1,5 +1,5 @@
-"""Page or fragment, decided in one place by the HX-Request header, always with Vary: HX-Request. Every HX-*
-header the app reads or sends is named here and nowhere else."""
+"""Page or fragment, decided in one place by the HX-Request header; every page or fragment answer varies on it.
+Every HX-* header the app reads or sends is named here and nowhere else."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Internal URLs come from route names (web/routes.py), never from string literals: handlers call these, templates
-call `path_for` too, so a route can move (the embed and billing pages are served under other paths) in one place."""
+"""Internal URLs come from route names (web/routes.py), never from string literals: handlers call these and
+templates call `path_for` (portal templates `portal_url`, the viewer's own), so a route moves in one place."""
 
 from __future__ import annotations
 

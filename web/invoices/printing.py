@@ -24,10 +24,15 @@ async def invoice_pdf_bytes(
         if document.logo_sha is not None:
             async with pool.acquire() as conn:
                 logo_src = await logo_data_uri(conn, document.logo_sha)
-        template = templates.get_template("pdf/invoice.html")
-        return template.render(doc=document, doc_locale=invoice.locale, logo_src=logo_src)
+        return print_html(templates, document, logo_src)
 
     return await pdf_cache.get(pool, invoice.id, invoice.version, build_html)
+
+
+def print_html(templates: Jinja2Templates, document: InvoiceDocument, logo_src: str | None) -> str:
+    """The HTML WeasyPrint turns into the PDF; `logo_src` is the logo inline (a data: URI) or None."""
+    template = templates.get_template("pdf/invoice.html")
+    return template.render(doc=document, doc_locale=document.invoice.locale, logo_src=logo_src)
 
 
 @lru_cache(maxsize=4096)

@@ -35,7 +35,8 @@ from web.invoices.money import format_money
 from web.invoices.status import InvoiceStatus
 from web.payments.amounts import card_payable_due, rules_for
 from web.payments.checkout import PAYMENTS_OFF, ensure_intent
-from web.stripe.gateway import CardDeclined, Intent, PaymentRefused, ProviderUnavailable, StripeGateway
+from web.payments.status import PaymentStatus
+from web.stripe.gateway import CardDeclined, Intent, IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,10 @@ log = logging.getLogger(__name__)
 HOLD_SECONDS = 15 * 60
 CARD_TOKEN = re.compile(r"^tok_[A-Za-z0-9_]{1,200}$")
 STRIPE_DOWN = "The card payment service is not answering right now. Nothing was charged. Please try again in a moment."
+
+
+# Where confirming with a card can still happen; anything else has moved on at Stripe.
+_CONFIRMABLE = (IntentStatus.REQUIRES_PAYMENT_METHOD, IntentStatus.REQUIRES_CONFIRMATION)
 
 
 class Step(StrEnum):
@@ -117,7 +122,7 @@ async def _at_stripe(
         if decision == "recheck":
             # This attempt was already being confirmed (a double click, or Stripe timed out): ask Stripe first.
             intent = await ensure_intent(conn, gateway, invoice, payment)
-            if intent.status not in ("requires_payment_method", "requires_confirmation") or intent.failure_message:
+            if intent.status not in _CONFIRMABLE or intent.failure_message:
                 return await _follow(conn, payment, intent)
             if not CARD_TOKEN.match(card_token):
                 return Outcome(Step.CARD, payment, "Enter your card details.")
@@ -161,11 +166,11 @@ def _held(payment: Payment, now: datetime) -> bool:
 
 
 def _finished(payment: Payment) -> Outcome | None:
-    if payment.status == "succeeded":
+    if payment.status == PaymentStatus.SUCCEEDED:
         return Outcome(Step.DONE, payment)
-    if payment.status == "processing":
+    if payment.status == PaymentStatus.PROCESSING:
         return Outcome(Step.DONE, payment, processing=True)
-    if payment.status in ("canceled", "failed") and not payment.attempt_held_until:
+    if payment.status in (PaymentStatus.CANCELED, PaymentStatus.FAILED) and not payment.attempt_held_until:
         return Outcome(Step.CLOSED, payment, "This payment attempt has ended. Start a new payment if something is due.")
     return None
 
@@ -181,7 +186,7 @@ async def _check_balance(
     rules = rules_for(invoice.currency, available)
     payable = rules.largest_charge
     if invoice.status != InvoiceStatus.OPEN or not invoice.payments_enabled or not card_payable_due(rules):
-        await end_attempt(conn, payment.id, status="canceled")
+        await end_attempt(conn, payment.id, status=PaymentStatus.CANCELED)
         if invoice.status == InvoiceStatus.VOID:
             return "cancel", payment, "This invoice was voided and cannot be paid. Your card was not charged."
         if document.amount_due <= 0:
@@ -213,14 +218,14 @@ async def _check_balance(
 
 
 async def _follow(conn: Connection, payment: Payment, intent: Intent) -> Outcome:
-    if intent.status == "succeeded":
+    if intent.status == IntentStatus.SUCCEEDED:
         return Outcome(Step.DONE, payment)
-    if intent.status == "processing":
+    if intent.status == IntentStatus.PROCESSING:
         return Outcome(Step.DONE, payment, processing=True)
-    if intent.status == "requires_action" and intent.client_secret:
+    if intent.status == IntentStatus.REQUIRES_ACTION and intent.client_secret:
         return Outcome(Step.ACTION, payment, client_secret=intent.client_secret)
-    if intent.status == "canceled":
-        await end_attempt(conn, payment.id, status="canceled")
+    if intent.status == IntentStatus.CANCELED:
+        await end_attempt(conn, payment.id, status=PaymentStatus.CANCELED)
         return Outcome(Step.CLOSED, payment, "This payment was cancelled. Your card was not charged.")
     # Back to requires_payment_method: declined, or 3-D Secure failed or was abandoned.
     return await _declined(conn, payment, intent.failure_message or "The payment was not completed.")
@@ -229,7 +234,7 @@ async def _follow(conn: Connection, payment: Payment, intent: Intent) -> Outcome
 async def _declined(conn: Connection, payment: Payment, message: str) -> Outcome:
     """End this attempt (releasing its hold) and open a fresh one for the same amount, so the customer can simply
     try another card: one PaymentIntent per try keeps Stripe's record and ours one-to-one."""
-    await end_attempt(conn, payment.id, status="failed", failure_message=message)
+    await end_attempt(conn, payment.id, status=PaymentStatus.FAILED, failure_message=message)
     fresh, _ = await insert_card_attempt(
         conn,
         invoice_id=payment.invoice_id,

@@ -19,6 +19,7 @@ from db.payments import (
 )
 from db.rows import Connection
 from web.payments.settlement import settle
+from web.payments.status import PaymentStatus
 from web.stripe.gateway import StripeGateway
 from web.stripe.webhooks import EventHandler, StripeEvent
 
@@ -60,10 +61,10 @@ async def _charge_refunded(conn: Connection, gateway: StripeGateway | None, even
 
 
 EVENT_HANDLERS: dict[str, EventHandler] = {
-    "payment_intent.succeeded": partial(_intent_status, "succeeded"),
-    "payment_intent.processing": partial(_intent_status, "processing"),
-    "payment_intent.payment_failed": partial(_intent_status, "failed"),
-    "payment_intent.canceled": partial(_intent_status, "canceled"),
+    "payment_intent.succeeded": partial(_intent_status, PaymentStatus.SUCCEEDED),
+    "payment_intent.processing": partial(_intent_status, PaymentStatus.PROCESSING),
+    "payment_intent.payment_failed": partial(_intent_status, PaymentStatus.FAILED),
+    "payment_intent.canceled": partial(_intent_status, PaymentStatus.CANCELED),
     "charge.refunded": _charge_refunded,
 }
 
@@ -80,7 +81,7 @@ async def _settle(conn: Connection, gateway: StripeGateway | None, payment: Paym
 async def _refund_excess(conn: Connection, gateway: StripeGateway | None, payment: Payment, excess: int) -> None:
     """Refund the overpaid part of `payment` (the row just written in this transaction). The refund stops at the
     invoice total, so the paid status that settle() set stays right."""
-    if gateway is None or payment.status != "succeeded" or not payment.stripe_payment_intent_id:
+    if gateway is None or payment.status != PaymentStatus.SUCCEEDED or not payment.stripe_payment_intent_id:
         log.error("invoice %s is overpaid by %s and cannot be refunded automatically", payment.invoice_id, excess)
         return
     amount = min(excess, payment.amount - payment.amount_refunded)

@@ -1,7 +1,7 @@
 """In-process cache for the public page, trusted only while the change feed is connected.
 
 Per invoice: its InvoiceDocument, the live link tokens (by hash, with expiry) that lead to it, and rendered
-page bodies per (version, reader's locale, mode, page or fragment, day). An invoice's entry is dropped when the
+page bodies per (version, viewer, reader's locale, part, page or fragment, day). An invoice's entry is dropped when the
 database announces a change to it (web/realtime.py); everything is dropped when the feed reconnects.
 Unknown tokens are never cached, so guessing cannot fill memory.
 """

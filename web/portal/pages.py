@@ -10,6 +10,7 @@ from db.comments import select_comments
 from web.comments.form import CommentForm, anonymous_form
 from web.http.locale import reader_locale
 from web.http.rendering import render_to_bytes
+from web.http.urls import path_for
 from web.payments.checkout import payment_card
 from web.portal.page_cache import PageKey, PortalCache
 from web.portal.viewer import Viewer
@@ -39,6 +40,8 @@ def portal_context(request: AppRequest, viewer: Viewer) -> dict[str, object]:
         # The UTC day of the injected clock: the page says "overdue" by it, whatever the server's zone.
         "today": request.state["clock"]().date(),
         "portal_url": partial(viewer.path, request),
+        # The document shows the logo it was issued with, by its content address.
+        "logo_src": path_for(request, "logo_show", sha=document.logo_sha) if document.logo_sha else None,
         "is_staff_preview": viewer.is_staff_preview,
     }
 

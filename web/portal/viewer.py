@@ -78,7 +78,8 @@ class LinkHolder:
 @dataclass(frozen=True, slots=True)
 class StaffPreview:
     """A teammate looking at the customer's page from the console: the same templates and document, nothing
-    recorded, no stream and no live forms; the page and the PDF link back into the console."""
+    recorded, no stream and no live forms; the page and the PDF link back into the console. Never cached: the
+    preview reads the draft or invoice fresh each time (stamp and cache identity are there for the protocol)."""
 
     document: InvoiceDocument
     stamp: int = 0

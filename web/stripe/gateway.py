@@ -8,6 +8,7 @@ create carries an idempotency key) and `PaymentRefused` (Stripe said no to this 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol
 
 import stripe
@@ -33,6 +34,18 @@ class InvalidWebhook(ValueError):
 class CardSummary:
     brand: str
     last4: str
+
+
+class IntentStatus(StrEnum):
+    """Stripe's PaymentIntent statuses (docs.stripe.com/payments/paymentintents/lifecycle)."""
+
+    REQUIRES_PAYMENT_METHOD = "requires_payment_method"
+    REQUIRES_CONFIRMATION = "requires_confirmation"
+    REQUIRES_ACTION = "requires_action"
+    PROCESSING = "processing"
+    REQUIRES_CAPTURE = "requires_capture"
+    CANCELED = "canceled"
+    SUCCEEDED = "succeeded"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,14 +7,14 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from web.http.forms import read_form
-from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
 from web.payments.amounts import AmountError
 from web.payments.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
 from web.payments.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
 from web.portal.pages import cached_page, portal_context
 from web.portal.viewer import link_holder
 from web.state import AppRequest
-from web.stripe.gateway import PaymentRefused, ProviderUnavailable, StripeGateway
+from web.stripe.gateway import IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
 
 # Forms here carry an amount and a key or token: anything bigger is not from our page.
 _MAX_FORM_BYTES = 4096
@@ -24,7 +24,7 @@ async def invoice_summary(request: AppRequest) -> Response:
     """The summary poll: 204 while the invoice is unchanged, else the new summary and payment card."""
     viewer = await link_holder(request)
     if request.query_params.get("since") == str(viewer.document.invoice.version):
-        return Response(status_code=204)
+        return no_content()
     return html_response(await cached_page(request, viewer, "summary", True, "portal/_summary_update.html"))
 
 
@@ -54,8 +54,9 @@ async def payment_start(request: AppRequest) -> Response:
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": STRIPE_DOWN}, 503)
     except PaymentRefused as refused:
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(refused)}, 422)
-    if intent.status in ("succeeded", "processing"):
-        return _outcome(request, context, Outcome(Step.DONE, payment, processing=intent.status == "processing"))
+    if intent.status in (IntentStatus.SUCCEEDED, IntentStatus.PROCESSING):
+        processing = intent.status == IntentStatus.PROCESSING
+        return _outcome(request, context, Outcome(Step.DONE, payment, processing=processing))
     return _outcome(request, context, Outcome(Step.CARD, payment))
 
 

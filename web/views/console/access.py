@@ -9,16 +9,11 @@ from datetime import UTC, datetime, time
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from db.activity import insert_activity
-from db.invoices import set_comment_settings, set_payments_enabled
-from db.links import revoke_invoice_link, set_link_expiry
+from web.console import actions
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import detail_page, done, locked_invoice
-from web.invoices.links import replace_links
 from web.state import AppRequest
-
-COMMENT_MODES = ("customer", "otp", "closed")
 
 
 @console_view(role="billing")
@@ -30,23 +25,22 @@ async def link_expiry(request: AppRequest) -> Response:
     expires_at = datetime.combine(day, time.max, tzinfo=UTC) if day else None
     if expires_at is not None and expires_at <= now:
         form.fail("expires_on", "The expiry date must be today or later. To stop the link now, revoke it.")
+    link_id = request.path_params["link_id"]
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
         if form.ok:
-            link = await set_link_expiry(conn, invoice.id, request.path_params["link_id"], expires_at)
-            if link is None:
+            if not await actions.set_expiry(conn, invoice, link_id, expires_at):
                 raise HTTPException(404)
             return done(request, invoice, "expiry", "#access")
-    return await detail_page(request, invoice, status=422, expiry_form=form, expiry_link=request.path_params["link_id"])
+    return await detail_page(request, invoice, status=422, expiry_form=form, expiry_link=link_id)
 
 
 @console_view(role="billing")
 async def link_revoke(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
-        if await revoke_invoice_link(conn, invoice.id, request.path_params["link_id"]) is None:
+        if not await actions.revoke(conn, invoice, request.path_params["link_id"], by=current_staff(request).email):
             raise HTTPException(404)
-        await insert_activity(conn, invoice.id, "link_revoked", {"by": current_staff(request).email})
     return done(request, invoice, "revoked", "#access")
 
 
@@ -54,8 +48,7 @@ async def link_revoke(request: AppRequest) -> Response:
 async def link_replace(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
-        await replace_links(conn, invoice.id)
-        await insert_activity(conn, invoice.id, "link_replaced", {"by": current_staff(request).email})
+        await actions.new_link(conn, invoice, by=current_staff(request).email)
     return done(request, invoice, "new_link", "#access")
 
 
@@ -64,16 +57,13 @@ async def access_settings(request: AppRequest) -> Response:
     form = Form.of(
         form_text(request), ("payments_enabled", "comments_enabled", "comment_mode", "comments_require_totp")
     )
-    mode = form.choice("comment_mode", "comment mode", COMMENT_MODES)
+    mode = form.choice("comment_mode", "comment mode", actions.COMMENT_MODES)
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
         if not form.ok:
             return await detail_page(request, invoice, status=422, access_form=form)
-        payments = form.checked("payments_enabled")
-        if payments != invoice.payments_enabled:
-            await set_payments_enabled(conn, invoice.id, payments)
-        await set_comment_settings(
-            conn, invoice.id, mode=mode, require_totp=form.checked("comments_require_totp"),
-            enabled=form.checked("comments_enabled"),
+        await actions.set_access(
+            conn, invoice, payments=form.checked("payments_enabled"), comments=form.checked("comments_enabled"),
+            mode=mode, require_totp=form.checked("comments_require_totp"),
         )  # fmt: skip
     return done(request, invoice, "access", "#access")

@@ -19,13 +19,9 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from db.activity import insert_activity
-from db.comment_access import delete_enrolment
-from db.comments import select_thread_addresses
 from db.inbox import (
     mark_thread_handled,
     select_invoice_workspace,
-    select_newest_comment_id,
     select_open_threads,
 )
 from db.invoices import Invoice, select_invoice_in_workspace
@@ -35,7 +31,7 @@ from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import fragment_or_page, page
 from web.console.scope import in_workspace
-from web.console.threads import fresh_reply, thread_context
+from web.console.threads import fresh_reply, mark_handled, reset_writer_totp, thread_context
 from web.http.errors import DATABASE_ERRORS
 from web.http.rendering import wants_fragment
 from web.http.urls import path_for, public_url
@@ -45,7 +41,6 @@ from web.state import AppRequest
 from web.streams import StreamHub
 
 INBOX_LIMIT = 100
-TOTP_RESET = "totp_reset"
 # A stream ends after this long and the browser reconnects through the guard: a session that ended (sign-out,
 # expiry, disabled account) stops hearing doorbells within this time.
 _STREAM_RECHECK_SECONDS = 600
@@ -164,11 +159,8 @@ async def thread_handled(request: AppRequest) -> Response:
     """Handled through the newest comment the page showed (`through`), never past what exists: a comment that
     arrived after the page was drawn keeps the thread open."""
     invoice = await _thread_invoice(request)
-    shown = form_text(request).get("through", "")
     async with request.state["pool"].acquire() as conn:
-        newest = await select_newest_comment_id(conn, invoice.id)
-        through = min(int(shown), newest) if shown.isascii() and shown.isdigit() and len(shown) <= 18 else newest
-        await mark_thread_handled(conn, invoice.id, through)
+        await mark_handled(conn, invoice, shown=form_text(request).get("through", ""))
     return await _after_action(request, "handled")
 
 
@@ -178,13 +170,8 @@ async def thread_totp_reset(request: AppRequest) -> Response:
     invoice = await _thread_invoice(request)
     email = form_text(request).get("email", "").strip().lower()[:320]
     async with request.state["pool"].acquire() as conn:
-        wrote_here = email in await select_thread_addresses(conn, invoice.id)
-        async with conn.transaction():
-            deleted = wrote_here and await delete_enrolment(conn, invoice.workspace_id, email)
-            if deleted:
-                detail = {"email": email, "by": current_staff(request).email}
-                await insert_activity(conn, invoice.id, TOTP_RESET, detail)
-    if not wrote_here:
+        deleted = await reset_writer_totp(conn, invoice, email, by=current_staff(request).email)
+    if deleted is None:
         error = "Only the authenticator app of someone who wrote in this thread can be reset here."
         context = await _thread_context(request, invoice, error=error)
         return fragment_or_page(request, "console/_thread.html", "console/thread.html", context, status=422)
