@@ -30,6 +30,7 @@ import urllib.request
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -219,7 +220,7 @@ async def report_renders(url: str, tokens: dict[str, str], repeats: int = 5) -> 
         await init_connection(conn)
         htmls: dict[str, str] = {}
         for label in ("open", "long"):
-            found = await select_live_link(conn, token_hash(tokens[label]))
+            found = await select_live_link(conn, token_hash(tokens[label]), datetime.now(UTC))
             assert found is not None, f"demo invoice {label!r} has no live link"
             invoice = found[0]
             document = await load_document(conn, invoice)

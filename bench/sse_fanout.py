@@ -23,6 +23,7 @@ import resource
 import statistics
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -174,7 +175,7 @@ async def prepare(url: str) -> tuple[str, int]:
     try:
         await migrate(conn)
         token = dict(await load_demo(url))["open"]
-        found = await select_live_link(conn, token_hash(token))
+        found = await select_live_link(conn, token_hash(token), datetime.now(UTC))
         assert found is not None
         return token, found[0].id
     finally:

@@ -39,19 +39,22 @@ async def insert_portal_link(
     return row_to_one(PortalLink, record)
 
 
-async def select_live_link(conn: Connection, token_hash: bytes) -> tuple[Invoice, datetime | None] | None:
-    """The invoice behind a live link and the link's expiry: unknown, expired, revoked and draft all give None,
-    in the same one query."""
+async def select_live_link(
+    conn: Connection, token_hash: bytes, now: datetime
+) -> tuple[Invoice, datetime | None] | None:
+    """The invoice behind a link live at `now` and the link's expiry: unknown, expired, revoked and draft all give
+    None, in the same one query."""
     record = await conn.fetchrow(
         f"""
         SELECT {_INVOICE_COLUMNS}, l.expires_at AS link_expires_at
         FROM portal_links l JOIN invoices i ON i.id = l.invoice_id
         WHERE l.token_hash = $1
           AND l.revoked_at IS NULL
-          AND (l.expires_at IS NULL OR l.expires_at > now())
+          AND (l.expires_at IS NULL OR l.expires_at > $2)
           AND i.status <> 'draft'
         """,
         token_hash,
+        now,
     )
     if record is None:
         return None

@@ -183,28 +183,28 @@ async def select_card_attempt(conn: Connection, invoice_id: int, attempt_key: st
     )
 
 
-async def amount_held_by_others(conn: Connection, invoice_id: int, payment_id: int) -> int:
-    """What other attempts on this invoice may still collect: in flight at Stripe, or being confirmed now."""
+async def amount_held_by_others(conn: Connection, invoice_id: int, payment_id: int, now: datetime) -> int:
+    """What other attempts on this invoice may still collect: in flight at Stripe, or being confirmed at `now`."""
     held = await conn.fetchval(
         """
         SELECT COALESCE(sum(amount), 0) FROM payments
         WHERE invoice_id = $1 AND id <> $2
-          AND (status = 'processing' OR (status IN ('pending', 'failed') AND attempt_held_until > now()))
+          AND (status = 'processing' OR (status IN ('pending', 'failed') AND attempt_held_until > $3))
         """,
         invoice_id,
         payment_id,
+        now,
     )
     return int(held)
 
 
-async def hold_attempt(conn: Connection, payment_id: int, *, amount: int, seconds: int) -> None:
+async def hold_attempt(conn: Connection, payment_id: int, *, amount: int, until: datetime) -> None:
     await conn.execute(
-        """
-        UPDATE payments SET amount = $2, attempt_held_until = now() + make_interval(secs => $3), updated_at = now()
-        WHERE id = $1
-        """,
-        payment_id, amount, seconds,
-    )  # fmt: skip
+        "UPDATE payments SET amount = $2, attempt_held_until = $3, updated_at = now() WHERE id = $1",
+        payment_id,
+        amount,
+        until,
+    )
 
 
 async def lower_attempt(conn: Connection, payment_id: int, amount: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -81,7 +82,7 @@ async def test_browser_preview_modes_download_and_views(
     assert download.suggested_filename[:-4] in reader.pages[0].extract_text()
 
     # The browser's beacon recorded one view (reloads within the window are one visit) and the download.
-    found = await select_live_link(conn, token_hash(links["open"]))
+    found = await select_live_link(conn, token_hash(links["open"]), datetime.now(UTC))
     assert found is not None
     invoice = found[0]
     kinds = sorted(a.kind for a in await select_activity(conn, invoice.id))

@@ -4,6 +4,7 @@ over HTTP against localstripe with signed webhooks, refunds, manual payments, an
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -178,7 +179,7 @@ async def test_payment_activity_failed_twice_and_canceled(client: httpx.AsyncCli
     assert payment is not None
     # Writes that leave the status alone log nothing.
     await set_card_details(conn, payment.id, brand="visa", last4="4242")
-    await hold_attempt(conn, payment.id, amount=3000, seconds=60)
+    await hold_attempt(conn, payment.id, amount=3000, until=datetime.now(UTC) + timedelta(seconds=60))
     await post(client, event("payment_intent.canceled", intent("pi_cancel", 3000)))
 
     log = [(a.kind, a.detail.get("failure_message")) for a in await payment_log(conn, issued.invoice.id)]

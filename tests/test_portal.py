@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import asyncpg
 import httpx
 import pytest
@@ -10,6 +12,7 @@ from bs4 import BeautifulSoup
 from db.activity import select_activity
 from db.invoices import void_invoice
 from tests import factories
+from tests.conftest import MovableClock
 
 PORTAL_HEADERS = {
     "referrer-policy": "no-referrer",
@@ -233,3 +236,21 @@ async def test_portal_healthz_pings_database(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "streams": 0}
+
+
+async def test_portal_link_expiry_and_overdue_follow_the_app_clock(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock
+) -> None:
+    """One clock: the injected one decides when a link expires (the cached entry is checked against it, and so is
+    the database read that follows) and what "today" is for the overdue badge, not PostgreSQL's now() or the
+    server's time zone."""
+    issued = await factories.invoice(conn, expires_at=datetime.now(UTC) + timedelta(hours=2))
+    page = soup(await client.get(issued.url))  # now in the page cache
+    assert page.select_one(".badge-overdue") is None
+    clock.offset = timedelta(days=40)  # past the due date (30 days) and the link's expiry (2 hours)
+    expired = await client.get(issued.url)
+    assert expired.status_code == 404 and "Invoice Not Found" in expired.text
+    clock.offset = timedelta(days=31)
+    await conn.execute("UPDATE portal_links SET expires_at = NULL WHERE invoice_id = $1", issued.invoice.id)
+    overdue = soup(await client.get(issued.url))
+    assert overdue.select_one(".badge-overdue") is not None

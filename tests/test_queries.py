@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -57,11 +57,11 @@ async def test_queries_token_lookup_finds_only_live_links_to_issued_invoices(con
     expired = await factories.invoice(conn, ws=live.workspace, expires_at=factories.yesterday())
     revoked = await factories.invoice(conn, ws=live.workspace, revoked=True)
     draft = await factories.invoice(conn, ws=live.workspace, issue=False)
-    found = await select_live_link(conn, token_hash(live.token))
+    found = await select_live_link(conn, token_hash(live.token), datetime.now(UTC))
     assert found is not None and found[0].id == live.invoice.id and found[1] is None
     for dead in (expired, revoked, draft):
-        assert await select_live_link(conn, token_hash(dead.token)) is None
-    assert await select_live_link(conn, token_hash("x" * 32)) is None
+        assert await select_live_link(conn, token_hash(dead.token), datetime.now(UTC)) is None
+    assert await select_live_link(conn, token_hash("x" * 32), datetime.now(UTC)) is None
     # The token is never compared directly: only its hash is indexed.
     stored = await conn.fetchval("SELECT token_hash FROM portal_links WHERE invoice_id = $1", live.invoice.id)
     assert stored == token_hash(live.token) and len(live.token) >= 22

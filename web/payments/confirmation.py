@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import asyncpg
@@ -182,7 +182,7 @@ async def _check_balance(
     if _held(payment, now):
         return "recheck", payment, ""
     document = await load_document(conn, invoice)
-    available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id)
+    available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id, now)
     rules = rules_for(invoice.currency, available)
     payable = rules.largest_charge
     if invoice.status != InvoiceStatus.OPEN or not invoice.payments_enabled or not card_payable_due(rules):
@@ -213,7 +213,7 @@ async def _check_balance(
                 f"Your card was not charged. Confirm to pay {amount}."
             ),
         )
-    await hold_attempt(conn, payment.id, amount=payment.amount, seconds=HOLD_SECONDS)
+    await hold_attempt(conn, payment.id, amount=payment.amount, until=now + timedelta(seconds=HOLD_SECONDS))
     return "confirm", payment, ""
 
 

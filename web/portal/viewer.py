@@ -115,7 +115,7 @@ async def link_holder(request: AppRequest) -> LinkHolder:
     if document is not None:
         return LinkHolder(token, document, stamp)
     async with request.state["pool"].acquire() as conn:
-        found = await select_live_link(conn, digest)
+        found = await select_live_link(conn, digest, now)
         if found is None:
             raise InvoiceNotFound()
         invoice, expires_at = found
