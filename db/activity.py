@@ -51,13 +51,14 @@ async def insert_view_once(conn: Connection, invoice_id: int, window_minutes: in
     status = await conn.execute(
         """
         INSERT INTO activity (invoice_id, kind)
-        SELECT $1, 'viewed'
+        SELECT $1, $3::text
         WHERE NOT EXISTS (
             SELECT 1 FROM activity
-            WHERE invoice_id = $1 AND kind = 'viewed' AND occurred_at > now() - make_interval(mins => $2)
+            WHERE invoice_id = $1 AND kind = $3 AND occurred_at > now() - make_interval(mins => $2)
         )
         """,
         invoice_id,
         window_minutes,
+        VIEWED,
     )
     return status == "INSERT 0 1"
