@@ -1,8 +1,8 @@
 """In-process cache for the public page, trusted only while the change feed is connected.
 
 Per invoice: its InvoiceDocument, the live link tokens (by hash, with expiry) that lead to it, and rendered
-page bodies per (version, viewer, reader's locale, part, page or fragment, day). An invoice's entry is dropped when the
-database announces a change to it (web/realtime.py); everything is dropped when the feed reconnects.
+page bodies per (version, link token, reader's locale, part, page or fragment, day). An invoice's entry is dropped
+when the database announces a change to it (web/realtime.py); everything is dropped when the feed reconnects.
 Unknown tokens are never cached, so guessing cannot fill memory.
 """
 
@@ -15,7 +15,7 @@ from datetime import datetime
 from web.invoices.documents import InvoiceDocument
 from web.realtime import ChangeFeed
 
-# version, the viewer's identity (the page links to its own URLs), reader locale, mode, fragment, ISO day
+# version, link token (the page links to its own URLs), reader locale, part, fragment, ISO day
 PageKey = tuple[int, str, str, str, bool, str]
 _MAX_PAGES_PER_INVOICE = 32
 

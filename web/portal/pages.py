@@ -13,7 +13,7 @@ from web.http.rendering import render_to_bytes
 from web.http.urls import path_for
 from web.payments.checkout import payment_card
 from web.portal.page_cache import PageKey, PortalCache
-from web.portal.viewer import Viewer
+from web.portal.viewer import LinkHolder, Viewer
 from web.state import AppRequest
 
 PREVIEW_MODES = ("document", "pdf")
@@ -62,7 +62,7 @@ async def thread_context(
 
 async def cached_page(
     request: AppRequest,
-    viewer: Viewer,
+    viewer: LinkHolder,
     part: str,
     fragment: bool,
     template: str,
@@ -75,7 +75,7 @@ async def cached_page(
     today = request.state["clock"]().date()
     key: PageKey = (
         invoice.version,
-        viewer.cache_identity,
+        viewer.token,  # the page links to its own URLs
         str(reader_locale(request, invoice.locale)),
         part,
         fragment,

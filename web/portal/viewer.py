@@ -37,18 +37,7 @@ class Viewer(Protocol):
     @property
     def invoice(self) -> Invoice: ...
     @property
-    def stamp(self) -> int:
-        """The change feed's stamp taken before the document was read: a page rendered from it is cached only
-        when nothing about the invoice changed since."""
-        ...
-
-    @property
     def is_staff_preview(self) -> bool: ...
-    @property
-    def cache_identity(self) -> str:
-        """What a cached page depends on besides the document: the URLs it links to."""
-        ...
-
     def path(self, request: AppRequest, name: str, /, **params: Any) -> str:
         """The URL of a portal route (by name) as this viewer reaches it."""
         ...
@@ -56,20 +45,19 @@ class Viewer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class LinkHolder:
-    """Whoever holds a live capability link: may read, download, pay and ask to comment."""
+    """Whoever holds a live capability link: may read, download, pay and ask to comment. The only kind whose
+    pages are cached (web.portal.pages.cached_page)."""
 
     token: str
     document: InvoiceDocument
+    # The change feed's stamp taken before the document was read: a page rendered from it is cached only when
+    # nothing about the invoice changed since.
     stamp: int
     is_staff_preview = False
 
     @property
     def invoice(self) -> Invoice:
         return self.document.invoice
-
-    @property
-    def cache_identity(self) -> str:
-        return self.token
 
     def path(self, request: AppRequest, name: str, /, **params: Any) -> str:
         return path_for(request, name, token=self.token, **params)
@@ -79,19 +67,14 @@ class LinkHolder:
 class StaffPreview:
     """A teammate looking at the customer's page from the console: the same templates and document, nothing
     recorded, no stream and no live forms; the page and the PDF link back into the console. Never cached: the
-    preview reads the draft or invoice fresh each time (stamp and cache identity are there for the protocol)."""
+    preview reads the draft or invoice fresh each time."""
 
     document: InvoiceDocument
-    stamp: int = 0
     is_staff_preview = True
 
     @property
     def invoice(self) -> Invoice:
         return self.document.invoice
-
-    @property
-    def cache_identity(self) -> str:
-        return f"preview:{self.document.invoice.id}"
 
     def path(self, request: AppRequest, name: str, /, **params: Any) -> str:
         invoice_id = self.document.invoice.id
