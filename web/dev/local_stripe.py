@@ -13,13 +13,11 @@ import httpx
 from starlette.applications import Starlette
 
 from web.payments.ledger import EVENT_HANDLERS
-from web.settings import Settings
+from web.settings import PROJECT_ROOT, Settings
 from web.stripe.gateway import CardSummary, CardToConfirm
 
 if TYPE_CHECKING:
     from stripe import StripeClient
-
-from web.settings import PROJECT_ROOT
 
 # Any key works with localstripe; these make it obvious in logs that no real Stripe account is involved.
 SECRET_KEY = "sk_test_localstripe"  # noqa: S105 (not a secret: the test double accepts any key)
