@@ -7,13 +7,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Router
+from starlette.types import ASGIApp
 
 from web.database import database_url, open_pool, release_embedded
 from web.http.errors import exception_handlers
+from web.http.forms import LARGEST_BODY
 from web.http.security import SecurityHeadersMiddleware, content_security_policy, stripe_sources
 from web.http.templating import build_templates
 from web.mail import Mailer
@@ -97,15 +99,29 @@ def create_app(
             await pool.close()
             release_embedded()
 
-    return Starlette(
+    return PortalApp(
+        csp=_csp(settings),
         debug=False,  # tracebacks never reach a browser, even in development
         routes=routes,
-        middleware=[
-            Middleware(SecurityHeadersMiddleware, csp=_csp(settings), immutable_prefixes=(STATIC + "/", LOGOS + "/"))
-        ],
-        exception_handlers=exception_handlers(portal_prefix=PORTAL),  # type: ignore[arg-type]
+        exception_handlers=exception_handlers(portal_prefix=PORTAL),
         lifespan=lifespan,
+        # A backstop for any body nobody reads through web/http/forms.py (which applies each form's own limit).
+        max_body_size=LARGEST_BODY,
     )
+
+
+class PortalApp(Starlette):
+    """Starlette with the security headers outside its ServerErrorMiddleware, so every response carries them:
+    our pages, our 500 page and the framework's own 404/405/413 answers alike."""
+
+    def __init__(self, *, csp: str, **options: Any) -> None:
+        self.csp = csp
+        super().__init__(**options)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(
+            super().build_middleware_stack(), csp=self.csp, immutable_prefixes=(STATIC + "/", LOGOS + "/")
+        )
 
 
 def _csp(settings: Settings) -> str:

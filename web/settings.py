@@ -38,6 +38,8 @@ class Settings:
     # Mail (codes, comment notifications): SMTP when set, else the outbox table and the log (see web/mail.py).
     smtp_url: str = ""
     mail_from: str = "Invoice portal <invoices@localhost>"
+    # A person's form arrives in well under a second; a body still trickling in after this is holding a worker.
+    body_timeout_seconds: float = 20.0
     # Only `invoice-portal create-staff` reads it: the new account's password (never from the command line).
     staff_password: str = field(default="", repr=False)
 
@@ -73,5 +75,6 @@ class Settings:
             stripe_js_url=config("STRIPE_JS_URL", cast=str, default="https://js.stripe.com/v3/"),
             smtp_url=config("SMTP_URL", cast=str, default=""),
             mail_from=config("MAIL_FROM", cast=str, default="Invoice portal <invoices@localhost>"),
+            body_timeout_seconds=config("BODY_TIMEOUT_SECONDS", cast=float, default=20.0),
             staff_password=config("STAFF_PASSWORD", cast=str, default=""),
         )

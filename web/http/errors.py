@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 
@@ -32,6 +33,7 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, asyncpg
 
 _MESSAGES = {
     400: ("Bad request", "The request could not be understood."),
+    408: ("Too slow", "What you sent arrived too slowly. Please try again."),
     403: ("Not allowed", "You are not allowed to do that."),
     404: ("Not found", "There is nothing at this address."),
     405: ("Not allowed", "This address does not accept that kind of request."),
@@ -54,7 +56,7 @@ def exception_handlers(portal_prefix: str) -> dict[Any, ExceptionHandler]:
         detail = exc.detail if exc.detail != HTTPStatus(exc.status_code).phrase else ""
         return _render(request, exc.status_code, detail=detail)
 
-    handlers: dict[Any, ExceptionHandler] = {HTTPException: http_error}
+    handlers: dict[Any, ExceptionHandler] = {HTTPException: http_error, ClientDisconnect: client_gone}
     handlers.update(dict.fromkeys(UNAVAILABLE_ERRORS, service_unavailable))
     handlers[Exception] = server_error
     return handlers
@@ -71,6 +73,12 @@ def _render(request: AppRequest, status_code: int, template: str = "errors/error
     context = {"title": title, "message": message, "status_code": status_code}
     body = templates.get_template(template).render({"request": request, **context})
     return HTMLResponse(body, status_code=status_code, headers=headers)
+
+
+async def client_gone(request: AppRequest, exc: Exception) -> Response:
+    """The client hung up before its body arrived: nothing to answer and nothing of ours went wrong."""
+    log.info("client went away during %s %s", request.method, request.url.path)
+    return PlainTextResponse("The request was not completely received.", status_code=400)
 
 
 async def service_unavailable(request: AppRequest, exc: Exception) -> Response:

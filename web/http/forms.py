@@ -1,11 +1,46 @@
-"""Reading a posted form with a size limit: anything bigger than our own forms can produce is refused unread."""
+"""Reading a posted body with a size limit and a deadline, whatever its framing: a declared Content-Length over the
+limit is refused unread, and a chunked (or lying) body is counted as it arrives and refused at the first byte over
+the limit, so no request can make us hold more than our own forms can produce."""
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.types import Message
 
 from web.state import AppRequest
+
+# No form of ours may be larger (the draft builder, a logo upload): the app refuses any bigger body outright.
+LARGEST_BODY = 1024 * 1024
+TOO_LARGE = "What you sent is larger than this form accepts. Shorten it and try again."
+TOO_SLOW = "What you sent arrived too slowly. Please try again."
+
+
+async def read_body(request: AppRequest, max_bytes: int) -> bytes:
+    """The raw body, at most `max_bytes` of it, within the body timeout (settings); else a 413, 408 or 400."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isascii() or not length.isdigit():
+            raise HTTPException(400, "The request's Content-Length is not a number.")
+        if int(length) > max_bytes:
+            raise HTTPException(413, TOO_LARGE)
+    if max_bytes > LARGEST_BODY:
+        raise ValueError(f"{max_bytes} is above LARGEST_BODY, which the app enforces on every body")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(request.state["settings"].body_timeout_seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HTTPException(413, TOO_LARGE)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise HTTPException(408, TOO_SLOW) from None
+    return b"".join(chunks)
 
 
 async def read_form(request: AppRequest, max_bytes: int) -> dict[str, str]:
@@ -14,11 +49,19 @@ async def read_form(request: AppRequest, max_bytes: int) -> dict[str, str]:
 
 
 async def read_form_data(request: AppRequest, max_bytes: int, **limits: int) -> FormData:
-    """The whole posted form, files included; `limits` are passed to Starlette's parser (max_files, ...)."""
-    length = request.headers.get("content-length", "")
-    if not length.isdigit() or int(length) > max_bytes:
-        raise HTTPException(status_code=413 if length.isdigit() else 411)
-    return await request.form(**limits)
+    """The whole posted form, files included; `limits` are passed to Starlette's parser (max_files, ...).
+    The body is read under the limit first, then parsed from memory (a form is at most `max_bytes`)."""
+    body = await read_body(request, max_bytes)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:  # the parser reads once; a later receive would mean the client went away
+            return {"type": "http.disconnect"}
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return await Request(request.scope, replay).form(**limits)
 
 
 def text_fields(form: FormData) -> dict[str, str]:

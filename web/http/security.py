@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+log = logging.getLogger(__name__)
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -53,7 +55,9 @@ def _origin(url: str) -> str:
 
 
 class SecurityHeadersMiddleware:
-    """Pure ASGI (not BaseHTTPMiddleware) so streaming responses and throughput are untouched."""
+    """Pure ASGI (not BaseHTTPMiddleware) so streaming responses and throughput are untouched. It must be the
+    outermost layer (web/app.py wraps the whole stack): Starlette's ServerErrorMiddleware sits outside every user
+    middleware, so a 500 page rendered there would otherwise leave without these headers."""
 
     def __init__(self, app: ASGIApp, *, csp: str, immutable_prefixes: tuple[str, ...]) -> None:
         """`immutable_prefixes`: paths whose bytes never change (content-hashed assets), cached for good."""
@@ -78,7 +82,25 @@ class SecurityHeadersMiddleware:
             response = PlainTextResponse("Cross-site requests are not accepted.", status_code=403)
             await response(scope, receive, self._with_headers(scope, send))
             return
-        await self.app(scope, receive, self._with_headers(scope, send))
+        started = False
+        send_with_headers = self._with_headers(scope, send)
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, receive, send_tracked)
+        except Exception:
+            # ServerErrorMiddleware re-raises after our 500 page went out (and after our handler logged it), so
+            # the server would log it twice and drop a connection that has a complete answer: the answer stands.
+            if started:
+                return
+            # Only the error page itself failing gets here: a bare 500, with the headers, logged once.
+            log.exception("the error page failed on %s %s", scope["method"], scope["path"])
+            fallback = PlainTextResponse("Something went wrong on our side. Please try again.", status_code=500)
+            await fallback(scope, receive, send_with_headers)
 
     def _with_headers(self, scope: Scope, send: Send) -> Send:
         # Asset URLs carry a content hash (static_url, a logo's sha), so they can be cached for good; nothing else

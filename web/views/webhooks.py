@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
+from web.http.forms import read_body
 from web.payments.ledger import EVENT_HANDLERS
 from web.state import AppRequest
 from web.stripe.gateway import InvalidWebhook, ProviderUnavailable, StripeGateway
@@ -20,9 +22,10 @@ async def stripe_webhook(request: AppRequest) -> JSONResponse:
     secret = request.state["settings"].stripe_webhook_secret
     if not secret:
         return JSONResponse({"error": "Stripe webhooks are not configured here."}, status_code=404)
-    if int(request.headers.get("content-length") or 0) > _MAX_BODY:
-        return JSONResponse({"error": "Payload too large."}, status_code=413)
-    body = await request.body()
+    try:
+        body = await read_body(request, _MAX_BODY)
+    except HTTPException as refused:
+        return JSONResponse({"error": refused.detail}, status_code=refused.status_code)
     try:
         event = StripeGateway.verify_event(body, request.headers.get("stripe-signature"), secret)
     except InvalidWebhook:
