@@ -190,6 +190,15 @@ async def end_session_by_id(conn: Connection, session_id: int, now: datetime) ->
     await conn.execute("UPDATE comment_sessions SET ended_at = $2 WHERE id = $1 AND ended_at IS NULL", session_id, now)
 
 
+async def lock_totp_failures(conn: Connection, session_id: int) -> int:
+    """The session's failed TOTP tries, its row locked until the transaction ends: parallel guesses queue here,
+    so each is judged after the ones before it were counted. 0 if the session is gone."""
+    value: int | None = await conn.fetchval(
+        "SELECT totp_failures FROM comment_sessions WHERE id = $1 FOR UPDATE", session_id
+    )
+    return value or 0
+
+
 async def record_totp_failure(conn: Connection, session_id: int) -> int:
     value: int = await conn.fetchval(
         "UPDATE comment_sessions SET totp_failures = totp_failures + 1 WHERE id = $1 RETURNING totp_failures",

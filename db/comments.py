@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.rows import Connection, columns, row_to_one, rows_to
+from db.rows import Connection, columns, row_to, row_to_one, rows_to
 
 # Enough for any real thread; a page never renders an unbounded list.
 THREAD_LIMIT = 500
@@ -42,7 +42,7 @@ async def insert_comment(
     what lets readers ask for "everything after id N" without ever missing one.
     """
     async with conn.transaction():
-        await conn.execute("SELECT 1 FROM invoices WHERE id = $1 FOR NO KEY UPDATE", invoice_id)
+        await lock_thread(conn, invoice_id)
         record = await conn.fetchrow(
             f"""
             INSERT INTO comments (invoice_id, author_role, author_name, author_email, body, client_key)
@@ -54,10 +54,22 @@ async def insert_comment(
         )  # fmt: skip
         if record is not None:
             return row_to_one(Comment, record), True
-        existing = await conn.fetchrow(
-            f"SELECT {COLUMNS} FROM comments WHERE invoice_id = $1 AND client_key = $2", invoice_id, client_key
-        )
-        return row_to_one(Comment, existing), False
+        existing = await select_comment_by_client_key(conn, invoice_id, client_key)
+        assert existing is not None  # the conflict that skipped the insert is this row
+        return existing, False
+
+
+async def lock_thread(conn: Connection, invoice_id: int) -> None:
+    """Lock the invoice's thread until the transaction ends: comments of one invoice then commit in id order
+    (readers ask for "everything after id N"), and a count taken under it is not overtaken by a parallel post."""
+    await conn.execute("SELECT 1 FROM invoices WHERE id = $1 FOR NO KEY UPDATE", invoice_id)
+
+
+async def select_comment_by_client_key(conn: Connection, invoice_id: int, client_key: str) -> Comment | None:
+    record = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM comments WHERE invoice_id = $1 AND client_key = $2", invoice_id, client_key
+    )
+    return row_to(Comment, record)
 
 
 async def select_comments(conn: Connection, invoice_id: int, after: int = 0) -> list[Comment]:

@@ -16,6 +16,13 @@ async def lock_for_transaction(conn: Connection, scope: str, key: int) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, $2))", scope, key)
 
 
+async def lock_names_for_transaction(conn: Connection, *names: str) -> None:
+    """Advisory locks on every name, held until the caller's transaction ends. Taken in sorted order, so two
+    callers that share some of their names can never each hold one the other waits for (no deadlock)."""
+    for name in sorted(set(names)):
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
+
+
 async def set_actor(conn: Connection, actor: str) -> None:
     """Who is acting, for this transaction only: triggers that log activity read it (migration 0008)."""
     await conn.execute("SELECT set_config('app.actor', $1, true)", actor)

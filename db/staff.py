@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from db.rows import Connection, columns, prefixed, row_to, row_to_one, rows_to
+from db.session import lock_names_for_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,9 +182,10 @@ async def select_open_sessions(conn: Connection, staff_id: int, now: datetime) -
     return rows_to(StaffSession, records)
 
 
-async def lock_address(conn: Connection, email: str) -> None:
-    """Serialise sign-in steps for one address until the caller's transaction ends."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('staff-sign-in:' || $1, 0))", email)
+async def lock_sign_in(conn: Connection, email: str, client: str) -> None:
+    """Serialise sign-in steps for one address and for one client until the caller's transaction ends: both
+    failure counts are then read after every earlier attempt on them committed."""
+    await lock_names_for_transaction(conn, f"staff-sign-in:{email}", f"staff-sign-in-client:{client}")
 
 
 async def insert_failure(conn: Connection, email: str, client: str, now: datetime) -> None:

@@ -390,3 +390,15 @@ async def test_comments_work_without_javascript(
     posted = await client.post(f"{issued.url}/comments", data={"body": "No JS here", "client_key": key})
     comment_id = await conn.fetchval("SELECT id FROM comments")
     assert posted.status_code == 303 and posted.headers["location"] == f"{issued.url}#comment-{comment_id}"
+
+
+async def test_bidirectional_overrides_are_taken_out_of_a_comment(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await factories.invoice(conn)
+    await grant_access(client, issued, mailbox)
+    # "Pay to IBAN …" that a reader would see reversed; the direction marks of real right-to-left text stay.
+    posted = await post_comment(client, issued, "Pay \u202eNABI\u202c now \u2067x\u2069 \u200fשלום\u200e")
+    assert posted.status_code == 200
+    stored = await conn.fetchval("SELECT body FROM comments WHERE invoice_id = $1", issued.invoice.id)
+    assert stored == "Pay NABI now x \u200fשלום\u200e"

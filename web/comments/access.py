@@ -17,7 +17,7 @@ from db.customers import select_customer
 from db.invoices import Invoice
 from db.outbox import insert_mail
 from db.rows import Connection
-from db.session import lock_for_transaction
+from db.session import lock_names_for_transaction
 from web.invoices.links import token_hash
 from web.mail import is_address
 from web.otp import (
@@ -45,6 +45,7 @@ MAX_REQUESTS_PER_CLIENT = 10
 
 CODE_SENT = "If this address may write here, we have sent a 6-digit code to it. It is valid for 10 minutes."
 WRONG_CODE = "That code is not right."
+TOO_MANY_TOTP_FAILURES = "Too many wrong codes. Please confirm your e-mail address again."
 
 
 class AccessError(Exception):
@@ -89,8 +90,11 @@ async def request_code(
     if invoice.comment_mode == "closed":
         raise AccessError("This thread is read-only.")
     async with conn.transaction():
-        # One request at a time per invoice, so two at once cannot both slip under the limits.
-        await lock_for_transaction(conn, "comment-code", invoice.id)
+        # One request at a time per invoice, per address and per client: each limit counts only requests that
+        # committed or queue behind this one, so requests sent at the same moment cannot all slip under it.
+        await lock_names_for_transaction(
+            conn, f"comment-code-invoice:{invoice.id}", f"comment-code-email:{email}", f"comment-code-client:{client}"
+        )
         counts = await access.count_code_requests(
             conn, invoice_id=invoice.id, email=email, client=client, since=now - RATE_WINDOW
         )
@@ -193,13 +197,15 @@ async def verify_totp(
     code = code.strip().replace(" ", "")
     refusal = ""
     async with conn.transaction():
+        if await access.lock_totp_failures(conn, session.id) >= MAX_TOTP_FAILURES:
+            raise AccessError(TOO_MANY_TOTP_FAILURES)
         enrolment = await access.select_or_start_enrolment(conn, invoice.workspace_id, session.email, new_totp_secret())
         timecode = totp_timecode(enrolment.secret, code, now)
         if timecode is None:
             failures = await access.record_totp_failure(conn, session.id)
             if failures >= MAX_TOTP_FAILURES:
                 await access.end_session_by_id(conn, session.id, now)
-                refusal = "Too many wrong codes. Please confirm your e-mail address again."
+                refusal = TOO_MANY_TOTP_FAILURES
             else:
                 refusal = "That code is not right. Check the time on your phone and use the newest code."
         elif not await access.accept_timecode(conn, invoice.workspace_id, session.email, timecode, now):

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 
 from db.activity import insert_activity
 from db.comment_access import CommentSession
-from db.comments import Comment, count_recent_comments, insert_comment, select_thread_addresses
+from db.comments import (
+    Comment,
+    count_recent_comments,
+    insert_comment,
+    lock_thread,
+    select_comment_by_client_key,
+    select_thread_addresses,
+)
 from db.customers import select_customer
 from db.invoices import Invoice
 from db.outbox import insert_mail
@@ -25,8 +32,10 @@ MAX_LENGTH = 5000
 MAX_POSTS_PER_MINUTE = 5
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 COMMENTED = "commented"
-# C0/C1 controls except tab and newline; PostgreSQL text cannot hold NUL at all.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0/C1 controls except tab and newline (PostgreSQL text cannot hold NUL at all), and the bidirectional embeddings,
+# overrides and isolates, which can make a text read differently from what it says ("Trojan Source"). The plain
+# direction marks (U+200E, U+200F) stay: right-to-left writers need them and they cannot reorder anything.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class CommentRefused(Exception):
@@ -60,12 +69,17 @@ async def post_comment(
 ) -> Posted:
     """A verified writer's comment. The support address hears of it; the thread's pages hear via NOTIFY."""
     text = clean_body(body)
-    recent = await count_recent_comments(conn, invoice.id, writer.email, 60)
-    if recent >= MAX_POSTS_PER_MINUTE:
-        raise CommentRefused("You are writing faster than we accept. Please wait a minute and post again.")
+
+    async def under_rate_limit() -> None:
+        # Counted under the thread's lock, in the transaction that writes: posts sent at the same moment queue
+        # here and each sees the ones before it, so the limit holds exactly.
+        if await count_recent_comments(conn, invoice.id, writer.email, 60) >= MAX_POSTS_PER_MINUTE:
+            raise CommentRefused("You are writing faster than we accept. Please wait a minute and post again.")
+
     return await _write(
         conn, invoice, role=writer.author_role, name=writer.author_name, email=writer.email, text=text,
         client_key=client_key, tell=lambda comment: _tell_support(conn, invoice, comment, thread_url),
+        check=under_rate_limit,
     )  # fmt: skip
 
 
@@ -89,11 +103,19 @@ async def _write(
     text: str,
     client_key: str,
     tell: Callable[[Comment], Awaitable[list[int]]],
+    check: Callable[[], Awaitable[None]] | None = None,
 ) -> Posted:
-    """Write the comment once per client key; only the call that wrote it logs the activity and queues mail."""
+    """Write the comment once per client key; only the call that wrote it logs the activity and queues mail.
+    `check` may refuse a new comment (raising CommentRefused); a resubmit of a written one is never refused."""
     if not CLIENT_KEY.match(client_key):
         raise CommentRefused("This form is out of date. Please reload the page; your text is kept.")
     async with conn.transaction():
+        await lock_thread(conn, invoice.id)
+        if check is not None:
+            written = await select_comment_by_client_key(conn, invoice.id, client_key)
+            if written is not None:
+                return Posted(written, False, [])
+            await check()
         comment, created = await insert_comment(
             conn, invoice_id=invoice.id, author_role=role, author_name=name, author_email=email, body=text,
             client_key=client_key,

@@ -111,8 +111,9 @@ async def check_password(
     if len(email) > 320 or len(password) > MAX_PASSWORD_LENGTH:
         raise SignInError("The e-mail address or password is not right.")
     async with conn.transaction():
-        # One attempt per address at a time: parallel guesses queue here, so each sees the ones before it.
-        await store.lock_address(conn, email)
+        # One attempt per address and per client at a time: parallel guesses queue here, so each sees the ones
+        # before it (guesses at many addresses from one client too).
+        await store.lock_sign_in(conn, email, client)
         await _check_throttle(conn, email, client, now)
         staff = await store.select_staff_by_email(conn, email)
         # argon2 takes ~0.1 s of CPU on purpose: off the event loop, so other requests keep being served.
@@ -147,7 +148,7 @@ async def check_totp(
 ) -> str:
     """The TOTP step: the new token of the now signed-in session, or SignInError. A code is accepted once."""
     async with conn.transaction():
-        await store.lock_address(conn, staff.email)
+        await store.lock_sign_in(conn, staff.email, client)
         result = await _totp_step(conn, session, staff, code=code, client=client, now=now)
     if isinstance(result, SignInError):
         raise result

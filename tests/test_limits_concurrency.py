@@ -1,0 +1,183 @@
+"""Every limit holds when its requests arrive at the same moment: N simultaneous requests, exactly the limit
+gets through. The app runs with a pool wide enough that the requests really are in flight together."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import asyncpg
+import httpx
+import pyotp
+import pytest
+from asgi_lifespan import LifespanManager
+from bs4 import BeautifulSoup
+
+from db.invoices import set_comment_settings
+from tests import factories
+from tests.conftest import MovableClock
+from tests.mailbox import Mailbox
+from tests.threads import HX, ask_code, form_error, grant_access, post_comment
+from web.app import create_app
+from web.comments.access import (
+    MAX_REQUESTS_PER_CLIENT,
+    MAX_REQUESTS_PER_EMAIL,
+    MAX_REQUESTS_PER_INVOICE,
+    MAX_TOTP_FAILURES,
+)
+from web.comments.posting import MAX_POSTS_PER_MINUTE
+from web.console.auth import CLIENT_LIMIT
+from web.dev.local_stripe import TokenCardId
+from web.pdf import PdfRenderer
+from web.realtime import ChangeFeed
+from web.settings import Settings
+
+SIMULTANEOUS = 24
+
+
+@pytest.fixture
+async def wide_app(
+    settings: Settings,
+    pdf_renderer: PdfRenderer,
+    change_feed: ChangeFeed,
+    session_clock: MovableClock,
+    conn: asyncpg.Connection,
+) -> AsyncIterator[LifespanManager]:
+    app = create_app(
+        dataclasses.replace(settings, db_pool_min=SIMULTANEOUS, db_pool_max=SIMULTANEOUS),
+        pdf_renderer=pdf_renderer,
+        change_feed=change_feed,
+        clock=session_clock,
+        stripe_cards=TokenCardId(),
+    )
+    async with LifespanManager(app) as manager:
+        yield manager
+
+
+def client_from(manager: LifespanManager, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=manager.app, client=(address, 4000))  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def _requests_recorded(conn: asyncpg.Connection, column: str, value: str) -> int:
+    count: int = await conn.fetchval(f"SELECT count(*) FROM comment_code_requests WHERE {column} = $1", value)
+    return count
+
+
+async def test_code_requests_from_one_client_across_invoices_stop_at_the_client_limit(
+    wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    ws = await factories.workspace(conn)
+    invoices = [await factories.invoice(conn, ws=ws) for _ in range(SIMULTANEOUS)]
+    async with client_from(wide_app, "203.0.113.7") as client:
+        answers = await asyncio.gather(
+            *(ask_code(client, issued, email=f"reader{n}@example.com") for n, issued in enumerate(invoices))
+        )
+    assert sorted({a.status_code for a in answers}) == [200, 422]
+    assert await _requests_recorded(conn, "client", "203.0.113.7") == MAX_REQUESTS_PER_CLIENT
+    assert sum("Too many codes" in form_error(a.text) for a in answers) == SIMULTANEOUS - MAX_REQUESTS_PER_CLIENT
+
+
+async def test_code_requests_for_one_address_across_invoices_stop_at_the_address_limit(
+    wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    ws = await factories.workspace(conn)
+    invoices = [await factories.invoice(conn, ws=ws) for _ in range(SIMULTANEOUS)]
+
+    async def from_own_client(n: int) -> httpx.Response:
+        async with client_from(wide_app, f"198.51.100.{n + 1}") as client:
+            return await ask_code(client, invoices[n], email="target@example.com")
+
+    await asyncio.gather(*(from_own_client(n) for n in range(SIMULTANEOUS)))
+    assert await _requests_recorded(conn, "email", "target@example.com") == MAX_REQUESTS_PER_EMAIL
+
+
+async def test_code_requests_for_one_invoice_stop_at_the_invoice_limit(
+    wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await factories.invoice(conn)
+    total = MAX_REQUESTS_PER_INVOICE + 8
+
+    async def reader(n: int) -> httpx.Response:
+        async with client_from(wide_app, f"192.0.2.{n + 1}") as client:
+            return await ask_code(client, issued, email=f"reader{n}@example.com")
+
+    await asyncio.gather(*(reader(n) for n in range(total)))
+    recorded = await conn.fetchval(
+        "SELECT count(*) FROM comment_code_requests WHERE invoice_id = $1", issued.invoice.id
+    )
+    assert recorded == MAX_REQUESTS_PER_INVOICE
+
+
+async def test_simultaneous_posts_stop_at_the_post_rate_limit(
+    wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await factories.invoice(conn)
+    async with client_from(wide_app, "203.0.113.9") as client:
+        await grant_access(client, issued, mailbox)
+        answers = await asyncio.gather(*(post_comment(client, issued, f"post {n}") for n in range(SIMULTANEOUS)))
+    assert await conn.fetchval("SELECT count(*) FROM comments WHERE invoice_id = $1", issued.invoice.id) == (
+        MAX_POSTS_PER_MINUTE
+    )
+    refused = [a for a in answers if a.status_code != 200]
+    assert len(refused) == SIMULTANEOUS - MAX_POSTS_PER_MINUTE
+    assert all("faster than we accept" in form_error(a.text) for a in refused)
+
+
+async def test_a_resubmitted_post_over_the_rate_limit_still_finds_its_comment(
+    wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await factories.invoice(conn)
+    async with client_from(wide_app, "203.0.113.10") as client:
+        await grant_access(client, issued, mailbox)
+        keys = [f"resubmit-key-{n:04d}-xxxxxx" for n in range(MAX_POSTS_PER_MINUTE)]
+        for n, key in enumerate(keys):
+            assert (await post_comment(client, issued, f"post {n}", key=key)).status_code == 200
+        again = await post_comment(client, issued, "post 0", key=keys[0])  # the network lost the first answer
+    assert again.status_code == 200
+    assert await conn.fetchval("SELECT count(*) FROM comments") == MAX_POSTS_PER_MINUTE
+
+
+async def test_simultaneous_wrong_totp_codes_get_exactly_the_allowed_tries(
+    wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await factories.invoice(conn)
+    await set_comment_settings(conn, issued.invoice.id, mode="customer", require_totp=True)
+    async with client_from(wide_app, "203.0.113.11") as client:
+        verified = await grant_access(client, issued, mailbox)
+        secret = BeautifulSoup(verified.text, "html.parser").select_one(".totp-secret code").get_text()
+        right = pyotp.TOTP(secret.replace(" ", "")).at(datetime.now(UTC))
+        wrong = "000000" if right != "000000" else "111111"
+        answers = await asyncio.gather(
+            *(client.post(f"{issued.url}/comments/totp", data={"code": wrong}, headers=HX) for _ in range(SIMULTANEOUS))
+        )
+    judged = [a for a in answers if form_error(a.text).startswith("That code is not right")]
+    assert len(judged) == MAX_TOTP_FAILURES - 1  # the last allowed try ends the session instead
+    failures = await conn.fetchval("SELECT max(totp_failures) FROM comment_sessions")
+    assert failures == MAX_TOTP_FAILURES
+
+
+async def test_password_guesses_from_one_client_across_addresses_stop_at_the_client_limit(
+    wide_app: LifespanManager, conn: asyncpg.Connection
+) -> None:
+    client_address = "203.0.113.12"
+    now = datetime.now(UTC)
+    # The earlier part of a spraying run, as the sign-in step itself records it: two guesses short of the limit.
+    await conn.executemany(
+        "INSERT INTO staff_sign_in_failures (email, client, failed_at) VALUES ($1, $2, $3)",
+        [(f"earlier{n}@example.com", client_address, now) for n in range(CLIENT_LIMIT - 2)],
+    )
+    async with client_from(wide_app, client_address) as client:
+        page = await client.get("/console/sign-in")
+        assert page.status_code == 200
+        answers = await asyncio.gather(
+            *(
+                client.post("/console/sign-in", data={"email": f"sprayed{n}@example.com", "password": "guess-guess"})
+                for n in range(10)
+            )
+        )
+    recorded = await conn.fetchval("SELECT count(*) FROM staff_sign_in_failures WHERE client = $1", client_address)
+    assert recorded == CLIENT_LIMIT
+    assert sum(a.status_code == 429 for a in answers) == 8
