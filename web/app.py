@@ -66,6 +66,7 @@ def create_app(
             workers=settings.pdf_workers,
             stylesheets=[settings.static_dir / "css" / "document.css", settings.static_dir / "css" / "pdf.css"],
             base_dir=settings.static_dir,
+            time_limit=settings.pdf_time_limit_seconds,
         )
         try:
             if pdf_renderer is None:

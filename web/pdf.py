@@ -13,6 +13,7 @@ import multiprocessing
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import asyncpg
@@ -44,27 +45,90 @@ def _render_in_worker(html: str) -> bytes:
 _WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1</td></tr></table></body></html>"
 
 
-class PdfRenderer:
-    def __init__(self, *, workers: int, stylesheets: list[Path], base_dir: Path) -> None:
-        self.workers = max(1, workers)
-        self.renders = 0  # how many documents were rendered (not served from cache): tests and metrics read it
+class PdfUnavailable(Exception):
+    """No PDF this time (a render over the time limit, a worker that died); the text says what to do."""
+
+
+TOO_SLOW = (
+    "This document is too large to turn into a PDF in reasonable time. Shorten it (fewer or shorter lines), "
+    "or ask the billing team for a copy."
+)
+WORKER_DIED = "The PDF could not be made just now. Please try again in a moment."
+
+
+class _Worker:
+    """One WeasyPrint process. A pool of one per worker, so a stuck or dead render costs only its own process."""
+
+    def __init__(self, stylesheets: list[Path], base_dir: Path) -> None:
         # spawn, not fork: forking a process that runs an event loop and holds sockets is unsafe.
-        self._executor = ProcessPoolExecutor(
-            max_workers=self.workers,
+        self.executor = ProcessPoolExecutor(
+            max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_init_worker,
             initargs=([str(p) for p in stylesheets], base_dir.as_uri() + "/"),
         )
+
+    async def render(self, html: str) -> bytes:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, _render_in_worker, html)
+
+    def pids(self) -> list[int]:
+        return [pid for pid in self.executor._processes if pid is not None]  # no public accessor before 3.14
+
+    def kill(self) -> None:
+        """Stop the process mid-render: a running task cannot be cancelled any other way."""
+        for process in list(self.executor._processes.values()):
+            process.kill()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class PdfRenderer:
+    """Renders on a fixed set of worker processes, one document per worker at a time, each within `time_limit`
+    seconds. A render over the limit has its worker killed and replaced; so has a worker that died (the OOM
+    killer): the request gets PdfUnavailable, and the next one a fresh worker."""
+
+    def __init__(self, *, workers: int, stylesheets: list[Path], base_dir: Path, time_limit: float = 20.0) -> None:
+        self.workers = max(1, workers)
+        self.time_limit = time_limit
+        self.renders = 0  # how many documents were rendered (not served from cache): tests and metrics read it
+        self.replaced = 0  # workers killed or found dead and replaced
+        self._stylesheets, self._base_dir = stylesheets, base_dir
+        self._all = [_Worker(stylesheets, base_dir) for _ in range(self.workers)]
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        for worker in self._all:
+            self._idle.put_nowait(worker)
 
     async def warm_up(self) -> None:
         await asyncio.gather(*(self.render(_WARM_UP_HTML) for _ in range(self.workers)))
 
     async def render(self, html: str) -> bytes:
         self.renders += 1
-        return await asyncio.get_running_loop().run_in_executor(self._executor, _render_in_worker, html)
+        worker = await self._idle.get()
+        try:
+            return await asyncio.wait_for(worker.render(html), self.time_limit)
+        except TimeoutError:
+            log.warning("PDF render over %.0f s: its worker is replaced", self.time_limit)
+            worker = self._replace(worker)
+            raise PdfUnavailable(TOO_SLOW) from None
+        except BrokenProcessPool:
+            log.warning("a PDF worker died mid-render: it is replaced")
+            worker = self._replace(worker)
+            raise PdfUnavailable(WORKER_DIED) from None
+        finally:
+            self._idle.put_nowait(worker)
+
+    def worker_pids(self) -> list[int]:
+        return [pid for worker in self._all for pid in worker.pids()]
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.kill()
+        fresh = _Worker(self._stylesheets, self._base_dir)
+        self._all[self._all.index(worker)] = fresh
+        self.replaced += 1
+        return fresh
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        for worker in self._all:
+            worker.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def rendering_fingerprint(templates_dir: Path, static_dir: Path) -> str:

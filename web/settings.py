@@ -24,6 +24,8 @@ class Settings:
     db_pool_min: int = 1
     db_pool_max: int = 10
     pdf_workers: int = 2
+    # A PDF render taking longer is stopped (its worker replaced) and the reader told so.
+    pdf_time_limit_seconds: float = 20.0
     # In-process LRU in front of the shared PDF table, in bytes.
     pdf_memory_cache_bytes: int = 64 * 1024 * 1024
     templates_dir: Path = PROJECT_ROOT / "templates"
@@ -67,6 +69,7 @@ class Settings:
             db_pool_min=config("DB_POOL_MIN", cast=int, default=1),
             db_pool_max=config("DB_POOL_MAX", cast=int, default=10),
             pdf_workers=config("PDF_WORKERS", cast=int, default=2),
+            pdf_time_limit_seconds=config("PDF_TIME_LIMIT_SECONDS", cast=float, default=20.0),
             pdf_memory_cache_bytes=config("PDF_MEMORY_CACHE_MB", cast=int, default=64) * 1024 * 1024,
             stripe_secret_key=config("STRIPE_SECRET_KEY", cast=str, default=""),
             stripe_publishable_key=config("STRIPE_PUBLISHABLE_KEY", cast=str, default=""),

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.templating import Jinja2Templates
 
+from web.pdf import PdfUnavailable
 from web.state import AppRequest
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ def exception_handlers(portal_prefix: str) -> dict[Any, ExceptionHandler]:
 
     handlers: dict[Any, ExceptionHandler] = {HTTPException: http_error, ClientDisconnect: client_gone}
     handlers.update(dict.fromkeys(UNAVAILABLE_ERRORS, service_unavailable))
+    handlers[PdfUnavailable] = pdf_unavailable
     handlers[Exception] = server_error
     return handlers
 
@@ -79,6 +81,10 @@ async def client_gone(request: AppRequest, exc: Exception) -> Response:
     """The client hung up before its body arrived: nothing to answer and nothing of ours went wrong."""
     log.info("client went away during %s %s", request.method, request.url.path)
     return PlainTextResponse("The request was not completely received.", status_code=400)
+
+
+async def pdf_unavailable(request: AppRequest, exc: Exception) -> Response:
+    return _render(request, 503, detail=str(exc))
 
 
 async def service_unavailable(request: AppRequest, exc: Exception) -> Response:

@@ -1,0 +1,103 @@
+"""The PDF workers under faults: a render over the time limit, a worker killed mid-render. The reader gets a
+readable 503 (with the security headers), the worker is replaced, and the next PDF is made as usual."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from tests import factories
+from tests.conftest import MovableClock
+from tests.test_hostile_http import assert_security_headers
+from web.app import create_app
+from web.dev.local_stripe import TokenCardId
+from web.pdf import TOO_SLOW, WORKER_DIED, PdfRenderer
+from web.realtime import ChangeFeed
+from web.settings import PROJECT_ROOT, Settings
+
+STATIC = PROJECT_ROOT / "static"
+
+
+@pytest.fixture
+def own_renderer() -> Iterator[PdfRenderer]:
+    """A renderer of this test's own, with one worker, so killing it touches no other test."""
+    renderer = PdfRenderer(
+        workers=1, stylesheets=[STATIC / "css" / "document.css", STATIC / "css" / "pdf.css"], base_dir=STATIC
+    )
+    yield renderer
+    renderer.close()
+
+
+@pytest.fixture
+async def pdf_client(
+    settings: Settings,
+    own_renderer: PdfRenderer,
+    change_feed: ChangeFeed,
+    session_clock: MovableClock,
+    conn: asyncpg.Connection,
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        settings, pdf_renderer=own_renderer, change_feed=change_feed, clock=session_clock, stripe_cards=TokenCardId()
+    )
+    async with LifespanManager(app) as manager:
+        await own_renderer.warm_up()
+        transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def test_a_render_over_the_time_limit_is_stopped_and_the_worker_replaced(
+    pdf_client: httpx.AsyncClient, own_renderer: PdfRenderer, conn: asyncpg.Connection
+) -> None:
+    heavy = await factories.invoice(conn, lines=[factories.line(f"Line {n} " * 40) for n in range(400)])
+    light = await factories.invoice(conn, ws=heavy.workspace)
+    stuck_pids = own_renderer.worker_pids()
+    own_renderer.time_limit = 0.5
+    refused = await pdf_client.get(f"{heavy.url}/pdf")
+    assert refused.status_code == 503
+    assert TOO_SLOW in refused.text
+    assert_security_headers(refused)
+    assert own_renderer.replaced == 1
+    await asyncio.sleep(0.2)
+    assert all(not _alive(pid) for pid in stuck_pids)  # the stuck process is gone, not left rendering
+    own_renderer.time_limit = 60
+    made = await pdf_client.get(f"{light.url}/pdf")
+    assert made.status_code == 200 and made.content.startswith(b"%PDF")
+
+
+async def test_a_worker_killed_mid_render_is_replaced(
+    pdf_client: httpx.AsyncClient, own_renderer: PdfRenderer, conn: asyncpg.Connection
+) -> None:
+    issued = await factories.invoice(conn, lines=[factories.line(f"Line {n} " * 20) for n in range(150)])
+    again = await factories.invoice(conn, ws=issued.workspace)
+    request = asyncio.create_task(pdf_client.get(f"{issued.url}/pdf"))
+    while own_renderer.renders == 0 or not own_renderer.worker_pids():
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)  # the worker is inside WeasyPrint now
+    for pid in own_renderer.worker_pids():
+        os.kill(pid, signal.SIGKILL)  # as the OOM killer would
+    failed = await request
+    assert failed.status_code == 503 and WORKER_DIED in failed.text
+    assert_security_headers(failed)
+    made = await pdf_client.get(f"{again.url}/pdf")
+    assert made.status_code == 200 and made.content.startswith(b"%PDF")
+    # The failure was not cached: the first invoice's PDF is made now too.
+    retried = await pdf_client.get(f"{issued.url}/pdf")
+    assert retried.status_code == 200 and retried.content.startswith(b"%PDF")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A killed child stays a zombie until reaped; /proc tells the two apart.
+    with open(f"/proc/{pid}/status") as status:
+        return "zombie" not in status.read()
