@@ -78,7 +78,9 @@ async def test_a_worker_killed_mid_render_is_replaced(
     issued = await factories.invoice(conn, lines=[factories.line(f"Line {n} " * 20) for n in range(150)])
     again = await factories.invoice(conn, ws=issued.workspace)
     request = asyncio.create_task(pdf_client.get(f"{issued.url}/pdf"))
-    while own_renderer.renders == 0 or not own_renderer.worker_pids():
+    for _ in range(1000):  # until the render was handed to the worker
+        if own_renderer.renders and own_renderer.worker_pids():
+            break
         await asyncio.sleep(0.01)
     await asyncio.sleep(0.2)  # the worker is inside WeasyPrint now
     for pid in own_renderer.worker_pids():
