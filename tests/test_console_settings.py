@@ -22,7 +22,9 @@ from db.workspaces import Workspace, select_workspace
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, errors_of, sign_in
+from tests.queries import select_invoice
 from web.app import create_app
+from web.comments.access import AccessError, request_code
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import Settings
@@ -164,6 +166,42 @@ async def test_settings_markup_in_the_legal_name_is_stored_as_text_and_shown_esc
     assert "<script>alert" not in shown.text and "<img src=x" not in shown.text
     assert value_of(shown.text, "legal_name") == name
     assert not soup(shown.text).select("main script, main img[onerror]")
+
+
+def mode_labels(html: str, name: str) -> dict[str, str]:
+    return {str(o["value"]): o.get_text(" ", strip=True) for o in soup(html).select(f"select[name={name}] option")}
+
+
+async def test_settings_comment_mode_labels_say_who_really_may_write(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock
+) -> None:
+    """Each mode is tried (who gets a code?) and its label must say that; the invoice page offers the same words."""
+    ws, _ = await billing_of(client, conn, clock)
+    labels = mode_labels((await client.get("/console/settings")).text, "default_comment_mode")
+    assert set(labels) == {"customer", "otp", "closed"}
+    issued = await factories.invoice(conn, ws=ws)
+    customer, stranger = "ap@customer.example", "someone.else@example.net"
+    for mode, label in labels.items():
+        await conn.execute("UPDATE invoices SET comment_mode = $2 WHERE id = $1", issued.invoice.id, mode)
+        invoice = await select_invoice(conn, issued.invoice.id)
+        assert invoice is not None
+        gets_code: dict[str, bool | None] = {}
+        for address in (customer, stranger):
+            try:
+                sent = await request_code(conn, invoice, name="N", email=address, client=f"10.0.0.{mode}", now=clock())
+                gets_code[address] = bool(sent)
+            except AccessError:
+                gets_code[address] = None  # refused outright: nobody writes
+        said = label.lower()
+        if gets_code[stranger]:
+            assert said.startswith("anyone") and "code" in said, (mode, label)
+        elif gets_code[customer]:
+            assert said.startswith("only the customer") and "address on file" in said, (mode, label)
+            assert "anyone" not in said, (mode, label)
+        else:
+            assert gets_code == {customer: None, stranger: None} and said.startswith("read-only"), (mode, label)
+    invoice_page = (await client.get(f"/console/invoices/{issued.invoice.id}")).text
+    assert mode_labels(invoice_page, "comment_mode") == labels
 
 
 async def test_settings_are_for_billing_only(

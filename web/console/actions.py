@@ -25,7 +25,6 @@ from web.payments.amounts import AmountError, parse_received_amount
 from web.payments.settlement import settle
 
 PAYMENT_METHODS = ("bank_transfer", "other")
-COMMENT_MODES = ("customer", "otp", "closed")
 
 
 class ActionRefused(Exception):

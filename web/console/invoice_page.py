@@ -13,6 +13,7 @@ from db.customers import select_customer, select_customers
 from db.invoices import Invoice, lock_invoice_in_workspace, select_draft_form, select_invoice_lines
 from db.links import select_links_for_invoice
 from db.rows import Connection
+from web.console import comment_modes
 from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
 from web.console.guard import current_staff
@@ -68,7 +69,7 @@ async def detail_page(request: AppRequest, invoice: Invoice, *, status: int = 20
     context = {
         "invoice": invoice, "doc": document, "links": links, "activity": activity, "payments": document.payments,
         "doc_locale": invoice.locale, "now": request.state["clock"](), "notice": request.query_params.get("done", ""),
-        "can_bill": staff.role == "billing", **extra,
+        "can_bill": staff.role == "billing", "comment_modes": comment_modes.CHOICES, **extra,
     }  # fmt: skip
     return page(request, "console/invoice.html", context, status=status)
 

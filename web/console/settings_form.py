@@ -8,6 +8,7 @@ from functools import cache
 from babel.numbers import get_currency_name
 
 from db.workspaces import Workspace
+from web.console import comment_modes
 from web.console.customer_form import locale_choices
 from web.console.fields import Form
 from web.invoices.money import CURRENCIES
@@ -16,12 +17,6 @@ FIELDS = (
     "legal_name", "address", "tax_id", "email", "support_email", "default_currency", "default_locale",
     "default_comment_mode", "bank_transfer_instructions",
 )  # fmt: skip
-# Stored values with the words a billing team would use for them.
-COMMENT_MODES = (
-    ("customer", "Anyone with the invoice link can comment"),
-    ("otp", "Commenters confirm their e-mail address with a one-time code first"),
-    ("closed", "Comments are turned off"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +39,7 @@ def currency_choices() -> tuple[tuple[str, str], ...]:
 
 def choices() -> dict[str, tuple[tuple[str, str], ...]]:
     """The option lists the template offers, by field."""
-    return {"currencies": currency_choices(), "locales": locale_choices(), "comment_modes": COMMENT_MODES}
+    return {"currencies": currency_choices(), "locales": locale_choices(), "comment_modes": comment_modes.CHOICES}
 
 
 def form_for(workspace: Workspace) -> Form:
@@ -61,9 +56,7 @@ def check(posted: dict[str, str]) -> tuple[Form, SettingsValues | None]:
         support_email=form.email("support_email", "support e-mail address"),
         default_currency=form.currency("default_currency"),
         default_locale=form.locale("default_locale"),
-        default_comment_mode=form.choice(
-            "default_comment_mode", "comment setting", tuple(value for value, _ in COMMENT_MODES)
-        ),
+        default_comment_mode=form.choice("default_comment_mode", "comment setting", comment_modes.VALUES),
         bank_transfer_instructions=form.text(
             "bank_transfer_instructions", "bank transfer instructions", max_length=2000, multiline=True
         ),

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, time
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from web.console import actions
+from web.console import actions, comment_modes
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import detail_page, done, locked_invoice
@@ -57,7 +57,7 @@ async def access_settings(request: AppRequest) -> Response:
     form = Form.of(
         form_text(request), ("payments_enabled", "comments_enabled", "comment_mode", "comments_require_totp")
     )
-    mode = form.choice("comment_mode", "comment mode", actions.COMMENT_MODES)
+    mode = form.choice("comment_mode", "comment mode", comment_modes.VALUES)
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request, sent=True)
         if not form.ok:
