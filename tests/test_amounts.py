@@ -9,11 +9,14 @@ from hypothesis import strategies as st
 from web.payments.amounts import (
     AmountError,
     card_payable_due,
+    decimal_and_group,
     format_for_input,
     parse_amount,
     parse_received_amount,
     rules_for,
 )
+
+LOCALES = ["en", "de_DE", "fr_FR", "ja_JP", "ar_KW", "is_IS", "de_CH", "en_IN"]
 
 DUE = {"EUR": 100_000, "USD": 100_000, "GBP": 100_000, "JPY": 100_000, "KWD": 1_000_000, "ISK": 10_000_000}
 
@@ -167,3 +170,63 @@ def test_amounts_received_round_trips(minor: int, code: str, locale: str) -> Non
     if minor <= 0:
         return
     assert parse_received_amount(format_for_input(minor, rules, locale), code, 10**12, locale) == minor
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("de_DE", "0.015"),  # a German reader's 0,015: was read as fifteen
+        ("de_DE", "00.150"),
+        ("de_DE", "0.150,00"),
+        ("de_DE", "01.500"),
+        ("en", "0,015"),
+        ("en_US", "0,150.00"),
+        ("fr_FR", "0 015"),
+    ],
+)
+def test_amounts_thousands_group_after_a_leading_zero_is_refused(locale: str, text: str) -> None:
+    for parse in (
+        lambda: parse_amount(text, rules_for("EUR", 10**8), locale),
+        lambda: parse_received_amount(text, "EUR", 10**8, locale),
+    ):
+        with pytest.raises(AmountError) as refused:
+            parse()
+        assert "cannot start with 0" in str(refused.value) and f"“{text}”" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("locale", "text", "minor"),
+    [
+        ("de_DE", "1.500", 150000),
+        ("de_DE", "0,15", 15),
+        ("de_DE", "10.000,05", 1000005),
+        ("en", "0.015", None),  # three decimals of EUR: refused for the decimals, not as grouping
+        ("de_DE", "1.50", None),
+        ("de_DE", "1.5000", None),
+        ("de_DE", "1.500.00", None),
+    ],
+)
+def test_amounts_thousands_groups_are_exactly_three_digits(locale: str, text: str, minor: int | None) -> None:
+    if minor is None:
+        with pytest.raises(AmountError):
+            parse_received_amount(text, "EUR", 10**8, locale)
+    else:
+        assert parse_received_amount(text, "EUR", 10**8, locale) == minor
+
+
+@given(
+    head=st.integers(min_value=0, max_value=999).map(str) | st.sampled_from(["00", "000", "01", "007"]),
+    groups=st.lists(st.integers(min_value=0, max_value=999), min_size=1, max_size=3),
+    locale=st.sampled_from(LOCALES),
+)
+def test_amounts_grouped_whole_numbers_mean_their_digits_or_are_refused(
+    head: str, groups: list[int], locale: str
+) -> None:
+    """A grouped number is the number its digits say, unless its first group starts with 0: then it is refused."""
+    _, group = decimal_and_group(locale)
+    text = group.join([head, *(f"{g:03d}" for g in groups)])
+    if head.startswith("0"):
+        with pytest.raises(AmountError, match="cannot start with 0"):
+            parse_received_amount(text, "JPY", 10**12, locale)
+    else:
+        assert parse_received_amount(text, "JPY", 10**12, locale) == int(text.replace(group, ""))

@@ -94,8 +94,15 @@ def _parse_minor(text: str, rules: AmountRules, locale: str, *, missing: str) ->
     whole, _, fraction = raw.partition(decimal)
     if decimal in fraction or group in fraction:
         raise AmountError(f"“{raw}” is not a number. Use “{decimal}” once, for decimals.")
-    if group in whole and not re.fullmatch(rf"\d{{1,3}}({re.escape(group)}\d{{3}})+", whole):
-        raise AmountError(f"The thousands separator “{group}” is in the wrong place in “{raw}”.")
+    if group in whole:
+        if not re.fullmatch(rf"\d{{1,3}}({re.escape(group)}\d{{3}})+", whole):
+            raise AmountError(f"The thousands separator “{group}” is in the wrong place in “{raw}”.")
+        # "0.015" in German is someone's 0,015, not fifteen: no number is written with thousands before a 0.
+        if whole.startswith("0"):
+            raise AmountError(
+                f"“{raw}” is not a number: an amount with the thousands separator “{group}” cannot start with 0. "
+                f"Use “{decimal}” for decimals (for example {example})."
+            )
     whole = whole.replace(group, "")
     if not whole and not fraction:
         raise AmountError(missing)
