@@ -95,10 +95,11 @@ def test_amounts_card_unavailable_below_minimum_due() -> None:
 @given(minor=st.integers(min_value=1, max_value=99_999_999), code=st.sampled_from(["EUR", "JPY", "KWD", "ISK"]),
        locale=st.sampled_from(["en", "de_DE", "fr_FR", "ja_JP", "ar_KW", "is_IS"]))  # fmt: skip
 def test_amounts_prefill_round_trips(minor: int, code: str, locale: str) -> None:
-    rules = rules_for(code, 99_999_999)
-    minor -= minor % max(rules.currency.charge_step, rules.currency.rounding_step)
-    if minor < (rules.currency.minimum_charge or 1):
+    currency = rules_for(code, 0).currency
+    minor -= minor % max(currency.charge_step, currency.rounding_step)
+    if minor < (currency.minimum_charge or 1):
         return
+    rules = rules_for(code, minor)  # paying all of it: no rest to keep payable
     assert parse_amount(format_for_input(minor, rules, locale), rules, locale) == minor
 
 
@@ -230,3 +231,58 @@ def test_amounts_grouped_whole_numbers_mean_their_digits_or_are_refused(
             parse_received_amount(text, "JPY", 10**12, locale)
     else:
         assert parse_received_amount(text, "JPY", 10**12, locale) == int(text.replace(group, ""))
+
+
+def test_amounts_three_decimal_rest_is_named_and_the_rest_is_never_stranded() -> None:
+    """KWD 12.345: a card can pay 12.340 (last digit 0); the 0.005 left is the part no card can ever pay."""
+    rules = rules_for("KWD", 12345)
+    assert (rules.smallest_charge, rules.largest_charge, rules.card_rest, rules.highest_charge) == (10, 12340, 5, 12340)
+    assert parse_amount(format_for_input(rules.highest_charge, rules, "en"), rules, "en") == 12340
+    assert not card_payable_due(rules_for("KWD", 5))
+    assert card_payable_due(rules_for("KWD", 10))
+
+
+@pytest.mark.parametrize(
+    ("currency", "due", "text", "message"),
+    [
+        # €0.30 would be left: below the €0.50 a card can pay, so it could never be paid by card.
+        ("EUR", 17250, "172.20", "That would leave €0.30, less than the smallest card payment (€0.50)"),
+        ("EUR", 17250, "172.49", "Pay €172.50, or at most €172.00."),
+        ("EUR", 70, "0.50", "Pay €0.70 in one card payment"),
+        ("GBP", 50, "0.30", "Pay £0.50 in one card payment"),
+        ("JPY", 120, "100", "Pay ¥120, or at most ¥70."),
+        ("JPY", 80, "60", "Pay ¥80 in one card payment"),
+        # Above Stripe's largest charge: only parts that leave a payable rest are offered.
+        ("USD", 100_000_010, "999999.99", "Pay at most $999,999.60."),
+    ],
+)
+def test_amounts_part_payment_that_strands_the_rest_is_refused(
+    currency: str, due: int, text: str, message: str
+) -> None:
+    with pytest.raises(AmountError) as refused:
+        parse_amount(text, rules_for(currency, due), "en")
+    assert message in str(refused.value)
+
+
+@given(
+    due=st.integers(min_value=1, max_value=300_000_000),
+    code=st.sampled_from(["EUR", "USD", "GBP", "JPY", "KWD", "BHD", "HUF", "ISK", "XOF"]),
+    share=st.floats(min_value=0, max_value=1),
+    locale=st.sampled_from(LOCALES),
+)
+def test_amounts_no_card_payment_leaves_a_rest_cards_cannot_pay(due: int, code: str, share: float, locale: str) -> None:
+    """Whatever is due: the prefill is accepted, and every accepted amount leaves either nothing a card could pay
+    (at most the sub-step rest, e.g. KWD 0.005) or at least the smallest card payment."""
+    rules = rules_for(code, due)
+    if not card_payable_due(rules):
+        return
+    prefill = parse_amount(format_for_input(rules.highest_charge, rules, locale), rules, locale)
+    assert prefill == rules.highest_charge and rules.card_rest < rules.currency.charge_step
+    step = rules.currency.charge_step
+    tried = int(rules.largest_charge * share) // step * step
+    try:
+        paid = parse_amount(format_for_input(tried, rules, locale), rules, locale)
+    except AmountError:
+        return
+    left = due - paid
+    assert left == rules.card_rest or left - rules.card_rest >= rules.smallest_charge

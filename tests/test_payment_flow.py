@@ -351,6 +351,21 @@ async def test_payment_after_invoice_paid_is_cancelled(
     assert (await stripe_api.get("/v1/charges")).json()["data"] == []
 
 
+async def test_payment_after_a_transfer_left_too_little_for_a_card_says_so(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_api: httpx.AsyncClient, settle: Any
+) -> None:
+    """Nobody else is paying: the message must not blame "another payment being processed"."""
+    issued = await factories.invoice(conn)
+    confirm_url, _ = step_urls(await start(client, issued, "172.50"))
+    await insert_settled_payment(conn, invoice_id=issued.invoice.id, amount=TOTAL - 30, currency="EUR", method="other")
+    await settle()
+    closed = await confirm(client, confirm_url, await card_token(stripe_api))
+    text = soup(closed).get_text(" ", strip=True)
+    assert closed.status_code == 409 and "Another payment" not in text
+    assert "Only €0.30 is due now, below the smallest card payment (€0.50)" in text and "bank transfer" in text
+    assert (await intent_of(conn, stripe_api, confirm_url))["status"] == "canceled"
+
+
 async def test_payment_on_a_voided_invoice_is_cancelled(
     client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_api: httpx.AsyncClient, settle: Any
 ) -> None:

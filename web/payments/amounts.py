@@ -34,8 +34,34 @@ class AmountRules:
 
     @property
     def largest_charge(self) -> int:
-        """The most a card may pay now: what is due, rounded down to an amount the card can charge."""
-        return self.due - self.due % self.currency.charge_step if self.due > 0 else 0
+        """All that cards can pay of what is due: rounded down to an amount the card can charge."""
+        return self.due - self.card_rest if self.due > 0 else 0
+
+    @property
+    def card_rest(self) -> int:
+        """The part of what is due that no card payment can ever pay: KWD 12.345 leaves 0.005, as a
+        three-decimal charge must end in 0. It has to be paid another way."""
+        return self.due % self.currency.charge_step if self.due > 0 else 0
+
+    @property
+    def largest_part(self) -> int:
+        """The most one card payment may be and still leave enough for a later card payment (at most Stripe's
+        maximum); below smallest_charge when no part payment is possible."""
+        step = self.currency.charge_step
+        return min(self.largest_charge - self.smallest_charge, self.currency.maximum_charge // step * step)
+
+    @property
+    def highest_charge(self) -> int:
+        """The most one card payment may be now: all that cards can pay, or when that is above Stripe's maximum
+        the largest part that leaves a card-payable rest. What the form is prefilled with."""
+        if self.largest_charge <= self.currency.maximum_charge:
+            return self.largest_charge
+        return self.largest_part
+
+    @property
+    def takes_parts(self) -> bool:
+        """Whether a card may pay less than highest_charge (a part that leaves at least the smallest payment)."""
+        return self.largest_part >= self.smallest_charge
 
     @property
     def decimals(self) -> int:
@@ -138,6 +164,23 @@ def validate_amount(minor: int, rules: AmountRules, locale: str) -> int:
     minimum = currency.minimum_charge
     if minimum is not None and minor < minimum:
         raise AmountError(f"The smallest card payment in {currency.code} is {money(minimum)}.")
+    # A part payment must leave either nothing a card could pay, or enough for one more card payment: else the
+    # rest could never be paid by card.
+    left = rules.largest_charge - minor
+    if 0 < left < rules.smallest_charge:
+        smallest = money(rules.smallest_charge)
+        if not rules.takes_parts:
+            raise AmountError(
+                f"Pay {money(rules.largest_charge)} in one card payment: a smaller amount would leave less than "
+                f"the smallest card payment ({smallest}), which could then not be paid by card."
+            )
+        choices = f"at most {money(rules.largest_part)}"
+        if rules.largest_charge <= currency.maximum_charge:
+            choices = f"{money(rules.largest_charge)}, or {choices}"
+        raise AmountError(
+            f"That would leave {money(rules.due - minor)}, less than the smallest card payment ({smallest}), "
+            f"which could then not be paid by card. Pay {choices}."
+        )
     return minor
 
 

@@ -54,9 +54,23 @@ def availability(settings: Settings, document: InvoiceDocument, locale: str) -> 
         return Availability(False, PAYMENTS_OFF)
     rules = rules_for(document.invoice.currency, document.amount_due)
     if not card_payable_due(rules):
-        minimum = format_money(rules.currency.minimum_charge or 1, rules.currency.code, locale)
-        return Availability(False, f"The amount due is below the smallest card payment ({minimum}).")
+        code = rules.currency.code
+        due, minimum = format_money(rules.due, code, locale), format_money(rules.smallest_charge, code, locale)
+        return Availability(
+            False,
+            f"The amount due ({due}) is below the smallest card payment ({minimum}), so it cannot be paid by card. "
+            f"{other_way(document)}",
+        )
     return Availability(True, "")
+
+
+def other_way(document: InvoiceDocument, what: str = "it") -> str:
+    """How to pay what a card cannot: by bank transfer when the invoice carries bank details, else ask the seller."""
+    if document.bank_transfer_instructions:
+        return f"Please pay {what} by bank transfer, with the bank details on the invoice."
+    if document.seller.email:
+        return f"Please write to {document.seller.email} to settle {what}."
+    return f"Please contact {document.seller.legal_name} to settle {what}."
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +78,7 @@ class PaymentCard:
     """What the payment card on the page shows: the gate, and for a payable invoice the prefill and the rules."""
 
     availability: Availability
-    prefill: str = ""  # the amount due as the reader types it (rounded down to what a card can charge)
+    prefill: str = ""  # the most one card payment may be now, as the reader types it
     hint: str = ""
 
 
@@ -74,8 +88,10 @@ def payment_card(settings: Settings, document: InvoiceDocument, locale: str) -> 
         return PaymentCard(gate)
     rules = rules_for(document.invoice.currency, document.amount_due)
     currency = rules.currency
-    payable = rules.largest_charge
-    minimum = format_money(rules.smallest_charge, currency.code, locale)
+
+    def money(minor: int) -> str:
+        return format_money(minor, currency.code, locale)
+
     decimal, _group = decimal_and_group(locale)
     if rules.decimals == 0:
         digits = "whole amounts only"
@@ -83,8 +99,25 @@ def payment_card(settings: Settings, document: InvoiceDocument, locale: str) -> 
         digits = f"up to {rules.decimals} decimals after “{decimal}”"
         if currency.charge_step > 1:
             digits += ", the last one 0"
-    hint = f"From {minimum} up to {format_money(payable, currency.code, locale)}; {digits}."
-    return PaymentCard(gate, format_for_input(payable, rules, locale), hint)
+    highest, smallest = rules.highest_charge, rules.smallest_charge
+    if not rules.takes_parts:
+        hint = f"Pay {money(highest)} in one card payment"
+        if highest > smallest:
+            hint += f": a smaller amount would leave less than the smallest card payment ({money(smallest)})."
+        else:
+            hint += f", the smallest card payment in {currency.code}."
+    else:
+        hint = f"You can pay all or part of it by card: from {money(smallest)} up to {money(highest)}; {digits}."
+        if smallest > currency.charge_step:
+            hint += f" A part payment must leave at least {money(smallest)} for a later card payment."
+        if highest < rules.largest_charge:
+            hint += f" {money(highest)} is the most one card payment can be: pay the rest in a second payment."
+    if rules.card_rest:
+        hint += (
+            f" The last {money(rules.card_rest)} cannot be paid by card ({currency.code} card payments end in 0). "
+            f"{other_way(document)}"
+        )
+    return PaymentCard(gate, format_for_input(highest, rules, locale), hint)
 
 
 async def start_card_payment(

@@ -34,7 +34,7 @@ from web.invoices.documents import load_document
 from web.invoices.money import format_money
 from web.invoices.status import InvoiceStatus
 from web.payments.amounts import card_payable_due, rules_for
-from web.payments.checkout import PAYMENTS_OFF, ensure_intent
+from web.payments.checkout import PAYMENTS_OFF, ensure_intent, other_way
 from web.payments.status import PaymentStatus
 from web.stripe.gateway import CardDeclined, Intent, IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
 
@@ -182,7 +182,8 @@ async def _check_balance(
     if _held(payment, now):
         return "recheck", payment, ""
     document = await load_document(conn, invoice)
-    available = document.amount_due - await amount_held_by_others(conn, invoice.id, payment.id, now)
+    held = await amount_held_by_others(conn, invoice.id, payment.id, now)
+    available = document.amount_due - held
     rules = rules_for(invoice.currency, available)
     payable = rules.largest_charge
     if invoice.status != InvoiceStatus.OPEN or not invoice.payments_enabled or not card_payable_due(rules):
@@ -194,6 +195,17 @@ async def _check_balance(
         if not invoice.payments_enabled:
             # Switched off by the billing team after this attempt was started.
             return "cancel", payment, f"Your card was not charged. {PAYMENTS_OFF}"
+        if not held:
+            # Nobody else is paying: a payment recorded meanwhile left less than a card can pay.
+            due, smallest = (format_money(v, invoice.currency, locale) for v in (available, rules.smallest_charge))
+            return (
+                "cancel",
+                payment,
+                (
+                    f"Only {due} is due now, below the smallest card payment ({smallest}), so it cannot be paid "
+                    f"by card. Your card was not charged. {other_way(document)}"
+                ),
+            )
         return (
             "cancel",
             payment,
@@ -205,13 +217,12 @@ async def _check_balance(
     if payment.amount > payable:
         await lower_attempt(conn, payment.id, payable)
         amount = format_money(payable, invoice.currency, locale)
+        # All that is left to pay, or less when part of it is a rest no card can pay (KWD 0.005).
+        left = f"{amount} is due now" if payable == available else f"a card can pay at most {amount} now"
         return (
             "lower",
             replace(payment, amount=payable, attempt_held_until=None),
-            (
-                f"The balance changed while you were paying: {amount} is due now. "
-                f"Your card was not charged. Confirm to pay {amount}."
-            ),
+            (f"The balance changed while you were paying: {left}. Your card was not charged. Confirm to pay {amount}."),
         )
     await hold_attempt(conn, payment.id, amount=payment.amount, until=now + timedelta(seconds=HOLD_SECONDS))
     return "confirm", payment, ""

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from web.http.forms import read_form
 from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
 from web.payments.amounts import AmountError
-from web.payments.checkout import ATTEMPT_KEY, PaymentCard, start_card_payment
+from web.payments.checkout import ATTEMPT_KEY, PaymentCard, other_way, start_card_payment
 from web.payments.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
 from web.portal.pages import cached_page, portal_context
 from web.portal.viewer import link_holder
@@ -40,7 +40,7 @@ async def payment_start(request: AppRequest) -> Response:
     if not card.availability.payable or request.state["stripe"] is None:
         return _payment(request, "portal/_payment.html", context, 409)
     if not attempt_key and not wants_fragment(request):
-        error = "Card payment needs JavaScript in your browser. You can pay by bank transfer instead."
+        error = f"Card payment needs JavaScript in your browser. {other_way(document, 'the invoice')}"
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": error}, 422)
     try:
         async with request.state["pool"].acquire() as conn:
