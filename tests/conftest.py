@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from hypothesis import settings as hypothesis_settings
 from playwright.async_api import Browser
 
 from db.migrate import migrate
@@ -31,6 +32,8 @@ from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import PROJECT_ROOT, Settings
 
+# `--hypothesis-profile=deep`: the sweep (tests/test_sweep.py) sends a fifth of this per route, so 400 each.
+hypothesis_settings.register_profile("deep", max_examples=2000)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SYSTEM_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 DATA_TABLES = ", ".join(

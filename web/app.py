@@ -10,12 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Router
 from starlette.types import ASGIApp
 
 from web.database import database_url, open_pool, release_embedded
 from web.http.errors import exception_handlers
-from web.http.forms import LARGEST_BODY
+from web.http.forms import DeclaredBodyLimit
 from web.http.security import SecurityHeadersMiddleware, content_security_policy, stripe_sources
 from web.http.templating import build_templates
 from web.mail import Mailer
@@ -106,8 +107,8 @@ def create_app(
         routes=routes,
         exception_handlers=exception_handlers(portal_prefix=PORTAL),
         lifespan=lifespan,
-        # A backstop for any body nobody reads through web/http/forms.py (which applies each form's own limit).
-        max_body_size=LARGEST_BODY,
+        # Each form's own limit is applied where it is read (web/http/forms.py); this refuses the declared giants.
+        middleware=[Middleware(DeclaredBodyLimit)],
     )
 
 

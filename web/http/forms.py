@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, Headers
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.types import Message
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.state import AppRequest
 
@@ -17,6 +18,23 @@ from web.state import AppRequest
 LARGEST_BODY = 1024 * 1024
 TOO_LARGE = "What you sent is larger than this form accepts. Shorten it and try again."
 TOO_SLOW = "What you sent arrived too slowly. Please try again."
+
+
+class DeclaredBodyLimit:
+    """Refuses, unread, a request that declares a body over LARGEST_BODY, whatever the route. A chunked body
+    declares nothing: it is bounded where it is read (read_body), and a route that never reads its body never
+    holds it. (Starlette's own max_body_size raises inside event streams' task groups: a 500 instead of a 413.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = Headers(scope=scope).get("content-length", "")
+            if length.isascii() and length.isdigit() and int(length) > LARGEST_BODY:
+                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def read_body(request: AppRequest, max_bytes: int) -> bytes:
