@@ -26,6 +26,7 @@ class Payment:
     failure_message: str
     attempt_key: str | None
     attempt_held_until: datetime | None
+    client: str  # the peer address that started a card attempt (limits count by it); '' otherwise
 
 
 COLUMNS = columns(Payment)
@@ -133,22 +134,42 @@ async def record_stripe_event(conn: Connection, event_id: str, event_type: str) 
 
 
 async def insert_card_attempt(
-    conn: Connection, *, invoice_id: int, amount: int, currency: str, attempt_key: str
+    conn: Connection, *, invoice_id: int, amount: int, currency: str, attempt_key: str, client: str, now: datetime
 ) -> tuple[Payment, bool]:
     """The payment row for one customer attempt, created once per attempt key; (row, created now)."""
     record = await conn.fetchrow(
         f"""
-        INSERT INTO payments (invoice_id, amount, currency, method, status, attempt_key)
-        VALUES ($1, $2, $3, 'card', 'pending', $4)
+        INSERT INTO payments (invoice_id, amount, currency, method, status, attempt_key, client, created_at)
+        VALUES ($1, $2, $3, 'card', 'pending', $4, left($5, 100), $6)
         ON CONFLICT (attempt_key) DO NOTHING
         RETURNING {COLUMNS}
         """,
-        invoice_id, amount, currency, attempt_key,
+        invoice_id, amount, currency, attempt_key, client, now,
     )  # fmt: skip
     if record is not None:
         return row_to_one(Payment, record), True
-    existing = await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE attempt_key = $1", attempt_key)
-    return row_to_one(Payment, existing), False
+    existing = await select_payment_by_attempt_key(conn, attempt_key)
+    assert existing is not None  # the conflict that skipped the insert is this row
+    return existing, False
+
+
+async def select_payment_by_attempt_key(conn: Connection, attempt_key: str) -> Payment | None:
+    return row_to(Payment, await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE attempt_key = $1", attempt_key))
+
+
+async def count_card_attempts(conn: Connection, *, invoice_id: int, client: str, since: datetime) -> tuple[int, int]:
+    """Card attempts started since `since`: (on the invoice, by the client on any invoice)."""
+    record = await conn.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM payments WHERE method = 'card' AND invoice_id = $1 AND created_at > $3),
+               (SELECT count(*) FROM payments WHERE method = 'card' AND client = left($2, 100) AND created_at > $3)
+        """,
+        invoice_id,
+        client,
+        since,
+    )
+    assert record is not None  # an aggregate always returns its one row
+    return record[0], record[1]
 
 
 async def lock_intent_id(conn: Connection, payment_id: int) -> str | None:

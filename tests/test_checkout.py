@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import socket
+from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,6 +21,11 @@ from web.payments.amounts import AmountError, parse_amount, rules_for
 from web.payments.checkout import availability, payment_card, start_card_payment
 from web.settings import Settings
 from web.stripe.gateway import ProviderUnavailable, StripeGateway
+
+
+def who() -> dict[str, Any]:
+    """Who starts the attempt, and when: what the view passes from the request and the app's clock."""
+    return {"client": "192.0.2.1", "now": datetime.now(UTC)}
 
 
 @pytest.fixture
@@ -52,16 +59,16 @@ async def test_checkout_creates_one_intent_per_attempt(conn: asyncpg.Connection,
     document = await document_of(conn, issued)
     key = secrets.token_urlsafe(16)
     first_payment, first_intent = await start_card_payment(
-        conn, gateway, document, amount_text="50.00", locale="en", attempt_key=key
+        conn, gateway, document, amount_text="50.00", locale="en", attempt_key=key, **who()
     )
     again_payment, again_intent = await start_card_payment(
-        conn, gateway, document, amount_text="50.00", locale="en", attempt_key=key
+        conn, gateway, document, amount_text="50.00", locale="en", attempt_key=key, **who()
     )
     assert (first_payment.id, first_intent.id) == (again_payment.id, again_intent.id)
     assert first_intent.amount == 5000 and first_intent.currency == "EUR"
     assert await conn.fetchval("SELECT count(*) FROM payments WHERE invoice_id = $1", issued.invoice.id) == 1
     with pytest.raises(AmountError, match="another amount"):
-        await start_card_payment(conn, gateway, document, amount_text="60.00", locale="en", attempt_key=key)
+        await start_card_payment(conn, gateway, document, amount_text="60.00", locale="en", attempt_key=key, **who())
 
 
 # 172.20 would leave €0.30, which no card could pay; 0.015 is no thousands group.
@@ -78,6 +85,7 @@ async def test_checkout_refuses_bad_amounts_without_writing(
             amount_text=text,
             locale="en",
             attempt_key=secrets.token_urlsafe(16),
+            **who(),
         )
     assert await conn.fetchval("SELECT count(*) FROM payments") == 0
 
@@ -93,8 +101,10 @@ async def test_checkout_stripe_down_loses_nothing_and_retry_succeeds(
     down = StripeGateway("sk_test_portal", api_base=f"http://127.0.0.1:{port}", timeout=2)
     key = secrets.token_urlsafe(16)
     with pytest.raises(ProviderUnavailable):
-        await start_card_payment(conn, down, document, amount_text="20", locale="en", attempt_key=key)
-    payment, intent = await start_card_payment(conn, gateway, document, amount_text="20", locale="en", attempt_key=key)
+        await start_card_payment(conn, down, document, amount_text="20", locale="en", attempt_key=key, **who())
+    payment, intent = await start_card_payment(
+        conn, gateway, document, amount_text="20", locale="en", attempt_key=key, **who()
+    )
     assert intent.amount == 2000
     assert await conn.fetchval("SELECT count(*) FROM payments") == 1
     assert await conn.fetchval("SELECT stripe_payment_intent_id FROM payments WHERE id = $1", payment.id) == intent.id
@@ -112,7 +122,7 @@ async def test_checkout_three_decimal_rest_states_the_true_minimum_and_how_to_pa
 
     _payment, intent = await start_card_payment(
         conn, gateway, await document_of(conn, issued), amount_text=card.prefill, locale="en",
-        attempt_key=secrets.token_urlsafe(16),
+        attempt_key=secrets.token_urlsafe(16), **who(),
     )  # fmt: skip
     assert intent.amount == 12340
     await insert_settled_payment(conn, invoice_id=issued.invoice.id, amount=12340, currency="KWD", method="other")

@@ -30,6 +30,7 @@ from web.comments.access import (
 from web.comments.posting import MAX_POSTS_PER_MINUTE
 from web.console.auth import CLIENT_LIMIT
 from web.dev.local_stripe import TokenCardId
+from web.payments.checkout import MAX_ATTEMPTS_PER_CLIENT, MAX_ATTEMPTS_PER_INVOICE
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import Settings
@@ -181,3 +182,47 @@ async def test_password_guesses_from_one_client_across_addresses_stop_at_the_cli
     recorded = await conn.fetchval("SELECT count(*) FROM staff_sign_in_failures WHERE client = $1", client_address)
     assert recorded == CLIENT_LIMIT
     assert sum(a.status_code == 429 for a in answers) == 8
+
+
+async def _start_attempt(client: httpx.AsyncClient, issued: factories.Issued, key: str) -> httpx.Response:
+    return await client.post(f"{issued.url}/payments", data={"amount": "1.00", "attempt_key": key}, headers=HX)
+
+
+async def test_simultaneous_card_attempts_on_one_invoice_stop_at_the_invoice_limit(
+    wide_app: LifespanManager, conn: asyncpg.Connection
+) -> None:
+    issued = await factories.invoice(conn)
+    total = MAX_ATTEMPTS_PER_INVOICE + 6
+
+    async def reader(n: int) -> httpx.Response:
+        async with client_from(wide_app, f"192.0.2.{n + 1}") as client:
+            return await _start_attempt(client, issued, f"attempt-invoice-{n:04d}")
+
+    answers = await asyncio.gather(*(reader(n) for n in range(total)))
+    assert await conn.fetchval("SELECT count(*) FROM payments") == MAX_ATTEMPTS_PER_INVOICE
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) == total - MAX_ATTEMPTS_PER_INVOICE
+    assert all("too many card payment attempts" in a.text for a in refused)
+    # The amount typed is kept in the refused form.
+    assert BeautifulSoup(refused[0].text, "html.parser").select_one("#payment-amount")["value"] == "1.00"
+
+
+async def test_card_attempts_from_one_client_across_invoices_stop_at_the_client_limit(
+    wide_app: LifespanManager, conn: asyncpg.Connection
+) -> None:
+    ws = await factories.workspace(conn)
+    invoices = [await factories.invoice(conn, ws=ws) for _ in range(MAX_ATTEMPTS_PER_CLIENT // 2 + 3)]
+    async with client_from(wide_app, "203.0.113.20") as client:
+        await asyncio.gather(
+            *(
+                _start_attempt(client, issued, f"attempt-client-{n:04d}-{round}")
+                for n, issued in enumerate(invoices)
+                for round in range(2)
+            )
+        )
+        # Resubmitting an attempt already made is never refused: it finds its PaymentIntent again.
+        made = await conn.fetchrow("SELECT invoice_id, attempt_key FROM payments ORDER BY id LIMIT 1")
+        on = next(issued for issued in invoices if issued.invoice.id == made["invoice_id"])
+        again = await _start_attempt(client, on, made["attempt_key"])
+    assert again.status_code == 200
+    assert await conn.fetchval("SELECT count(*) FROM payments") == MAX_ATTEMPTS_PER_CLIENT

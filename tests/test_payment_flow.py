@@ -10,6 +10,7 @@ import json
 import secrets
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -19,11 +20,12 @@ from asgi_lifespan import LifespanManager
 from bs4 import BeautifulSoup
 
 from db.invoices import void_invoice
-from db.payments import insert_settled_payment
+from db.payments import insert_card_attempt, insert_settled_payment
 from tests import factories
 from tests.test_webhooks import event, signed
 from web.app import create_app
 from web.dev.local_stripe import flush
+from web.payments.checkout import MAX_ATTEMPTS_PER_INVOICE
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import Settings
@@ -427,3 +429,21 @@ async def test_payment_forgotten_hold_lapses(
     await conn.execute("UPDATE payments SET attempt_held_until = now() - interval '1 second' WHERE amount = $1", TOTAL)
     done = await confirm(client, third_url, await card_token(stripe_api))
     assert done.status_code == 200 and "went through" in done.text
+
+
+async def test_declined_cards_cannot_get_around_the_attempt_limit(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_api: httpx.AsyncClient
+) -> None:
+    """Each decline opens a fresh attempt for a retry: that one counts against the limit too (card testing)."""
+    issued = await factories.invoice(conn)
+    confirm_url, _ = step_urls(await start(client, issued, "30.00"))
+    for _ in range(MAX_ATTEMPTS_PER_INVOICE - 1):  # other readers' attempts this hour, one short of the limit
+        await insert_card_attempt(
+            conn, invoice_id=issued.invoice.id, amount=100, currency="EUR", attempt_key=secrets.token_urlsafe(18),
+            client="192.0.2.50", now=datetime.now(UTC),
+        )  # fmt: skip
+    declined = await confirm(client, confirm_url, await card_token(stripe_api, DECLINED))
+    assert declined.status_code == 409  # the attempt is closed: no fresh one to retry with
+    message = soup(declined).find(id="payment").find(role="status").get_text()
+    assert "Your card was declined." in message and "too many card payment attempts" in message
+    assert await conn.fetchval("SELECT count(*) FROM payments") == MAX_ATTEMPTS_PER_INVOICE

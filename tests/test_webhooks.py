@@ -7,6 +7,7 @@ import hmac
 import itertools
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -42,7 +43,13 @@ async def post(client: httpx.AsyncClient, payload: dict[str, Any], **sign: Any) 
 
 async def card_payment(conn: asyncpg.Connection, invoice_id: int, amount: int, intent_id: str) -> None:
     payment, _ = await insert_card_attempt(
-        conn, invoice_id=invoice_id, amount=amount, currency="EUR", attempt_key=intent_id
+        conn,
+        invoice_id=invoice_id,
+        amount=amount,
+        currency="EUR",
+        attempt_key=intent_id,
+        client="192.0.2.1",
+        now=datetime.now(UTC),
     )
     await set_payment_intent(conn, payment.id, intent_id)
 

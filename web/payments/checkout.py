@@ -9,10 +9,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from db.invoices import Invoice
-from db.payments import Payment, insert_card_attempt, lock_intent_id, set_payment_intent
+from db.payments import (
+    Payment,
+    count_card_attempts,
+    insert_card_attempt,
+    lock_intent_id,
+    select_payment_by_attempt_key,
+    set_payment_intent,
+)
 from db.rows import Connection
+from db.session import lock_names_for_transaction
 from web.invoices.documents import InvoiceDocument
 from web.invoices.money import format_money
 from web.invoices.status import InvoiceStatus
@@ -28,10 +37,20 @@ from web.settings import Settings
 from web.stripe.gateway import Intent, StripeGateway
 
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+# Every new attempt creates a PaymentIntent at Stripe: bounded per invoice (all its readers) and per client
+# address (on any invoice), per rolling hour. Generous for people retrying a declined card, tight for a script.
+ATTEMPT_WINDOW = timedelta(hours=1)
+MAX_ATTEMPTS_PER_INVOICE = 20
+MAX_ATTEMPTS_PER_CLIENT = 30
+TOO_MANY_ATTEMPTS = "There were too many card payment attempts in the last hour. Please try again in an hour."
 # The billing team switched online payment off for this invoice (bank transfer only).
 PAYMENTS_OFF = (
     "Online payment is turned off for this invoice. Please pay by bank transfer using the details on the invoice."
 )
+
+
+class TooManyAttempts(Exception):
+    """New card attempts are over a limit; the text says when to retry and how else to pay."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,22 +147,41 @@ async def start_card_payment(
     amount_text: str,
     locale: str,
     attempt_key: str,
+    client: str,
+    now: datetime,
 ) -> tuple[Payment, Intent]:
     """Validate, record the attempt, and create (or find again) its PaymentIntent.
 
-    Raises AmountError (422 with the message), or ProviderUnavailable / PaymentRefused from the gateway; the
-    attempt row then stays without an intent and the same attempt key can simply be submitted again.
+    Raises AmountError (422 with the message), TooManyAttempts (429), or ProviderUnavailable / PaymentRefused from
+    the gateway; the attempt row then stays without an intent and the same attempt key can simply be submitted again.
     """
     if not ATTEMPT_KEY.match(attempt_key or ""):
         raise AmountError("This payment form has expired. Please reload the page and try again.")
     invoice = document.invoice
     amount = parse_amount(amount_text, rules_for(invoice.currency, document.amount_due), locale)
-    payment, _created = await insert_card_attempt(
-        conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, attempt_key=attempt_key
-    )
+    async with conn.transaction():
+        # A resubmitted attempt is never refused: it finds its row and its PaymentIntent again.
+        if await select_payment_by_attempt_key(conn, attempt_key) is None and not await under_attempt_limits(
+            conn, invoice_id=invoice.id, client=client, now=now
+        ):
+            raise TooManyAttempts(f"{TOO_MANY_ATTEMPTS} {other_way(document, 'the invoice')}")
+        payment, _created = await insert_card_attempt(
+            conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, attempt_key=attempt_key,
+            client=client, now=now,
+        )  # fmt: skip
     if payment.invoice_id != invoice.id or payment.amount != amount:
         raise AmountError("This payment form was already used for another amount. Please reload the page.")
     return payment, await ensure_intent(conn, gateway, invoice, payment)
+
+
+async def under_attempt_limits(conn: Connection, *, invoice_id: int, client: str, now: datetime) -> bool:
+    """Whether one more card attempt may start. Call it in the transaction that writes the attempt: it counts under
+    locks on the invoice and the client, so attempts sent at the same moment queue and the limits hold exactly."""
+    await lock_names_for_transaction(conn, f"card-attempt-invoice:{invoice_id}", f"card-attempt-client:{client}")
+    on_invoice, by_client = await count_card_attempts(
+        conn, invoice_id=invoice_id, client=client, since=now - ATTEMPT_WINDOW
+    )
+    return on_invoice < MAX_ATTEMPTS_PER_INVOICE and by_client < MAX_ATTEMPTS_PER_CLIENT
 
 
 async def ensure_intent(conn: Connection, gateway: StripeGateway, invoice: Invoice, payment: Payment) -> Intent:

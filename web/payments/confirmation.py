@@ -34,7 +34,7 @@ from web.invoices.documents import load_document
 from web.invoices.money import format_money
 from web.invoices.status import InvoiceStatus
 from web.payments.amounts import card_payable_due, rules_for
-from web.payments.checkout import PAYMENTS_OFF, ensure_intent, other_way
+from web.payments.checkout import PAYMENTS_OFF, TOO_MANY_ATTEMPTS, ensure_intent, other_way, under_attempt_limits
 from web.payments.status import PaymentStatus
 from web.stripe.gateway import CardDeclined, Intent, IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
 
@@ -97,7 +97,7 @@ async def confirm_attempt(
             decision, payment, message = await _check_balance(conn, invoice, payment, locale, now)
         # Stripe is called only after the transaction: the invoice lock is never held across the network.
         try:
-            return await _at_stripe(conn, gateway, invoice, payment, decision, message, card_token)
+            return await _at_stripe(conn, gateway, invoice, payment, decision, message, card_token, now)
         except ProviderUnavailable:
             # Nothing is lost: the hold stays, and confirming again first asks Stripe what happened.
             return Outcome(Step.CARD, payment, STRIPE_DOWN, unavailable=True)
@@ -111,6 +111,7 @@ async def _at_stripe(
     decision: str,
     message: str,
     card_token: str,
+    now: datetime,
 ) -> Outcome:
     if decision == "cancel":
         await _cancel(gateway, payment)
@@ -123,7 +124,7 @@ async def _at_stripe(
             # This attempt was already being confirmed (a double click, or Stripe timed out): ask Stripe first.
             intent = await ensure_intent(conn, gateway, invoice, payment)
             if intent.status not in _CONFIRMABLE or intent.failure_message:
-                return await _follow(conn, payment, intent)
+                return await _follow(conn, payment, intent, now)
             if not CARD_TOKEN.match(card_token):
                 return Outcome(Step.CARD, payment, "Enter your card details.")
         # Confirming needs only the intent's id: ask Stripe for it only when this attempt has none yet.
@@ -135,16 +136,16 @@ async def _at_stripe(
     try:
         intent, card = await gateway.confirm_card(intent_id, card_token=card_token, amount=payment.amount)
     except CardDeclined as declined:
-        return await _declined(conn, payment, str(declined))
+        return await _declined(conn, payment, str(declined), now)
     except PaymentRefused:
         # Typically a second confirmation of an intent that has already moved on: show where it stands.
-        return await _follow(conn, payment, await gateway.retrieve_intent(intent_id))
+        return await _follow(conn, payment, await gateway.retrieve_intent(intent_id), now)
     await set_card_details(conn, payment.id, brand=card.brand, last4=card.last4)
-    return await _follow(conn, payment, intent)
+    return await _follow(conn, payment, intent, now)
 
 
 async def reconcile_attempt(
-    pool: asyncpg.Pool, gateway: StripeGateway, *, invoice_id: int, attempt_key: str
+    pool: asyncpg.Pool, gateway: StripeGateway, *, invoice_id: int, attempt_key: str, now: datetime
 ) -> Outcome:
     """The return path after 3-D Secure (or a reload): retrieve the intent and say where it stands."""
     async with pool.acquire() as conn:
@@ -158,7 +159,7 @@ async def reconcile_attempt(
             intent = await gateway.retrieve_intent(payment.stripe_payment_intent_id)
         except ProviderUnavailable:
             return Outcome(Step.CARD, payment, STRIPE_DOWN, unavailable=True)
-        return await _follow(conn, payment, intent)
+        return await _follow(conn, payment, intent, now)
 
 
 def _held(payment: Payment, now: datetime) -> bool:
@@ -228,7 +229,7 @@ async def _check_balance(
     return "confirm", payment, ""
 
 
-async def _follow(conn: Connection, payment: Payment, intent: Intent) -> Outcome:
+async def _follow(conn: Connection, payment: Payment, intent: Intent, now: datetime) -> Outcome:
     if intent.status == IntentStatus.SUCCEEDED:
         return Outcome(Step.DONE, payment)
     if intent.status == IntentStatus.PROCESSING:
@@ -239,20 +240,21 @@ async def _follow(conn: Connection, payment: Payment, intent: Intent) -> Outcome
         await end_attempt(conn, payment.id, status=PaymentStatus.CANCELED)
         return Outcome(Step.CLOSED, payment, "This payment was cancelled. Your card was not charged.")
     # Back to requires_payment_method: declined, or 3-D Secure failed or was abandoned.
-    return await _declined(conn, payment, intent.failure_message or "The payment was not completed.")
+    return await _declined(conn, payment, intent.failure_message or "The payment was not completed.", now)
 
 
-async def _declined(conn: Connection, payment: Payment, message: str) -> Outcome:
+async def _declined(conn: Connection, payment: Payment, message: str, now: datetime) -> Outcome:
     """End this attempt (releasing its hold) and open a fresh one for the same amount, so the customer can simply
-    try another card: one PaymentIntent per try keeps Stripe's record and ours one-to-one."""
-    await end_attempt(conn, payment.id, status=PaymentStatus.FAILED, failure_message=message)
-    fresh, _ = await insert_card_attempt(
-        conn,
-        invoice_id=payment.invoice_id,
-        amount=payment.amount,
-        currency=payment.currency,
-        attempt_key=secrets.token_urlsafe(18),
-    )
+    try another card: one PaymentIntent per try keeps Stripe's record and ours one-to-one. The fresh attempt
+    counts against the same limits as a new one, or declined cards would be a way around them (card testing)."""
+    async with conn.transaction():
+        await end_attempt(conn, payment.id, status=PaymentStatus.FAILED, failure_message=message)
+        if not await under_attempt_limits(conn, invoice_id=payment.invoice_id, client=payment.client, now=now):
+            return Outcome(Step.CLOSED, payment, f"{message} Your card was not charged. {TOO_MANY_ATTEMPTS}")
+        fresh, _ = await insert_card_attempt(
+            conn, invoice_id=payment.invoice_id, amount=payment.amount, currency=payment.currency,
+            attempt_key=secrets.token_urlsafe(18), client=payment.client, now=now,
+        )  # fmt: skip
     return Outcome(Step.CARD, fresh, f"{message} Your card was not charged. You can try again or use another card.")
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from web.http.forms import read_form
+from web.http.forms import client_address, read_form
 from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
 from web.payments.amounts import AmountError
-from web.payments.checkout import ATTEMPT_KEY, PaymentCard, other_way, start_card_payment
+from web.payments.checkout import ATTEMPT_KEY, PaymentCard, TooManyAttempts, other_way, start_card_payment
 from web.payments.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
 from web.portal.pages import cached_page, portal_context
 from web.portal.viewer import link_holder
@@ -47,9 +47,12 @@ async def payment_start(request: AppRequest) -> Response:
             payment, intent = await start_card_payment(
                 conn, request.state["stripe"], document,
                 amount_text=amount_text, locale=str(context["viewer_locale"]), attempt_key=attempt_key,
+                client=client_address(request), now=request.state["clock"](),
             )  # fmt: skip
     except AmountError as error:
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(error)}, 422)
+    except TooManyAttempts as throttled:
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(throttled)}, 429)
     except ProviderUnavailable:
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": STRIPE_DOWN}, 503)
     except PaymentRefused as refused:
@@ -84,7 +87,7 @@ async def payment_return(request: AppRequest) -> Response:
     try:
         outcome = await reconcile_attempt(
             request.state["pool"], _gateway(request), invoice_id=document.invoice.id,
-            attempt_key=request.path_params["attempt"],
+            attempt_key=request.path_params["attempt"], now=request.state["clock"](),
         )  # fmt: skip
     except AttemptNotFound:
         raise HTTPException(status_code=404) from None
