@@ -184,3 +184,27 @@ async def test_webhooks_overpayment_is_refunded(
     assert invoice is not None and invoice.status == "paid"
     refunds = sdk.v1.refunds.list({"payment_intent": intents[1].id}).data  # type: ignore[typeddict-unknown-key]
     assert sum(r.amount for r in refunds) == TOTAL
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        # What the deep sweep found reaching a 500: a signed event whose object lacks its id, a timestamp past
+        # year 9999, an amount beyond bigint, and shapes no handler expected.
+        event("payment_intent.succeeded", {"object": "payment_intent", "amount": 100}),
+        {**event("payment_intent.succeeded", intent("pi_x", 100)), "created": 1_077_451_200_000},
+        event("payment_intent.succeeded", intent("pi_x", 100, amount_received=2**70)),
+        event("charge.refunded", {"id": "ch_1", "payment_intent": "pi_x"}),
+        event("charge.refunded", {"id": "ch_1", "payment_intent": ["pi_x"], "amount_refunded": 5}),
+        {**event("payment_intent.succeeded", intent("pi_x", 100)), "id": 12},
+    ],
+)
+async def test_a_signed_event_of_the_wrong_shape_is_refused_and_changes_nothing(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, payload: dict[str, Any]
+) -> None:
+    issued = await factories.invoice(conn)
+    await card_payment(conn, issued.invoice.id, TOTAL, "pi_x")
+    answer = await post(client, payload)
+    assert answer.status_code == 400 and "Not an event we understand" in answer.json()["error"]
+    assert await conn.fetchval("SELECT count(*) FROM stripe_events") == 0
+    assert await conn.fetchval("SELECT status FROM payments") == "pending"

@@ -21,42 +21,45 @@ from db.rows import Connection
 from web.payments.settlement import settle
 from web.payments.status import PaymentStatus
 from web.stripe.gateway import StripeGateway
-from web.stripe.webhooks import EventHandler, StripeEvent
+from web.stripe.webhooks import EventHandler, StripeEvent, amount_field, dict_field, text_field
 
 log = logging.getLogger(__name__)
 
 
 def _card(intent: dict[str, Any]) -> tuple[str, str]:
     """Brand and last 4 when the event carries the charge (older API versions, or an expanded latest_charge)."""
-    charges = [intent.get("latest_charge"), *((intent.get("charges") or {}).get("data") or [])]
+    listed = dict_field(intent, "charges").get("data")
+    charges = [intent.get("latest_charge"), *(listed if isinstance(listed, list) else [])]
     for charge in charges:
         if isinstance(charge, dict):
-            card = (charge.get("payment_method_details") or {}).get("card") or {}
-            if card.get("last4"):
-                return str(card.get("brand", "")), str(card["last4"])
+            card = dict_field(dict_field(charge, "payment_method_details"), "card")
+            last4 = card.get("last4")
+            # The ledger's check accepts exactly four digits (or nothing).
+            if isinstance(last4, str) and len(last4) == 4 and last4.isascii() and last4.isdigit():
+                return str(card.get("brand", ""))[:40], last4
     return "", ""
 
 
 async def _intent_status(status: str, conn: Connection, gateway: StripeGateway | None, event: StripeEvent) -> str:
     intent = event.object
-    intent_id = str(intent["id"])
+    intent_id = text_field(intent, "id")
+    amount_received = amount_field(intent, "amount_received", 0) or amount_field(intent, "amount", 0)
     await lock_invoice_of_intent(conn, intent_id)
     brand, last4 = _card(intent)
-    error = intent.get("last_payment_error") or {}
     payment = await apply_intent_status(
         conn, intent_id=intent_id, status=status, event_at=event.created_at, card_brand=brand, card_last4=last4,
-        failure_message=str(error.get("message") or ""),
-        amount_received=int(intent.get("amount_received") or intent.get("amount") or 0),
+        failure_message=str(dict_field(intent, "last_payment_error").get("message") or "")[:1000],
+        amount_received=amount_received,
     )  # fmt: skip
     return await _settle(conn, gateway, payment)
 
 
 async def _charge_refunded(conn: Connection, gateway: StripeGateway | None, event: StripeEvent) -> str:
-    intent_id = str(event.object.get("payment_intent") or "")
+    linked = event.object.get("payment_intent")
+    intent_id = linked if isinstance(linked, str) else text_field(dict_field(event.object, "payment_intent"), "id")
+    amount_refunded = amount_field(event.object, "amount_refunded")
     await lock_invoice_of_intent(conn, intent_id)
-    payment = await apply_refunded_amount(
-        conn, intent_id=intent_id, amount_refunded=int(event.object["amount_refunded"])
-    )
+    payment = await apply_refunded_amount(conn, intent_id=intent_id, amount_refunded=amount_refunded)
     return await _settle(conn, gateway, payment)
 
 

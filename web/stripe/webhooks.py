@@ -19,6 +19,15 @@ from db.rows import Connection
 from web.stripe.gateway import StripeGateway
 
 
+class MalformedEvent(ValueError):
+    """A verified event without the fields its type must have: refused (400), never half-applied."""
+
+
+# Amounts go into bigint columns; timestamps into datetimes (year 9999 at most).
+_MAX_AMOUNT = 2**63 - 1
+_MAX_TIMESTAMP = 253402300799
+
+
 @dataclass(frozen=True, slots=True)
 class StripeEvent:
     id: str
@@ -27,14 +36,47 @@ class StripeEvent:
     object: dict[str, Any]  # data.object: the intent, charge or invoice the event is about
 
     @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> StripeEvent:
-        data = payload.get("data") or {}
+    def from_payload(cls, payload: Any) -> StripeEvent:
+        if not isinstance(payload, dict):
+            raise MalformedEvent("not an event object")
+        data = payload.get("data")
+        created = payload.get("created", 0)
+        if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created <= _MAX_TIMESTAMP:
+            raise MalformedEvent("created is not a timestamp")
+        obj = data.get("object") if isinstance(data, dict) else None
         return cls(
-            id=str(payload["id"]),
+            id=text_field(payload, "id"),
             type=str(payload.get("type", "")),
-            created_at=datetime.fromtimestamp(int(payload.get("created") or 0), UTC),
-            object=(data.get("object") or {}) if isinstance(data, dict) else {},
+            created_at=datetime.fromtimestamp(created, UTC),
+            object=obj if isinstance(obj, dict) else {},
         )
+
+
+def text_field(obj: dict[str, Any], name: str) -> str:
+    """A required, non-empty string field of an event or its object."""
+    value = obj.get(name)
+    if not isinstance(value, str) or not value:
+        raise MalformedEvent(f"{name} is missing or not a string")
+    return value
+
+
+def amount_field(obj: dict[str, Any], name: str, default: int | None = None) -> int:
+    """A whole amount in minor units (Stripe's integers), within what the ledger can hold."""
+    value = obj.get(name, default)
+    if value is None and default is not None:
+        value = default
+    # Stripe sends integers; localstripe echoes what it was posted (form-encoded digits), which is as good.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= _MAX_AMOUNT:
+        raise MalformedEvent(f"{name} is not an amount")
+    return value
+
+
+def dict_field(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    """An optional nested object: {} when absent or of another type."""
+    value = obj.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 # A handler runs inside the event's transaction and says what happened ("applied", "no change", ...).

@@ -11,7 +11,7 @@ from web.http.forms import read_body
 from web.payments.ledger import EVENT_HANDLERS
 from web.state import AppRequest
 from web.stripe.gateway import InvalidWebhook, ProviderUnavailable, StripeGateway
-from web.stripe.webhooks import StripeEvent, apply_event
+from web.stripe.webhooks import MalformedEvent, StripeEvent, apply_event
 
 log = logging.getLogger(__name__)
 # Stripe events are a few KB; anything far larger is not from Stripe.
@@ -30,14 +30,16 @@ async def stripe_webhook(request: AppRequest) -> JSONResponse:
         event = StripeGateway.verify_event(body, request.headers.get("stripe-signature"), secret)
     except InvalidWebhook:
         return JSONResponse({"error": "Invalid signature."}, status_code=400)
-    if not isinstance(event.get("id"), str):
-        return JSONResponse({"error": "Not an event."}, status_code=400)
     try:
         outcome = await apply_event(
             request.state["pool"], request.state["stripe"], StripeEvent.from_payload(event), EVENT_HANDLERS
         )
+    except MalformedEvent as malformed:
+        # Rolled back whole (the event id too): a corrected resend is applied.
+        log.warning("stripe event refused: %s", malformed)
+        return JSONResponse({"error": f"Not an event we understand: {malformed}."}, status_code=400)
     except ProviderUnavailable:
         # Nothing was committed; Stripe retries the event later.
         return JSONResponse({"error": "Stripe unreachable; retry later."}, status_code=503)
-    log.info("stripe event %s (%s): %s", event["id"], event.get("type"), outcome)
+    log.info("stripe event %s (%s): %s", event.get("id"), event.get("type"), outcome)
     return JSONResponse({"received": True, "outcome": outcome})
