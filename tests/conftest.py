@@ -27,7 +27,7 @@ from db.rows import init_connection
 from tests.browser import chromium
 from tests.mailbox import Mailbox, smtp_server
 from web.app import create_app
-from web.dev.local_stripe import TokenCardId, localstripe
+from web.dev.local_stripe import TokenCardId, flush, localstripe
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
 from web.settings import PROJECT_ROOT, Settings
@@ -168,6 +168,13 @@ def stripe_base() -> Iterator[str]:
     """A localstripe process for the run (flushed by the tests that need a clean slate)."""
     with localstripe() as base:
         yield base
+
+
+@pytest.fixture
+def stripe_api(stripe_base: str) -> httpx.AsyncClient:
+    """Talks to localstripe the way Stripe.js does in the browser (publishable key) or to inspect its state."""
+    flush(stripe_base)
+    return httpx.AsyncClient(base_url=stripe_base, headers={"Authorization": "Bearer sk_test_portal"})
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,6 @@ from db.payments import insert_card_attempt, insert_settled_payment
 from tests import factories
 from tests.test_webhooks import event, signed
 from web.app import create_app
-from web.dev.local_stripe import flush
 from web.payments.checkout import MAX_ATTEMPTS_PER_INVOICE
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
@@ -33,13 +32,6 @@ from web.settings import Settings
 TOTAL = 17250  # factories.invoice(): 172.50 EUR
 HX = {"HX-Request": "true"}
 VISA, DECLINED, THREE_D_SECURE = "4242424242424242", "4000000000000341", "4000002760003184"
-
-
-@pytest.fixture
-def stripe_api(stripe_base: str) -> httpx.AsyncClient:
-    """Talks to localstripe the way Stripe.js does in the browser (publishable key) or to inspect its state."""
-    flush(stripe_base)
-    return httpx.AsyncClient(base_url=stripe_base, headers={"Authorization": "Bearer sk_test_portal"})
 
 
 def soup(response: httpx.Response) -> BeautifulSoup:

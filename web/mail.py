@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 
 from db.outbox import OutgoingMail, mark_failed, mark_sent, select_mail
+from db.rows import Connection
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,10 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
+class MailUndeliverable(Exception):
+    """The mail server could not take a mail that had to go out now (a sign-in code the reader waits for)."""
+
+
 class Mailer:
     def __init__(self, smtp_url: str, sender: str, *, timeout: float = 10.0) -> None:
         self.target = parse_smtp_url(smtp_url) if smtp_url else None
@@ -83,6 +88,22 @@ class Mailer:
                 continue
             async with pool.acquire() as conn:
                 await mark_sent(conn, mail.id)
+
+    async def send_now(self, conn: Connection, mail_id: int) -> None:
+        """Send one outbox mail inside the caller's transaction (it sees the uncommitted row) and mark it sent.
+        Raises MailUndeliverable, so the caller's transaction can roll back what the mail was for."""
+        mail = await select_mail(conn, mail_id)
+        if mail is None:
+            return
+        if self.target is None:
+            log.info("outbox (no SMTP_URL set) to=%s subject=%r\n%s", mail.recipient, mail.subject, mail.body)
+            return
+        try:
+            await asyncio.to_thread(self._send, self.target, mail)
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("mail %s to %s not delivered now: %r", mail.id, mail.recipient, error)
+            raise MailUndeliverable(repr(error)) from error
+        await mark_sent(conn, mail.id)
 
     def _send(self, target: SmtpTarget, mail: OutgoingMail) -> None:
         message = EmailMessage()

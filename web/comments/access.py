@@ -19,7 +19,7 @@ from db.outbox import insert_mail
 from db.rows import Connection
 from db.session import lock_names_for_transaction
 from web.invoices.links import token_hash
-from web.mail import is_address
+from web.mail import Mailer, is_address
 from web.otp import (
     code_matches,
     hash_code,
@@ -83,9 +83,11 @@ async def _customer_email(conn: Connection, invoice: Invoice) -> str:
 
 
 async def request_code(
-    conn: Connection, invoice: Invoice, *, name: str, email: str, client: str, now: datetime
-) -> list[int]:
-    """Record a code for the address and queue its e-mail when it may write. Returns outbox ids to deliver."""
+    conn: Connection, invoice: Invoice, *, name: str, email: str, client: str, now: datetime, mailer: Mailer
+) -> bool:
+    """Record a code for the address and e-mail it when it may write. The mail is sent inside the transaction:
+    if the mail server cannot take it (MailUndeliverable), nothing is recorded, so the reader's retry is neither
+    refused as a repeat nor counted against the limits. Returns whether a code was sent (the reader cannot tell)."""
     name, email = clean_name(name), clean_email(email)
     if invoice.comment_mode == "closed":
         raise AccessError("This thread is read-only.")
@@ -111,7 +113,7 @@ async def request_code(
             code_hash=hash_code(salt, code) if may_write else unmatchable_hash(), now=now, expires_at=now + CODE_TTL,
         )  # fmt: skip
         if not may_write:
-            return []
+            return False
         mail_id = await insert_mail(
             conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_code", recipient=email,
             subject=f"Your code to comment on invoice {invoice.number}: {code}",
@@ -122,7 +124,8 @@ async def request_code(
             ),
             sensitive=True,
         )  # fmt: skip
-    return [mail_id]
+        await mailer.send_now(conn, mail_id)
+    return True
 
 
 async def verify_code(

@@ -20,7 +20,7 @@ from db.payments import (
 from db.rows import Connection
 from web.payments.settlement import settle
 from web.payments.status import PaymentStatus
-from web.stripe.gateway import StripeGateway
+from web.stripe.gateway import PaymentRefused, StripeGateway
 from web.stripe.webhooks import EventHandler, StripeEvent, amount_field, dict_field, text_field
 
 log = logging.getLogger(__name__)
@@ -89,8 +89,14 @@ async def _refund_excess(conn: Connection, gateway: StripeGateway | None, paymen
         return
     amount = min(excess, payment.amount - payment.amount_refunded)
     refunded = payment.amount_refunded + amount
-    await gateway.refund(
-        intent_id=payment.stripe_payment_intent_id, amount=amount, idempotency_key=f"excess-{payment.id}-{refunded}"
-    )
+    try:
+        await gateway.refund(
+            intent_id=payment.stripe_payment_intent_id, amount=amount, idempotency_key=f"excess-{payment.id}-{refunded}"
+        )
+    except PaymentRefused as refused:
+        # Stripe will not refund it (the charge is gone, disputed, already refunded elsewhere): retrying the event
+        # cannot change that, so the payment stands as recorded and a person settles the excess.
+        log.error("invoice %s is overpaid by %s; Stripe refused the refund: %s", payment.invoice_id, excess, refused)
+        return
     await apply_refunded_amount(conn, intent_id=payment.stripe_payment_intent_id, amount_refunded=refunded)
     log.warning("refunded %s on invoice %s: paid beyond its total", amount, payment.invoice_id)

@@ -29,6 +29,7 @@ from web.comments.posting import CommentRefused, post_comment
 from web.http.forms import client_address, read_form
 from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
 from web.http.urls import public_url
+from web.mail import MailUndeliverable
 from web.portal.pages import cached_page, portal_context, thread_context
 from web.portal.viewer import LinkHolder, link_holder
 from web.state import AppRequest
@@ -36,6 +37,7 @@ from web.streams import StreamHub
 
 # A comment is at most 5,000 characters; URL-encoded UTF-8 can take 12 bytes for one of them.
 _MAX_FORM_BYTES = 64 * 1024
+MAIL_DOWN = "We could not send the e-mail just now. Nothing was saved: please ask for a code again in a minute."
 
 
 async def comments_tail(request: AppRequest) -> Response:
@@ -87,15 +89,15 @@ async def _ask_for_code(request: AppRequest, viewer: LinkHolder, form: dict[str,
     kept = _kept(form)
     try:
         async with request.state["pool"].acquire() as conn:
-            mail_ids = await request_code(
+            await request_code(
                 conn, viewer.invoice, name=form.get("name", ""), email=form.get("email", ""),
-                client=client_address(request), now=request.state["clock"](),
+                client=client_address(request), now=request.state["clock"](), mailer=request.state["mailer"],
             )  # fmt: skip
     except AccessError as refusal:
         return await _form_response(request, viewer, None, 422, **kept, error=str(refusal))
-    response = await _form_response(request, viewer, None, 200, **kept, step="code", notice=CODE_SENT)
-    response.background = BackgroundTask(request.state["mailer"].deliver, request.state["pool"], mail_ids)
-    return response
+    except MailUndeliverable:
+        return await _form_response(request, viewer, None, 503, **kept, error=MAIL_DOWN)
+    return await _form_response(request, viewer, None, 200, **kept, step="code", notice=CODE_SENT)
 
 
 async def comment_code_verify(request: AppRequest) -> Response:
