@@ -23,6 +23,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The process id behind each origin portal_processes started (tests that watch a process's memory read it).
+PIDS: dict[str, int] = {}
+
+
 @contextlib.contextmanager
 def portal_processes(database_url: str, count: int = 2, **env: str) -> Iterator[list[str]]:
     """`count` portal processes serving on 127.0.0.1; yields their origins once each answers /healthz."""
@@ -39,6 +43,7 @@ def portal_processes(database_url: str, count: int = 2, **env: str) -> Iterator[
     try:
         for origin, process in zip(origins, processes, strict=True):
             _wait_until_up(origin, process)
+            PIDS[origin] = process.pid
         yield origins
     finally:
         for process in processes:
