@@ -27,6 +27,7 @@ import secrets
 import statistics
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
 import asyncpg
@@ -35,6 +36,7 @@ from bench.portal import bench_database, prepare, start_server, wait_ready
 from db.payments import insert_card_attempt, set_payment_intent
 from web.dev.local_stripe import PUBLISHABLE_KEY, SECRET_KEY, flush, localstripe
 from web.invoices.links import token_hash
+from web.payments.checkout import MAX_ATTEMPTS_PER_INVOICE
 from web.stripe.gateway import StripeGateway
 
 BENCH_DB = "invoice_portal_bench_pay"
@@ -88,12 +90,23 @@ async def pending_attempts(url: str, token_digest: bytes, count: int) -> tuple[i
         intents = []
         for _ in range(count):
             payment, _ = await insert_card_attempt(
-                conn, invoice_id=invoice_id, amount=100, currency="EUR", attempt_key=secrets.token_urlsafe(18)
-            )
+                conn, invoice_id=invoice_id, amount=100, currency="EUR", attempt_key=secrets.token_urlsafe(18),
+                client="bench", now=datetime.now(UTC),
+            )  # fmt: skip
             intent_id = f"pi_bench_{payment.id}"
             await set_payment_intent(conn, payment.id, intent_id)
             intents.append(intent_id)
         return invoice_id, intents
+    finally:
+        await conn.close()
+
+
+async def age_attempts(url: str) -> None:
+    """Move the attempts made so far out of the hourly window, so the next batch stays under the attempt limits
+    (20 per invoice, 30 per client): the limits are counted on every request, which is what is measured."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("UPDATE payments SET created_at = created_at - interval '2 hours' WHERE method = 'card'")
     finally:
         await conn.close()
 
@@ -153,7 +166,11 @@ def main(argv: list[str] | None = None) -> None:
             status, _answer = request(portal, "POST", f"{page}/payments", body, **form_headers)
             assert status == 200, status
 
-        report("POST /i/{t}/payments (validate, row, intent)", timed(count, start_payment), statistics.median(floor))
+        samples: list[float] = []
+        while len(samples) < count:
+            asyncio.run(age_attempts(url))  # untimed, between batches
+            samples += timed(min(MAX_ATTEMPTS_PER_INVOICE, count - len(samples)), start_payment)
+        report("POST /i/{t}/payments (validate, limits, row, intent)", samples, statistics.median(floor))
 
         print("\n== Webhook receipt to updated summary ==")
         digest = token_hash(tokens["open"])
