@@ -226,3 +226,15 @@ async def test_card_attempts_from_one_client_across_invoices_stop_at_the_client_
         again = await _start_attempt(client, on, made["attempt_key"])
     assert again.status_code == 200
     assert await conn.fetchval("SELECT count(*) FROM payments") == MAX_ATTEMPTS_PER_CLIENT
+
+
+async def test_a_double_click_on_the_last_allowed_attempt_is_one_attempt_not_a_refusal(
+    wide_app: LifespanManager, conn: asyncpg.Connection
+) -> None:
+    issued = await factories.invoice(conn)
+    async with client_from(wide_app, "203.0.113.30") as client:
+        for n in range(MAX_ATTEMPTS_PER_INVOICE - 1):
+            assert (await _start_attempt(client, issued, f"attempt-earlier-{n:04d}")).status_code == 200
+        both = await asyncio.gather(*(_start_attempt(client, issued, "attempt-double-click") for _ in range(2)))
+    assert [a.status_code for a in both] == [200, 200]
+    assert await conn.fetchval("SELECT count(*) FROM payments") == MAX_ATTEMPTS_PER_INVOICE

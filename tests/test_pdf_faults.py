@@ -103,3 +103,21 @@ def _alive(pid: int) -> bool:
     # A killed child stays a zombie until reaped; /proc tells the two apart.
     with open(f"/proc/{pid}/status") as status:
         return "zombie" not in status.read()
+
+
+async def test_a_render_whose_reader_left_keeps_its_worker_busy_until_done(own_renderer: PdfRenderer) -> None:
+    """The next document waits for the worker instead of queueing behind the abandoned one inside it, where the
+    abandoned render's time would count against the next one's limit (and get a healthy worker killed)."""
+    rows = "".join(f"<tr><td>Line {n} {'word ' * 30}</td><td>{n}</td></tr>" for n in range(600))
+    heavy = f"<html><body><table>{rows}</table></body></html>"
+    await own_renderer.warm_up()
+    started = asyncio.get_running_loop().time()
+    await own_renderer.render(heavy)
+    heavy_seconds = asyncio.get_running_loop().time() - started
+    abandoned = asyncio.create_task(own_renderer.render(heavy))
+    await asyncio.sleep(0.1)
+    abandoned.cancel()
+    own_renderer.time_limit = max(0.5, heavy_seconds / 2)  # enough for a small document, not for both
+    pdf = await own_renderer.render("<html><body><p>small</p></body></html>")
+    assert pdf.startswith(b"%PDF")
+    assert own_renderer.replaced == 0

@@ -208,3 +208,10 @@ async def test_a_signed_event_of_the_wrong_shape_is_refused_and_changes_nothing(
     assert answer.status_code == 400 and "Not an event we understand" in answer.json()["error"]
     assert await conn.fetchval("SELECT count(*) FROM stripe_events") == 0
     assert await conn.fetchval("SELECT status FROM payments") == "pending"
+
+
+async def test_a_refunded_charge_without_a_payment_intent_is_not_ours(
+    client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    answer = await post(client, event("charge.refunded", {"id": "ch_1", "payment_intent": None, "amount_refunded": 5}))
+    assert answer.status_code == 200 and answer.json()["outcome"] == "no change"

@@ -19,8 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from db.outbox import OutgoingMail, mark_failed, mark_sent, select_mail
-from db.rows import Connection
+from db.outbox import mark_failed, mark_sent, select_mail
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +79,7 @@ class Mailer:
                 log.info("outbox (no SMTP_URL set) to=%s subject=%r\n%s", mail.recipient, mail.subject, mail.body)
                 continue
             try:
-                await asyncio.to_thread(self._send, self.target, mail)
+                await asyncio.to_thread(self._send, self.target, mail.recipient, mail.subject, mail.body)
             except (OSError, smtplib.SMTPException) as error:
                 log.warning("mail %s to %s not delivered: %r", mail.id, mail.recipient, error)
                 async with pool.acquire() as conn:
@@ -89,30 +88,28 @@ class Mailer:
             async with pool.acquire() as conn:
                 await mark_sent(conn, mail.id)
 
-    async def send_now(self, conn: Connection, mail_id: int) -> None:
-        """Send one outbox mail inside the caller's transaction (it sees the uncommitted row) and mark it sent.
-        Raises MailUndeliverable, so the caller's transaction can roll back what the mail was for."""
-        mail = await select_mail(conn, mail_id)
-        if mail is None:
-            return
+    async def send_now(self, *, recipient: str, subject: str, body: str) -> bool:
+        """Send one mail now, before anything about it is written: the caller records it (sent, when this says
+        True) once the mail server took it, and a MailUndeliverable lets the caller write nothing at all.
+        Without SMTP_URL the mail is logged and False says it stays in the outbox unsent."""
         if self.target is None:
-            log.info("outbox (no SMTP_URL set) to=%s subject=%r\n%s", mail.recipient, mail.subject, mail.body)
-            return
+            log.info("outbox (no SMTP_URL set) to=%s subject=%r\n%s", recipient, subject, body)
+            return False
         try:
-            await asyncio.to_thread(self._send, self.target, mail)
+            await asyncio.to_thread(self._send, self.target, recipient, subject, body)
         except (OSError, smtplib.SMTPException) as error:
-            log.warning("mail %s to %s not delivered now: %r", mail.id, mail.recipient, error)
+            log.warning("mail to %s not delivered now: %r", recipient, error)
             raise MailUndeliverable(repr(error)) from error
-        await mark_sent(conn, mail.id)
+        return True
 
-    def _send(self, target: SmtpTarget, mail: OutgoingMail) -> None:
+    def _send(self, target: SmtpTarget, recipient: str, subject: str, body: str) -> None:
         message = EmailMessage()
         message["From"] = self.sender
-        message["To"] = mail.recipient
-        message["Subject"] = mail.subject
+        message["To"] = recipient
+        message["Subject"] = subject
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
-        message.set_content(mail.body)
+        message.set_content(body)
         context = ssl.create_default_context()
         if target.tls == "implicit":
             client: smtplib.SMTP = smtplib.SMTP_SSL(target.host, target.port, timeout=self.timeout, context=context)

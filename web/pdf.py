@@ -68,8 +68,8 @@ class _Worker:
             initargs=([str(p) for p in stylesheets], base_dir.as_uri() + "/"),
         )
 
-    async def render(self, html: str) -> bytes:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, _render_in_worker, html)
+    def submit(self, html: str) -> asyncio.Future[bytes]:
+        return asyncio.get_running_loop().run_in_executor(self.executor, _render_in_worker, html)
 
     def pids(self) -> list[int]:
         return [pid for pid in self.executor._processes if pid is not None]  # no public accessor before 3.14
@@ -79,6 +79,11 @@ class _Worker:
         for process in list(self.executor._processes.values()):
             process.kill()
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _retrieve(job: asyncio.Future[bytes]) -> None:
+    if not job.cancelled():
+        job.exception()
 
 
 class PdfRenderer:
@@ -103,18 +108,32 @@ class PdfRenderer:
     async def render(self, html: str) -> bytes:
         self.renders += 1
         worker = await self._idle.get()
+        job = worker.submit(html)
+        job.add_done_callback(_retrieve)  # whoever stops waiting, its outcome is looked at (no asyncio warning)
         try:
-            return await asyncio.wait_for(worker.render(html), self.time_limit)
+            # Shielded: cancelling cannot stop a process, so the job's own future says when the worker is free.
+            pdf = await asyncio.wait_for(asyncio.shield(job), self.time_limit)
         except TimeoutError:
             log.warning("PDF render over %.0f s: its worker is replaced", self.time_limit)
-            worker = self._replace(worker)
+            self._idle.put_nowait(self._replace(worker))
             raise PdfUnavailable(TOO_SLOW) from None
         except BrokenProcessPool:
             log.warning("a PDF worker died mid-render: it is replaced")
-            worker = self._replace(worker)
+            self._idle.put_nowait(self._replace(worker))
             raise PdfUnavailable(WORKER_DIED) from None
-        finally:
-            self._idle.put_nowait(worker)
+        except asyncio.CancelledError:
+            # The reader went away mid-render: the worker is idle again only once that document is done.
+            job.add_done_callback(lambda finished: self._release(worker, finished))
+            raise
+        except Exception:
+            self._idle.put_nowait(worker)  # the document failed to render; the worker itself is fine
+            raise
+        self._idle.put_nowait(worker)
+        return pdf
+
+    def _release(self, worker: _Worker, finished: asyncio.Future[bytes]) -> None:
+        broken = not finished.cancelled() and isinstance(finished.exception(), BrokenProcessPool)
+        self._idle.put_nowait(self._replace(worker) if broken else worker)
 
     def worker_pids(self) -> list[int]:
         return [pid for worker in self._all for pid in worker.pids()]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from db import comment_access as access
 from db.customers import select_customer
 from db.invoices import Invoice
-from db.outbox import insert_mail
+from db.outbox import insert_mail, mark_sent
 from db.rows import Connection
 from db.session import lock_names_for_transaction
 from web.invoices.links import token_hash
@@ -85,9 +85,10 @@ async def _customer_email(conn: Connection, invoice: Invoice) -> str:
 async def request_code(
     conn: Connection, invoice: Invoice, *, name: str, email: str, client: str, now: datetime, mailer: Mailer
 ) -> bool:
-    """Record a code for the address and e-mail it when it may write. The mail is sent inside the transaction:
-    if the mail server cannot take it (MailUndeliverable), nothing is recorded, so the reader's retry is neither
-    refused as a repeat nor counted against the limits. Returns whether a code was sent (the reader cannot tell)."""
+    """Record a code for the address and e-mail it when it may write. The mail is sent inside the transaction,
+    before its rows: if the mail server cannot take it (MailUndeliverable), nothing is recorded, so the reader's
+    retry is neither refused as a repeat nor counted against the limits. Returns whether the address may write
+    (the reader cannot tell)."""
     name, email = clean_name(name), clean_email(email)
     if invoice.comment_mode == "closed":
         raise AccessError("This thread is read-only.")
@@ -108,6 +109,15 @@ async def request_code(
             raise AccessError("Too many codes were asked for. Please try again in an hour.")
         may_write = invoice.comment_mode == "otp" or email == await _customer_email(conn, invoice)
         code, salt = new_code(), new_salt()
+        subject = f"Your code to comment on invoice {invoice.number}: {code}"
+        body = (
+            f"Hello {name},\n\nyour code to comment on invoice {invoice.number} is {code}.\n"
+            "It is valid for 10 minutes and can be used once.\n\n"
+            "If you did not ask for it, you can ignore this e-mail: nobody can write in your name without it.\n"
+        )
+        # Sent before any row is written: the inserts below lock the invoice row against payment writers
+        # (foreign keys), and a slow mail server must not hold that lock.
+        sent = may_write and await mailer.send_now(recipient=email, subject=subject, body=body)
         await access.insert_code(
             conn, invoice_id=invoice.id, email=email, author_name=name, client=client, salt=salt,
             code_hash=hash_code(salt, code) if may_write else unmatchable_hash(), now=now, expires_at=now + CODE_TTL,
@@ -116,15 +126,10 @@ async def request_code(
             return False
         mail_id = await insert_mail(
             conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_code", recipient=email,
-            subject=f"Your code to comment on invoice {invoice.number}: {code}",
-            body=(
-                f"Hello {name},\n\nyour code to comment on invoice {invoice.number} is {code}.\n"
-                "It is valid for 10 minutes and can be used once.\n\n"
-                "If you did not ask for it, you can ignore this e-mail: nobody can write in your name without it.\n"
-            ),
-            sensitive=True,
+            subject=subject, body=body, sensitive=True,
         )  # fmt: skip
-        await mailer.send_now(conn, mail_id)
+        if sent:
+            await mark_sent(conn, mail_id)
     return True
 
 

@@ -160,10 +160,9 @@ async def start_card_payment(
     invoice = document.invoice
     amount = parse_amount(amount_text, rules_for(invoice.currency, document.amount_due), locale)
     async with conn.transaction():
-        # A resubmitted attempt is never refused: it finds its row and its PaymentIntent again.
-        if await select_payment_by_attempt_key(conn, attempt_key) is None and not await under_attempt_limits(
-            conn, invoice_id=invoice.id, client=client, now=now
-        ):
+        # A resubmitted attempt is never refused: it finds its row and its PaymentIntent again (looked up under
+        # the locks, so a double click's second request sees the row its first one wrote).
+        if not await under_attempt_limits(conn, invoice_id=invoice.id, client=client, now=now, attempt_key=attempt_key):
             raise TooManyAttempts(f"{TOO_MANY_ATTEMPTS} {other_way(document, 'the invoice')}")
         payment, _created = await insert_card_attempt(
             conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, attempt_key=attempt_key,
@@ -174,10 +173,15 @@ async def start_card_payment(
     return payment, await ensure_intent(conn, gateway, invoice, payment)
 
 
-async def under_attempt_limits(conn: Connection, *, invoice_id: int, client: str, now: datetime) -> bool:
-    """Whether one more card attempt may start. Call it in the transaction that writes the attempt: it counts under
-    locks on the invoice and the client, so attempts sent at the same moment queue and the limits hold exactly."""
+async def under_attempt_limits(
+    conn: Connection, *, invoice_id: int, client: str, now: datetime, attempt_key: str = ""
+) -> bool:
+    """Whether one more card attempt may start (always, when `attempt_key` is one already written). Call it in the
+    transaction that writes the attempt: it counts under locks on the invoice and the client, so attempts sent at
+    the same moment queue and the limits hold exactly."""
     await lock_names_for_transaction(conn, f"card-attempt-invoice:{invoice_id}", f"card-attempt-client:{client}")
+    if attempt_key and await select_payment_by_attempt_key(conn, attempt_key) is not None:
+        return True
     on_invoice, by_client = await count_card_attempts(
         conn, invoice_id=invoice_id, client=client, since=now - ATTEMPT_WINDOW
     )

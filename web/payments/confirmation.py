@@ -248,9 +248,11 @@ async def _declined(conn: Connection, payment: Payment, message: str, now: datet
     try another card: one PaymentIntent per try keeps Stripe's record and ours one-to-one. The fresh attempt
     counts against the same limits as a new one, or declined cards would be a way around them (card testing)."""
     async with conn.transaction():
-        # The limits' locks first, then the attempt's row, the order a new attempt takes them in (locks, then
-        # the insert): no path holds a payment row while waiting for these locks, so none can deadlock.
+        # Lock order everywhere: the limits' advisory locks, then the invoice row, then payment rows (a webhook
+        # takes the invoice, then the payment; a new attempt the limits, then the invoice through its foreign
+        # key). Taking the invoice before ending this attempt keeps that order, so none of them can deadlock.
         may_retry = await under_attempt_limits(conn, invoice_id=payment.invoice_id, client=payment.client, now=now)
+        await select_invoice_for_update(conn, payment.invoice_id)
         await end_attempt(conn, payment.id, status=PaymentStatus.FAILED, failure_message=message)
         if not may_retry:
             return Outcome(Step.CLOSED, payment, f"{message} Your card was not charged. {TOO_MANY_ATTEMPTS}")

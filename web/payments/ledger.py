@@ -56,6 +56,8 @@ async def _intent_status(status: str, conn: Connection, gateway: StripeGateway |
 
 async def _charge_refunded(conn: Connection, gateway: StripeGateway | None, event: StripeEvent) -> str:
     linked = event.object.get("payment_intent")
+    if linked is None:
+        return "no change"  # a charge made without a PaymentIntent: never one of ours
     intent_id = linked if isinstance(linked, str) else text_field(dict_field(event.object, "payment_intent"), "id")
     amount_refunded = amount_field(event.object, "amount_refunded")
     await lock_invoice_of_intent(conn, intent_id)
