@@ -25,11 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Mount, Route
 
+from db.comment_access import insert_session as insert_comment_session
 from db.staff import complete_session, insert_session
 from tests import factories
 from tests.conftest import DATA_TABLES, WEBHOOK_SECRET
 from tests.console import account
 from tests.hostile import FIELD_NAMES, QUERY_NAMES, HostileRequest, body_and_headers, header_text, nasty_text, send_raw
+from web.comments.form import SESSION_COOKIE as WRITER_COOKIE
 from web.console.auth import SESSION_COOKIE as STAFF_COOKIE
 from web.invoices.links import token_hash
 from web.routes import build_routes
@@ -37,8 +39,10 @@ from web.settings import PROJECT_ROOT
 
 EXAMPLES_PER_ROUTE = max(10, settings.default.max_examples // 5)
 OTHER_METHODS = ["PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "FOO"]
-# A refused sign-in is counted on purpose: that is how the sign-in throttle works.
-WRITTEN_WHEN_REFUSED = {"staff_sign_in_failures"}
+# A refused try is counted on purpose, that is how the attempt limits work: failed sign-ins, wrong e-mail codes
+# (comment_codes.wrong_tries), wrong TOTP codes (comment_sessions.totp_failures, the session ended at the limit),
+# and the TOTP prompt starting an enrolment's secret before the first code is right.
+WRITTEN_WHEN_REFUSED = {"staff_sign_in_failures", "comment_codes", "comment_sessions", "totp_enrolments"}
 INTERNALS = re.compile(
     r"Traceback \(most recent call last\)|File \"|asyncpg\.|starlette\.|\bweb\.[a-z_]+\.[a-z_]+|"
     r"\bdb\.[a-z_]+\.[a-z_]+|Exception:|Error:"
@@ -71,6 +75,7 @@ class World:
     staff_id: int
     cookie: str
     csrf: str
+    writer: str  # a comment writer session's cookie on the invoice (the customer, e-mail confirmed)
 
 
 async def _staff_session(conn: asyncpg.Connection, staff_id: int) -> tuple[str, str]:
@@ -100,12 +105,22 @@ async def world(app_manager: LifespanManager, conn: asyncpg.Connection) -> Async
         "customer_id": str(issued.invoice.customer_id), "link_id": str(link_id),
         "other_invoice_id": str(other.invoice.id), "other_customer_id": str(other.invoice.customer_id),
     }  # fmt: skip
-    yield World(app_manager.app, issued.token, ids, staff.id, cookie, csrf)
+    writer = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    await insert_comment_session(
+        conn, token_hash=token_hash(writer), invoice_id=issued.invoice.id, email="ap@customer.example",
+        author_name="Claire", author_role="customer", now=now, expires_at=now + timedelta(days=1),
+    )  # fmt: skip
+    yield World(app_manager.app, issued.token, ids, staff.id, cookie, csrf, writer)
 
 
-async def _row_counts(conn: asyncpg.Connection) -> dict[str, int]:
+async def _table_digests(conn: asyncpg.Connection) -> dict[str, str]:
+    """A digest of every data table's rows: an insert, an update or a delete all change it."""
     tables = [t.strip() for t in DATA_TABLES.split(",")]
-    record = await conn.fetchrow("SELECT " + ", ".join(f"(SELECT count(*) FROM {t}) AS {t}" for t in tables))
+    digests = ", ".join(
+        f"(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {t} t) AS {t}" for t in tables
+    )
+    record = await conn.fetchrow("SELECT " + digests)
     assert record is not None
     return dict(record)
 
@@ -119,6 +134,9 @@ async def _keep_world_reachable(conn: asyncpg.Connection, world: World) -> None:
         token_hash(world.cookie),
     )
     await conn.execute("UPDATE staff SET disabled_at = NULL WHERE id = $1", world.staff_id)
+    await conn.execute(
+        "UPDATE comment_sessions SET ended_at = NULL, totp_failures = 0 WHERE token_hash = $1", token_hash(world.writer)
+    )
 
 
 def _param_values(world: World) -> dict[str, st.SearchStrategy[str]]:
@@ -149,6 +167,8 @@ def hostile_request(draw: st.DrawFn, world: World, name: str, template: str, met
     signed_in = draw(st.booleans()) if name.startswith("console_") else False
     if signed_in:
         headers.append((b"cookie", f"{STAFF_COOKIE}={world.cookie}".encode()))
+    elif name.startswith("comment") and draw(st.booleans()):
+        headers.append((b"cookie", f"{WRITER_COOKIE}={world.writer}".encode()))
     elif draw(st.booleans()):
         headers.append((b"cookie", draw(header_text()).encode("latin-1")))
     for header in draw(
@@ -201,20 +221,21 @@ async def test_no_hostile_request_breaks_a_route(
 ) -> None:  # fmt: skip
     request = data.draw(hostile_request(world, name, template, method))
     await _keep_world_reachable(conn, world)
-    before = await _row_counts(conn)
+    before = await _table_digests(conn)
     errors.records.clear()
     answer = await send_raw(world.app, request)
     what = request.describe()
     assert 0 < answer.status < 500, f"{what} -> {answer.status}: {answer.body[:300]!r}"
     assert not errors.records, f"{what} logged {[r.getMessage() for r in errors.records]}"
     text = answer.body.decode("utf-8", "replace")
-    leak = INTERNALS.search(text) if answer.headers.get("content-type", "").startswith("text/") else None
+    readable = answer.headers.get("content-type", "").startswith(("text/", "application/json"))
+    leak = INTERNALS.search(text) if readable else None
     assert leak is None, f"{what} -> internal detail {leak.group(0)!r}"
     for header in ("x-content-type-options", "referrer-policy", "cache-control"):
         assert header in answer.headers, f"{what} -> {answer.status} lacks {header}"
     if answer.status >= 400 or not request.path.startswith("/static/"):
         assert "content-security-policy" in answer.headers, f"{what} -> {answer.status} lacks the CSP"
     if answer.status >= 400:
-        after = await _row_counts(conn)
-        written = {t for t in after if after[t] > before[t]} - WRITTEN_WHEN_REFUSED
-        assert not written, f"{what} -> {answer.status} but wrote rows in {written}"
+        after = await _table_digests(conn)
+        written = {t for t in after if after[t] != before[t]} - WRITTEN_WHEN_REFUSED
+        assert not written, f"{what} -> {answer.status} but changed rows in {written}"
