@@ -174,3 +174,15 @@ async def test_a_client_that_hangs_up_mid_body_is_not_logged_as_an_error(
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert sent[0]["status"] == 400
     assert (await conn.fetchval("SELECT count(*) FROM comment_code_requests")) == 0
+
+
+async def test_a_nul_in_a_path_parameter_is_not_found_not_a_server_error(
+    edge_app: LifespanManager, conn: asyncpg.Connection
+) -> None:
+    """Found by the deep sweep: an attempt key with NUL reached PostgreSQL, which cannot hold it (a 500)."""
+    issued = await factories.invoice(conn)
+    async with edge_client(edge_app) as client:
+        for step in ("confirm", "return"):
+            answer = await client.post(f"{issued.url}/payments/{'k' * 20}%00/{step}", data={"card_token": "tok_x"})
+            assert answer.status_code == 404, step
+            assert_security_headers(answer)

@@ -60,6 +60,7 @@ def exception_handlers(portal_prefix: str) -> dict[Any, ExceptionHandler]:
     handlers: dict[Any, ExceptionHandler] = {HTTPException: http_error, ClientDisconnect: client_gone}
     handlers.update(dict.fromkeys(UNAVAILABLE_ERRORS, service_unavailable))
     handlers[PdfUnavailable] = pdf_unavailable
+    handlers[asyncpg.CharacterNotInRepertoireError] = unstorable_text
     handlers[Exception] = server_error
     return handlers
 
@@ -81,6 +82,13 @@ async def client_gone(request: AppRequest, exc: Exception) -> Response:
     """The client hung up before its body arrived: nothing to answer and nothing of ours went wrong."""
     log.info("client went away during %s %s", request.method, request.url.path)
     return PlainTextResponse("The request was not completely received.", status_code=400)
+
+
+async def unstorable_text(request: AppRequest, exc: Exception) -> Response:
+    """Text PostgreSQL cannot hold (NUL) that slipped past the forms' cleaning: the sender's input, not our fault.
+    Logged, as it means a field reached a query uncleaned; the transaction it broke rolled back whole."""
+    log.warning("unstorable text on %s %s: %s", request.method, request.url.path, exc)
+    return _render(request, 400, detail="What you sent contains characters that cannot be stored. Remove them.")
 
 
 async def pdf_unavailable(request: AppRequest, exc: Exception) -> Response:

@@ -34,7 +34,14 @@ from web.invoices.documents import load_document
 from web.invoices.money import format_money
 from web.invoices.status import InvoiceStatus
 from web.payments.amounts import card_payable_due, rules_for
-from web.payments.checkout import PAYMENTS_OFF, TOO_MANY_ATTEMPTS, ensure_intent, other_way, under_attempt_limits
+from web.payments.checkout import (
+    ATTEMPT_KEY,
+    PAYMENTS_OFF,
+    TOO_MANY_ATTEMPTS,
+    ensure_intent,
+    other_way,
+    under_attempt_limits,
+)
 from web.payments.status import PaymentStatus
 from web.stripe.gateway import CardDeclined, Intent, IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
 
@@ -82,6 +89,8 @@ async def confirm_attempt(
     locale: str,
     now: datetime,
 ) -> Outcome:
+    if not ATTEMPT_KEY.match(attempt_key):  # a key our forms never make (NUL, 200 characters, ...): no query
+        raise AttemptNotFound(attempt_key[:64])
     async with pool.acquire() as conn:
         async with conn.transaction():
             invoice = await select_invoice_for_update(conn, invoice_id)
@@ -148,6 +157,8 @@ async def reconcile_attempt(
     pool: asyncpg.Pool, gateway: StripeGateway, *, invoice_id: int, attempt_key: str, now: datetime
 ) -> Outcome:
     """The return path after 3-D Secure (or a reload): retrieve the intent and say where it stands."""
+    if not ATTEMPT_KEY.match(attempt_key):
+        raise AttemptNotFound(attempt_key[:64])
     async with pool.acquire() as conn:
         payment = await select_card_attempt(conn, invoice_id, attempt_key)
         if payment is None:
