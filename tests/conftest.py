@@ -6,14 +6,17 @@ Each run creates a fresh database and drops it at the end; each test starts from
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -21,10 +24,12 @@ import pytest
 from asgi_lifespan import LifespanManager
 from hypothesis import settings as hypothesis_settings
 from playwright.async_api import Browser
+from starlette.routing import BaseRoute
 
 from db.migrate import migrate
 from db.rows import init_connection
 from tests.browser import chromium
+from tests.live import free_port
 from tests.mailbox import Mailbox, smtp_server
 from web.app import create_app
 from web.dev.local_stripe import TokenCardId, flush, localstripe
@@ -266,9 +271,51 @@ async def app_manager(
         yield manager
 
 
+def asgi_client(manager: LifespanManager, peer: str = "127.0.0.1") -> httpx.AsyncClient:
+    """An HTTP client of the app under `manager`, seen as coming from `peer` (what the limits count by)."""
+    transport = httpx.ASGITransport(app=manager.app, client=(peer, 4000))  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
 @pytest.fixture
 async def client(app_manager: LifespanManager, conn: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
     """Depends on `conn`, so tables are empty when a test starts."""
-    transport = httpx.ASGITransport(app=app_manager.app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with asgi_client(app_manager) as http:
+        yield http
+
+
+AppVariant = Callable[..., contextlib.AbstractAsyncContextManager[LifespanManager]]
+
+
+@pytest.fixture
+def app_variant(
+    settings: Settings,
+    pdf_renderer: PdfRenderer,
+    change_feed: ChangeFeed,
+    session_clock: MovableClock,
+    conn: asyncpg.Connection,
+) -> AppVariant:
+    """Starts the real app with some settings changed (an outage, a short timeout, a wide pool) on the shared
+    database, feed and clock: `async with app_variant(smtp_url=...) as manager`. `renderer` replaces the shared
+    PDF renderer; `routes` are added to the app's own (a route that fails the way a bug would)."""
+
+    @contextlib.asynccontextmanager
+    async def start(
+        *, renderer: PdfRenderer | None = None, routes: Sequence[BaseRoute] = (), **changes: Any
+    ) -> AsyncIterator[LifespanManager]:
+        app = create_app(
+            dataclasses.replace(settings, **changes), pdf_renderer=renderer or pdf_renderer,
+            change_feed=change_feed, clock=session_clock, stripe_cards=TokenCardId(),
+        )  # fmt: skip
+        app.router.routes.extend(routes)
+        async with LifespanManager(app) as manager:
+            yield manager
+
+    return start
+
+
+@pytest.fixture
+async def client_stripe_down(app_variant: AppVariant) -> AsyncIterator[httpx.AsyncClient]:
+    """The same portal and database, with Stripe unreachable (a closed port): an outage as the SDK sees it."""
+    async with app_variant(stripe_api_base=f"http://127.0.0.1:{free_port()}") as manager, asgi_client(manager) as http:
         yield http

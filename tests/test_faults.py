@@ -5,51 +5,32 @@ answer (never a 500), nothing half-written, and the same request succeeds once t
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-import socket
 from collections.abc import AsyncIterator
 from datetime import date
 
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from db.invoices import void_invoice
 from tests import factories
-from tests.conftest import MovableClock, connect
+from tests.conftest import AppVariant, MovableClock, asgi_client, connect
+from tests.live import free_port
 from tests.mailbox import Mailbox
 from tests.test_console_builder import THREE, billing, draft_data, new_customer, new_draft
 from tests.test_hostile_http import assert_security_headers
 from tests.test_payment_flow import card_token, confirm, start, step_urls
 from tests.test_webhooks import TOTAL, card_payment, event, intent, signed
 from tests.threads import ask_code, form_error
-from web.app import create_app
-from web.dev.local_stripe import TokenCardId
-from web.pdf import PdfRenderer
-from web.realtime import ChangeFeed
-from web.settings import Settings
 from web.views.comments import MAIL_DOWN
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-async def client_mail_down(
-    settings: Settings, pdf_renderer: PdfRenderer, change_feed: ChangeFeed, session_clock: MovableClock
-) -> AsyncIterator[httpx.AsyncClient]:
+async def client_mail_down(app_variant: AppVariant) -> AsyncIterator[httpx.AsyncClient]:
     """The same portal and database, with the mail server unreachable."""
-    down = dataclasses.replace(settings, smtp_url=f"smtp://127.0.0.1:{_closed_port()}")
-    app = create_app(down, pdf_renderer=pdf_renderer, change_feed=change_feed, clock=session_clock)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
+    async with app_variant(smtp_url=f"smtp://127.0.0.1:{free_port()}") as manager, asgi_client(manager) as http:
+        yield http
 
 
 async def test_mail_server_down_while_a_code_is_asked_for(
@@ -66,20 +47,6 @@ async def test_mail_server_down_while_a_code_is_asked_for(
     again = await ask_code(client, issued)  # the mail server is back: asking again just works
     assert again.status_code == 200
     assert len(await mailbox.code_for("ap@customer.example", 1)) == 6
-
-
-@pytest.fixture
-async def client_stripe_down(
-    settings: Settings, pdf_renderer: PdfRenderer, change_feed: ChangeFeed, session_clock: MovableClock
-) -> AsyncIterator[httpx.AsyncClient]:
-    down = dataclasses.replace(settings, stripe_api_base=f"http://127.0.0.1:{_closed_port()}")
-    app = create_app(
-        down, pdf_renderer=pdf_renderer, change_feed=change_feed, clock=session_clock, stripe_cards=TokenCardId()
-    )
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
 
 
 async def test_stripe_down_at_the_return_path_the_lowering_and_the_cancel(

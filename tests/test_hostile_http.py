@@ -4,7 +4,6 @@ whatever its framing, a trickled body times out, and a client that hangs up mid-
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,13 +15,8 @@ from asgi_lifespan import LifespanManager
 from starlette.routing import Route
 
 from tests import factories
-from tests.conftest import MovableClock
-from web.app import create_app
-from web.dev.local_stripe import TokenCardId
+from tests.conftest import AppVariant, asgi_client
 from web.http.forms import LARGEST_BODY
-from web.pdf import PdfRenderer
-from web.realtime import ChangeFeed
-from web.settings import Settings
 
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy", "cache-control")
 CHUNK = 64 * 1024
@@ -42,30 +36,15 @@ async def _boom(request: Any) -> None:
 
 
 @pytest.fixture
-async def edge_app(
-    settings: Settings,
-    pdf_renderer: PdfRenderer,
-    change_feed: ChangeFeed,
-    session_clock: MovableClock,
-    conn: asyncpg.Connection,
-) -> AsyncIterator[LifespanManager]:
+async def edge_app(app_variant: AppVariant) -> AsyncIterator[LifespanManager]:
     """The real app with a short body timeout, plus one route that fails the way a bug would."""
-    app = create_app(
-        dataclasses.replace(settings, body_timeout_seconds=0.5),
-        pdf_renderer=pdf_renderer,
-        change_feed=change_feed,
-        clock=session_clock,
-        stripe_cards=TokenCardId(),
-    )
-    app.router.routes.append(Route("/boom", _boom))
-    async with LifespanManager(app) as manager:
+    async with app_variant(body_timeout_seconds=0.5, routes=[Route("/boom", _boom)]) as manager:
         yield manager
 
 
 def edge_client(manager: LifespanManager) -> httpx.AsyncClient:
     # raise_app_exceptions stays on: an exception escaping the app fails the test, as it drops a real connection.
-    transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    return asgi_client(manager)
 
 
 async def test_an_unhandled_error_is_our_500_page_with_every_security_header(

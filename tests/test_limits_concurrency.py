@@ -4,7 +4,6 @@ gets through. The app runs with a pool wide enough that the requests really are 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -17,10 +16,9 @@ from bs4 import BeautifulSoup
 
 from db.invoices import set_comment_settings
 from tests import factories
-from tests.conftest import MovableClock
+from tests.conftest import AppVariant, asgi_client
 from tests.mailbox import Mailbox
 from tests.threads import HX, ask_code, form_error, grant_access, post_comment
-from web.app import create_app
 from web.comments.access import (
     MAX_REQUESTS_PER_CLIENT,
     MAX_REQUESTS_PER_EMAIL,
@@ -29,37 +27,15 @@ from web.comments.access import (
 )
 from web.comments.posting import MAX_POSTS_PER_MINUTE
 from web.console.auth import CLIENT_LIMIT
-from web.dev.local_stripe import TokenCardId
 from web.payments.checkout import MAX_ATTEMPTS_PER_CLIENT, MAX_ATTEMPTS_PER_INVOICE
-from web.pdf import PdfRenderer
-from web.realtime import ChangeFeed
-from web.settings import Settings
 
 SIMULTANEOUS = 24
 
 
 @pytest.fixture
-async def wide_app(
-    settings: Settings,
-    pdf_renderer: PdfRenderer,
-    change_feed: ChangeFeed,
-    session_clock: MovableClock,
-    conn: asyncpg.Connection,
-) -> AsyncIterator[LifespanManager]:
-    app = create_app(
-        dataclasses.replace(settings, db_pool_min=SIMULTANEOUS, db_pool_max=SIMULTANEOUS),
-        pdf_renderer=pdf_renderer,
-        change_feed=change_feed,
-        clock=session_clock,
-        stripe_cards=TokenCardId(),
-    )
-    async with LifespanManager(app) as manager:
+async def wide_app(app_variant: AppVariant) -> AsyncIterator[LifespanManager]:
+    async with app_variant(db_pool_min=SIMULTANEOUS, db_pool_max=SIMULTANEOUS) as manager:
         yield manager
-
-
-def client_from(manager: LifespanManager, address: str) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=manager.app, client=(address, 4000))  # type: ignore[arg-type]
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 async def _requests_recorded(conn: asyncpg.Connection, column: str, value: str) -> int:
@@ -72,7 +48,7 @@ async def test_code_requests_from_one_client_across_invoices_stop_at_the_client_
 ) -> None:
     ws = await factories.workspace(conn)
     invoices = [await factories.invoice(conn, ws=ws) for _ in range(SIMULTANEOUS)]
-    async with client_from(wide_app, "203.0.113.7") as client:
+    async with asgi_client(wide_app, "203.0.113.7") as client:
         answers = await asyncio.gather(
             *(ask_code(client, issued, email=f"reader{n}@example.com") for n, issued in enumerate(invoices))
         )
@@ -88,7 +64,7 @@ async def test_code_requests_for_one_address_across_invoices_stop_at_the_address
     invoices = [await factories.invoice(conn, ws=ws) for _ in range(SIMULTANEOUS)]
 
     async def from_own_client(n: int) -> httpx.Response:
-        async with client_from(wide_app, f"198.51.100.{n + 1}") as client:
+        async with asgi_client(wide_app, f"198.51.100.{n + 1}") as client:
             return await ask_code(client, invoices[n], email="target@example.com")
 
     await asyncio.gather(*(from_own_client(n) for n in range(SIMULTANEOUS)))
@@ -102,7 +78,7 @@ async def test_code_requests_for_one_invoice_stop_at_the_invoice_limit(
     total = MAX_REQUESTS_PER_INVOICE + 8
 
     async def reader(n: int) -> httpx.Response:
-        async with client_from(wide_app, f"192.0.2.{n + 1}") as client:
+        async with asgi_client(wide_app, f"192.0.2.{n + 1}") as client:
             return await ask_code(client, issued, email=f"reader{n}@example.com")
 
     await asyncio.gather(*(reader(n) for n in range(total)))
@@ -116,7 +92,7 @@ async def test_simultaneous_posts_stop_at_the_post_rate_limit(
     wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
 ) -> None:
     issued = await factories.invoice(conn)
-    async with client_from(wide_app, "203.0.113.9") as client:
+    async with asgi_client(wide_app, "203.0.113.9") as client:
         await grant_access(client, issued, mailbox)
         answers = await asyncio.gather(*(post_comment(client, issued, f"post {n}") for n in range(SIMULTANEOUS)))
     assert await conn.fetchval("SELECT count(*) FROM comments WHERE invoice_id = $1", issued.invoice.id) == (
@@ -131,7 +107,7 @@ async def test_a_resubmitted_post_over_the_rate_limit_still_finds_its_comment(
     wide_app: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
 ) -> None:
     issued = await factories.invoice(conn)
-    async with client_from(wide_app, "203.0.113.10") as client:
+    async with asgi_client(wide_app, "203.0.113.10") as client:
         await grant_access(client, issued, mailbox)
         keys = [f"resubmit-key-{n:04d}-xxxxxx" for n in range(MAX_POSTS_PER_MINUTE)]
         for n, key in enumerate(keys):
@@ -146,7 +122,7 @@ async def test_simultaneous_wrong_totp_codes_get_exactly_the_allowed_tries(
 ) -> None:
     issued = await factories.invoice(conn)
     await set_comment_settings(conn, issued.invoice.id, mode="customer", require_totp=True)
-    async with client_from(wide_app, "203.0.113.11") as client:
+    async with asgi_client(wide_app, "203.0.113.11") as client:
         verified = await grant_access(client, issued, mailbox)
         secret = BeautifulSoup(verified.text, "html.parser").select_one(".totp-secret code").get_text()
         right = pyotp.TOTP(secret.replace(" ", "")).at(datetime.now(UTC))
@@ -170,7 +146,7 @@ async def test_password_guesses_from_one_client_across_addresses_stop_at_the_cli
         "INSERT INTO staff_sign_in_failures (email, client, failed_at) VALUES ($1, $2, $3)",
         [(f"earlier{n}@example.com", client_address, now) for n in range(CLIENT_LIMIT - 2)],
     )
-    async with client_from(wide_app, client_address) as client:
+    async with asgi_client(wide_app, client_address) as client:
         page = await client.get("/console/sign-in")
         assert page.status_code == 200
         answers = await asyncio.gather(
@@ -195,7 +171,7 @@ async def test_simultaneous_card_attempts_on_one_invoice_stop_at_the_invoice_lim
     total = MAX_ATTEMPTS_PER_INVOICE + 6
 
     async def reader(n: int) -> httpx.Response:
-        async with client_from(wide_app, f"192.0.2.{n + 1}") as client:
+        async with asgi_client(wide_app, f"192.0.2.{n + 1}") as client:
             return await _start_attempt(client, issued, f"attempt-invoice-{n:04d}")
 
     answers = await asyncio.gather(*(reader(n) for n in range(total)))
@@ -212,7 +188,7 @@ async def test_card_attempts_from_one_client_across_invoices_stop_at_the_client_
 ) -> None:
     ws = await factories.workspace(conn)
     invoices = [await factories.invoice(conn, ws=ws) for _ in range(MAX_ATTEMPTS_PER_CLIENT // 2 + 3)]
-    async with client_from(wide_app, "203.0.113.20") as client:
+    async with asgi_client(wide_app, "203.0.113.20") as client:
         await asyncio.gather(
             *(
                 _start_attempt(client, issued, f"attempt-client-{n:04d}-{round}")
@@ -232,7 +208,7 @@ async def test_a_double_click_on_the_last_allowed_attempt_is_one_attempt_not_a_r
     wide_app: LifespanManager, conn: asyncpg.Connection
 ) -> None:
     issued = await factories.invoice(conn)
-    async with client_from(wide_app, "203.0.113.30") as client:
+    async with asgi_client(wide_app, "203.0.113.30") as client:
         for n in range(MAX_ATTEMPTS_PER_INVOICE - 1):
             assert (await _start_attempt(client, issued, f"attempt-earlier-{n:04d}")).status_code == 200
         both = await asyncio.gather(*(_start_attempt(client, issued, "attempt-double-click") for _ in range(2)))

@@ -5,28 +5,21 @@ the two-tab race where nobody may be charged beyond the balance."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import secrets
-import socket
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from bs4 import BeautifulSoup
 
 from db.invoices import void_invoice
 from db.payments import insert_card_attempt, insert_settled_payment
 from tests import factories
 from tests.test_webhooks import event, signed
-from web.app import create_app
 from web.payments.checkout import MAX_ATTEMPTS_PER_INVOICE
-from web.pdf import PdfRenderer
-from web.realtime import ChangeFeed
 from web.settings import Settings
 
 TOTAL = 17250  # factories.invoice(): 172.50 EUR
@@ -248,22 +241,6 @@ async def test_payment_three_d_secure(
     )
     done = await client.post(retry_return, headers=HX)
     assert done.status_code == 200 and "went through" in done.text
-
-
-@pytest.fixture
-async def client_stripe_down(
-    settings: Settings, pdf_renderer: PdfRenderer, change_feed: ChangeFeed
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The same portal and database, with Stripe unreachable (a closed port): an outage as the SDK sees it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
-    down = dataclasses.replace(settings, stripe_api_base=f"http://127.0.0.1:{closed}")
-    app = create_app(down, pdf_renderer=pdf_renderer, change_feed=change_feed)
-    async with LifespanManager(app) as manager:
-        transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-            yield http
 
 
 async def test_payment_stripe_down_then_retry(

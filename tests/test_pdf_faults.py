@@ -11,16 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tests import factories
-from tests.conftest import MovableClock
+from tests.conftest import AppVariant, asgi_client
 from tests.test_hostile_http import assert_security_headers
-from web.app import create_app
-from web.dev.local_stripe import TokenCardId
 from web.pdf import TOO_SLOW, WORKER_DIED, PdfRenderer
-from web.realtime import ChangeFeed
-from web.settings import PROJECT_ROOT, Settings
+from web.settings import PROJECT_ROOT
 
 STATIC = PROJECT_ROOT / "static"
 
@@ -36,21 +32,10 @@ def own_renderer() -> Iterator[PdfRenderer]:
 
 
 @pytest.fixture
-async def pdf_client(
-    settings: Settings,
-    own_renderer: PdfRenderer,
-    change_feed: ChangeFeed,
-    session_clock: MovableClock,
-    conn: asyncpg.Connection,
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        settings, pdf_renderer=own_renderer, change_feed=change_feed, clock=session_clock, stripe_cards=TokenCardId()
-    )
-    async with LifespanManager(app) as manager:
+async def pdf_client(app_variant: AppVariant, own_renderer: PdfRenderer) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_variant(renderer=own_renderer) as manager, asgi_client(manager) as client:
         await own_renderer.warm_up()
-        transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+        yield client
 
 
 async def test_a_render_over_the_time_limit_is_stopped_and_the_worker_replaced(
