@@ -20,6 +20,11 @@ TOO_LARGE = "What you sent is larger than this form accepts. Shorten it and try 
 TOO_SLOW = "What you sent arrived too slowly. Please try again."
 
 
+def declared_length(header: str) -> int | None:
+    """A Content-Length's value, or None when it is not a plain number (int() would also take " 7" or "١٢")."""
+    return int(header) if header.isascii() and header.isdigit() else None
+
+
 class DeclaredBodyLimit:
     """Refuses, unread, a request that declares a body over LARGEST_BODY, whatever the route. A chunked body
     declares nothing: it is bounded where it is read (read_body), and a route that never reads its body never
@@ -30,8 +35,8 @@ class DeclaredBodyLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            length = Headers(scope=scope).get("content-length", "")
-            if length.isascii() and length.isdigit() and int(length) > LARGEST_BODY:
+            length = declared_length(Headers(scope=scope).get("content-length", ""))
+            if length is not None and length > LARGEST_BODY:
                 await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -39,11 +44,12 @@ class DeclaredBodyLimit:
 
 async def read_body(request: AppRequest, max_bytes: int) -> bytes:
     """The raw body, at most `max_bytes` of it, within the body timeout (settings); else a 413, 408 or 400."""
-    length = request.headers.get("content-length")
-    if length is not None:
-        if not length.isascii() or not length.isdigit():
+    header = request.headers.get("content-length")
+    if header is not None:
+        length = declared_length(header)
+        if length is None:
             raise HTTPException(400, "The request's Content-Length is not a number.")
-        if int(length) > max_bytes:
+        if length > max_bytes:
             raise HTTPException(413, TOO_LARGE)
     if max_bytes > LARGEST_BODY:
         raise ValueError(f"{max_bytes} is above LARGEST_BODY, which the app enforces on every body")
