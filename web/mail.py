@@ -75,18 +75,15 @@ class Mailer:
                 mail = await select_mail(conn, mail_id)
             if mail is None or mail.sent_at is not None:
                 continue
-            if self.target is None:
-                log.info("outbox (no SMTP_URL set) to=%s subject=%r\n%s", mail.recipient, mail.subject, mail.body)
-                continue
             try:
-                await asyncio.to_thread(self._send, self.target, mail.recipient, mail.subject, mail.body)
-            except (OSError, smtplib.SMTPException) as error:
-                log.warning("mail %s to %s not delivered: %r", mail.id, mail.recipient, error)
+                sent = await self.send_now(recipient=mail.recipient, subject=mail.subject, body=mail.body)
+            except MailUndeliverable as undelivered:
                 async with pool.acquire() as conn:
-                    await mark_failed(conn, mail.id, repr(error))
+                    await mark_failed(conn, mail.id, str(undelivered))
                 continue
-            async with pool.acquire() as conn:
-                await mark_sent(conn, mail.id)
+            if sent:
+                async with pool.acquire() as conn:
+                    await mark_sent(conn, mail.id)
 
     async def send_now(self, *, recipient: str, subject: str, body: str) -> bool:
         """Send one mail now, before anything about it is written: the caller records it (sent, when this says
@@ -98,7 +95,7 @@ class Mailer:
         try:
             await asyncio.to_thread(self._send, self.target, recipient, subject, body)
         except (OSError, smtplib.SMTPException) as error:
-            log.warning("mail to %s not delivered now: %r", recipient, error)
+            log.warning("mail to %s not delivered: %r", recipient, error)
             raise MailUndeliverable(repr(error)) from error
         return True
 
