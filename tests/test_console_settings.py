@@ -74,9 +74,9 @@ def notice_of(html: str) -> str:
 
 def stripe_rows(html: str) -> dict[str, tuple[str, str]]:
     """Each Stripe check: whether it is present, and what the page says about it."""
-    rows = soup(html).select("#stripe-status tr[data-check]")
+    rows = soup(html).select("#stripe-status [data-check]")
     return {
-        str(row["data-check"]): (str(row["data-present"]), row.find_all("td")[-1].get_text(" ", strip=True))
+        str(row["data-check"]): (str(row["data-present"]), row.select_one(".check-detail").get_text(" ", strip=True))
         for row in rows
     }
 

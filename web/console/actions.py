@@ -17,6 +17,7 @@ from db.links import revoke_invoice_link, set_link_expiry
 from db.payments import insert_settled_payment
 from db.rows import Connection
 from db.session import set_actor
+from web.console import CONSOLE_LOCALE
 from web.console.sending import mail_link
 from web.invoices.documents import load_document
 from web.invoices.links import live_link, replace_links
@@ -54,7 +55,7 @@ async def received_amount(conn: Connection, invoice: Invoice, text: str) -> int:
     if invoice.status not in UNPAID:
         raise AmountError("Only an open or uncollectible invoice can receive a payment.")
     document = await load_document(conn, invoice)
-    return parse_received_amount(text, invoice.currency, document.amount_due, "en")
+    return parse_received_amount(text, invoice.currency, document.amount_due, CONSOLE_LOCALE)
 
 
 async def record_payment(

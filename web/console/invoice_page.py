@@ -38,7 +38,7 @@ async def draft_check(request: AppRequest, invoice: Invoice) -> DraftCheck:
 def draft_context(invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
     """What the builder's fragments (autosave answer, lines block) need: no database round trip, so the answer
     to every pause in typing costs only the save itself."""
-    return {"invoice": invoice, "check": check, "form": check.form, "doc_locale": check.locale}
+    return {"invoice": invoice, "check": check, "form": check.form}
 
 
 async def builder_context(request: AppRequest, invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
@@ -68,7 +68,7 @@ async def detail_page(request: AppRequest, invoice: Invoice, *, status: int = 20
         activity = await select_activity(conn, invoice.id)
     context = {
         "invoice": invoice, "doc": document, "links": links, "activity": activity, "payments": document.payments,
-        "doc_locale": invoice.locale, "now": request.state["clock"](), "notice": request.query_params.get("done", ""),
+        "now": request.state["clock"](), "notice": request.query_params.get("done", ""),
         "can_bill": staff.role == "billing", "comment_modes": comment_modes.CHOICES, **extra,
     }  # fmt: skip
     return page(request, "console/invoice.html", context, status=status)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from db.invoices import Invoice, InvoiceRow
-from web.invoices.documents import amount_due
+from web.invoices.documents import amount_due, is_overdue
 from web.invoices.status import InvoiceStatus
 from web.invoices.totals import compute_totals
 
@@ -22,6 +23,9 @@ class InvoiceSummary:
     @property
     def due(self) -> int:
         return amount_due(self.invoice.status, self.total, self.paid)
+
+    def is_overdue(self, today: date) -> bool:
+        return is_overdue(self.invoice, self.due, today)
 
 
 def invoice_summaries(rows: list[InvoiceRow]) -> list[InvoiceSummary]:

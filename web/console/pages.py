@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from web.console import CONSOLE_LOCALE
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
 from web.state import AppRequest
 
@@ -21,6 +22,8 @@ def console_context(request: AppRequest) -> dict[str, Any]:
         "section": request.url.path.split("/")[2] if request.url.path.count("/") >= 2 else "",
         "origin": request.state["settings"].public_origin,
         "current_session_id": session.id if session is not None else 0,
+        "console_locale": CONSOLE_LOCALE,
+        "today": request.state["clock"]().date(),
         # An htmx answer: fragments add their out-of-band parts only then.
         "is_fragment": wants_fragment(request),
     }

@@ -17,6 +17,11 @@ class StripeCheck:
     label: str
     present: bool
     detail: str  # what is configured (never a secret), or the consequence of it missing
+    word: str = ""  # the state in one or two words, shown as the badge (colour only repeats it)
+
+    @property
+    def state(self) -> str:
+        return self.word or ("Set" if self.present else "Missing")
 
 
 def stripe_checks(settings: Settings, last_webhook: tuple[str, datetime] | None) -> list[StripeCheck]:
@@ -45,17 +50,17 @@ def stripe_checks(settings: Settings, last_webhook: tuple[str, datetime] | None)
     if len(modes) > 1:
         checks.append(
             StripeCheck("Key modes", False, "One key is for test mode and the other for live mode: Stripe refuses "
-                        "every payment until both come from the same mode.")
+                        "every payment until both come from the same mode.", "Mismatch")
         )  # fmt: skip
     if last_webhook is None:
         checks.append(
             StripeCheck("Last webhook received", False, "None yet. If customers have paid by card, check in Stripe's "
-                        "dashboard that events are sent to the endpoint below.")
+                        "dashboard that events are sent to the endpoint below.", "None yet")
         )  # fmt: skip
     else:
         kind, received = last_webhook
         when = received.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        checks.append(StripeCheck("Last webhook received", True, f"{kind}, {when}"))
+        checks.append(StripeCheck("Last webhook received", True, f"{kind}, {when}", "Received"))
     return checks
 
 

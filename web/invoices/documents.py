@@ -59,8 +59,14 @@ class InvoiceDocument:
         return f"Invoice {self.invoice.number}" if self.invoice.number else "Draft invoice"
 
     def is_overdue(self, today: date) -> bool:
-        due = self.invoice.due_date
-        return self.invoice.status == InvoiceStatus.OPEN and due is not None and due < today and self.amount_due > 0
+        return is_overdue(self.invoice, self.amount_due, today)
+
+
+def is_overdue(invoice: Invoice, due: int, today: date) -> bool:
+    """Open, something still due, and past its due date: the customer's page and the console say "Overdue" by it."""
+    return (
+        invoice.status == InvoiceStatus.OPEN and invoice.due_date is not None and invoice.due_date < today and due > 0
+    )
 
 
 def amount_due(status: str, total: int, paid: int) -> int:
