@@ -413,6 +413,6 @@ async def test_declined_cards_cannot_get_around_the_attempt_limit(
         )  # fmt: skip
     declined = await confirm(client, confirm_url, await card_token(stripe_api, DECLINED))
     assert declined.status_code == 409  # the attempt is closed: no fresh one to retry with
-    message = soup(declined).find(id="payment").find(role="status").get_text()
+    message = soup(declined).find(id="payment-result-detail").get_text()
     assert "Your card was declined." in message and "too many card payment attempts" in message
     assert await conn.fetchval("SELECT count(*) FROM payments") == MAX_ATTEMPTS_PER_INVOICE
