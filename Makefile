@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+AXE := devtools/a11y/node_modules/axe-core/axe.min.js
+
 .PHONY: demo test bench lint format install browser clean
 
 $(STAMP): pyproject.toml
@@ -24,10 +26,17 @@ browser:
 	@if ! fc-list 2>/dev/null | grep -qi dejavu && [ "$$(id -u)" = "0" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; fi
 
+# axe-core for the accessibility tests, exactly as pinned in devtools/a11y/package-lock.json (npm checks its hash).
+$(AXE): devtools/a11y/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi
+	cd devtools/a11y && npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
 demo: $(STAMP)
 	$(BIN)/invoice-portal demo
 
-test: $(STAMP) browser
+test: $(STAMP) browser $(AXE)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -47,4 +56,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix web db tests bench devtools
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache devtools/a11y/node_modules

@@ -32,5 +32,16 @@ async def select_outbox(conn: asyncpg.Connection, workspace_id: int, limit: int 
     return rows_to(OutgoingMail, records)
 
 
+async def demo_invoice_id(conn: asyncpg.Connection, label: str) -> int:
+    """The id of a demo invoice (web/dev/demo.py) by its label: `open`, `partial`, `jpy`…"""
+    invoice_id = await conn.fetchval(
+        "SELECT i.id FROM invoices i JOIN workspaces w ON w.id = i.workspace_id "
+        "WHERE w.slug = 'demo' AND i.import_key = $1",
+        f"demo:{label}",
+    )
+    assert invoice_id is not None, f"no demo invoice {label}"
+    return int(invoice_id)
+
+
 async def applied_versions(conn: asyncpg.Connection) -> list[int]:
     return [row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]
