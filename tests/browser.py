@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 from starlette.applications import Starlette
+
+from web.dev.local_stripe import flush, register_webhook
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -58,3 +60,34 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def live_server_with_webhooks(app: Starlette, stripe_base: str, secret: str, name: str) -> AsyncIterator[str]:
+    """`live_server`, with localstripe (flushed first) sending it signed webhooks, as `make demo` wires it."""
+    flush(stripe_base)
+    async with live_server(app) as url:
+        register_webhook(stripe_base, f"{url}/webhooks/stripe", secret, name=name)
+        try:
+            yield url
+        finally:
+            # localstripe cannot forget a webhook; an empty event list silences it for the rest of the run.
+            register_webhook(stripe_base, f"{url}/webhooks/stripe", secret, name=name, events=[])
+
+
+CARD_INPUTS = "#card-element input"
+
+
+async def enter_card(page: Page, number: str) -> None:
+    """localstripe's card Element is four plain inputs (the real one is Stripe's iframe)."""
+    await page.locator(f"{CARD_INPUTS}[placeholder=number]").fill(number)
+    await page.locator(f"{CARD_INPUTS}[placeholder=exp_month]").fill("12")
+    await page.locator(f"{CARD_INPUTS}[placeholder=exp_year]").fill("34")
+    await page.locator(f"{CARD_INPUTS}[placeholder=cvc]").fill("123")
+
+
+async def start_payment(page: Page, amount: str) -> None:
+    """Type an amount and continue to the card step."""
+    await page.locator("#payment-amount").fill(amount)
+    await page.get_by_role("button", name="Continue to card details").click()
+    await expect(page.locator(f"{CARD_INPUTS}[placeholder=number]")).to_be_visible()

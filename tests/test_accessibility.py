@@ -22,7 +22,7 @@ from db.comments import insert_comment
 from db.invoices import set_comment_settings, void_invoice
 from db.staff import select_staff_by_email
 from tests.a11y import AUDITED_ROUTES, DESKTOP, HEIGHT, Auditor, audit_context
-from tests.browser import live_server
+from tests.browser import enter_card, live_server, start_payment
 from tests.mailbox import Mailbox
 from tests.queries import demo_invoice_id
 from web.app import create_app
@@ -161,23 +161,6 @@ async def test_comment_steps_are_accessible(
     audit.assert_clean()
 
 
-CARD = "#card-element input"
-
-
-async def _enter_card(page: Page, number: str) -> None:
-    """localstripe's card Element is four plain inputs (Stripe's own is an iframe of Stripe's)."""
-    await page.locator(f"{CARD}[placeholder=number]").fill(number)
-    await page.locator(f"{CARD}[placeholder=exp_month]").fill("12")
-    await page.locator(f"{CARD}[placeholder=exp_year]").fill("34")
-    await page.locator(f"{CARD}[placeholder=cvc]").fill("123")
-
-
-async def _card_step(page: Page, amount: str) -> None:
-    await page.locator("#payment-amount").fill(amount)
-    await page.get_by_role("button", name="Continue to card details").click()
-    await expect(page.locator(f"{CARD}[placeholder=number]")).to_be_visible()
-
-
 async def test_payment_steps_are_accessible(
     origin: str, links: dict[str, str], page: Page, audit: Auditor, conn: asyncpg.Connection
 ) -> None:
@@ -186,22 +169,22 @@ async def test_payment_steps_are_accessible(
     await page.get_by_role("button", name="Continue to card details").click()
     await expect(page.locator("#payment-amount-error")).to_be_visible()
     await audit(page, "payment/amount-error", route="invoice_show")
-    await _card_step(page, "100.00")
+    await start_payment(page, "100.00")
     await audit(page, "payment/card", route="invoice_show")
-    await _enter_card(page, "4000000000000341")
+    await enter_card(page, "4000000000000341")
     await page.get_by_role("button", name="Pay €100.00").click()
     await expect(page.locator("#payment-message")).to_contain_text("declined")
     await audit(page, "payment/card-declined", route="invoice_show")
-    await _enter_card(page, "4242424242424242")
+    await enter_card(page, "4242424242424242")
     await page.get_by_role("button", name="Pay €100.00").click()
     await expect(page.get_by_role("heading", name="Thank you: payment received")).to_be_visible()
     await audit(page, "payment/done", route="invoice_show")
 
     # The invoice is voided while the customer is at the card step: the payment is not taken.
     await page.get_by_role("link", name="Back to the invoice").click()
-    await _card_step(page, "10.00")
+    await start_payment(page, "10.00")
     await void_invoice(conn, await demo_invoice_id(conn, "partial"), "Replaced by a corrected invoice.")
-    await _enter_card(page, "4242424242424242")
+    await enter_card(page, "4242424242424242")
     await page.get_by_role("button", name="Pay €10.00").click()
     await expect(page.get_by_role("heading", name="Payment not taken")).to_be_visible()
     await audit(page, "payment/not-taken", route="invoice_show")

@@ -8,47 +8,26 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
-from tests.browser import live_server
+from tests.browser import enter_card, live_server_with_webhooks, start_payment
 from tests.conftest import WEBHOOK_SECRET
 from web.app import create_app
 from web.dev.demo import load_demo
-from web.dev.local_stripe import TokenCardId, flush, register_webhook
+from web.dev.local_stripe import TokenCardId
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
 pytestmark = pytest.mark.browser
-CARD_INPUTS = "#card-element input"
 
 
 @pytest.fixture
 async def origin(
     settings: Settings, pdf_renderer: PdfRenderer, conn: asyncpg.Connection, stripe_base: str
 ) -> AsyncIterator[str]:
-    """A live portal with localstripe sending it signed webhooks, as `make demo` wires it."""
-    flush(stripe_base)
-    async with live_server(create_app(settings, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId())) as url:
-        register_webhook(stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-test")
-        try:
-            yield url
-        finally:
-            # localstripe cannot forget a webhook; an empty event list silences it for the rest of the run.
-            register_webhook(stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET, name="browser-test", events=[])
-
-
-async def enter_card(page: Page, number: str) -> None:
-    """localstripe's card Element is four plain inputs (the real one is Stripe's iframe)."""
-    await page.locator(f"{CARD_INPUTS}[placeholder=number]").fill(number)
-    await page.locator(f"{CARD_INPUTS}[placeholder=exp_month]").fill("12")
-    await page.locator(f"{CARD_INPUTS}[placeholder=exp_year]").fill("34")
-    await page.locator(f"{CARD_INPUTS}[placeholder=cvc]").fill("123")
-
-
-async def start_payment(page: Page, amount: str) -> None:
-    await page.locator("#payment-amount").fill(amount)
-    await page.get_by_role("button", name="Continue to card details").click()
-    await expect(page.locator(f"{CARD_INPUTS}[placeholder=number]")).to_be_visible()
+    app = create_app(settings, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId())
+    async with live_server_with_webhooks(app, stripe_base, WEBHOOK_SECRET, "browser-test") as url:
+        yield url
 
 
 async def test_browser_pay_part_decline_retry_and_3ds(

@@ -19,13 +19,13 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from db.comments import insert_comment
-from tests.browser import live_server
+from tests.browser import enter_card, live_server_with_webhooks, start_payment
 from tests.conftest import WEBHOOK_SECRET
 from tests.mailbox import Mailbox
 from tests.queries import demo_invoice_id
 from web.app import create_app
 from web.dev.demo import load_demo
-from web.dev.local_stripe import TokenCardId, flush, register_webhook
+from web.dev.local_stripe import TokenCardId
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
@@ -101,14 +101,9 @@ async def assert_focus_on(page: Page, selector: str) -> None:
 async def origin(
     settings: Settings, pdf_renderer: PdfRenderer, conn: asyncpg.Connection, stripe_base: str
 ) -> AsyncIterator[str]:
-    """A live portal that localstripe sends signed webhooks to, as `make demo` wires it."""
-    flush(stripe_base)
-    async with live_server(create_app(settings, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId())) as url:
-        register_webhook(stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET, name="a11y-test")
-        try:
-            yield url
-        finally:
-            register_webhook(stripe_base, f"{url}/webhooks/stripe", WEBHOOK_SECRET, name="a11y-test", events=[])
+    app = create_app(settings, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId())
+    async with live_server_with_webhooks(app, stripe_base, WEBHOOK_SECRET, "a11y-test") as url:
+        yield url
 
 
 @pytest.fixture
@@ -237,13 +232,8 @@ async def test_screen_readers_hear_a_payment_and_a_new_comment_once(
     table = payer.get_by_role("table", name="Invoice lines")
     await expect(table.get_by_role("columnheader")).to_have_count(5)
 
-    await payer.locator("#payment-amount").fill("100.00")
-    await payer.get_by_role("button", name="Continue to card details").click()
-    card = "#card-element input"
-    await payer.locator(f"{card}[placeholder=number]").fill("4242424242424242")
-    await payer.locator(f"{card}[placeholder=exp_month]").fill("12")
-    await payer.locator(f"{card}[placeholder=exp_year]").fill("34")
-    await payer.locator(f"{card}[placeholder=cvc]").fill("123")
+    await start_payment(payer, "100.00")
+    await enter_card(payer, "4242424242424242")
     await payer.get_by_role("button", name="Pay €100.00").click()
     # The result takes focus (so it is read at once) and describes itself with the paragraph under it.
     await assert_focus_on(payer, "#payment-heading")
