@@ -21,7 +21,7 @@ from starlette.routing import Route
 from db.comments import insert_comment
 from db.invoices import set_comment_settings, void_invoice
 from db.staff import select_staff_by_email
-from tests.a11y import AUDITED_ROUTES, DESKTOP, HEIGHT, Auditor, audit_context
+from tests.a11y import AUDITED_ROUTES, CLEAN_AREAS, DESKTOP, HEIGHT, Auditor, audit_context
 from tests.browser import enter_card, live_server, start_payment
 from tests.mailbox import Mailbox
 from tests.queries import demo_invoice_id
@@ -174,10 +174,11 @@ async def test_payment_steps_are_accessible(
     await enter_card(page, "4000000000000341")
     await page.get_by_role("button", name="Pay €100.00").click()
     await expect(page.locator("#payment-message")).to_contain_text("declined")
+    await expect(page.locator("#payment-message")).to_be_focused()  # the Pay button was disabled: focus is put here
     await audit(page, "payment/card-declined", route="invoice_show")
     await enter_card(page, "4242424242424242")
     await page.get_by_role("button", name="Pay €100.00").click()
-    await expect(page.get_by_role("heading", name="Thank you: payment received")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Thank you: payment received")).to_be_focused()
     await audit(page, "payment/done", route="invoice_show")
 
     # The invoice is voided while the customer is at the card step: the payment is not taken.
@@ -186,7 +187,7 @@ async def test_payment_steps_are_accessible(
     await void_invoice(conn, await demo_invoice_id(conn, "partial"), "Replaced by a corrected invoice.")
     await enter_card(page, "4242424242424242")
     await page.get_by_role("button", name="Pay €10.00").click()
-    await expect(page.get_by_role("heading", name="Payment not taken")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Payment not taken")).to_be_focused()
     await audit(page, "payment/not-taken", route="invoice_show")
     audit.assert_clean()
 
@@ -286,6 +287,11 @@ async def test_console_pages_are_accessible(
     await page.get_by_role("button", name="Record payment").click()
     await expect(page.locator("#amount-error")).to_be_visible()
     await audit(page, "console/invoice-error", route="console_payment_record")
+    await page.goto(f"{origin}/console/invoices/{open_invoice}")
+    await page.get_by_label("Works through (empty: no expiry)").fill("2001-01-01")
+    await page.get_by_role("button", name="Save expiry").click()
+    await expect(page.locator("[id^=expires-on-][id$=-error]")).to_be_visible()
+    await audit(page, "console/link-expiry-error", route="console_link_expiry")
     await page.goto(f"{origin}/console/invoices/{open_invoice}/preview")
     await audit(page, "console/preview", route="console_invoice_preview")
     await page.goto(f"{origin}/console/invoices/{await demo_invoice_id(conn, 'void')}")
@@ -315,10 +321,12 @@ async def test_console_pages_are_accessible(
 
 
 def test_every_page_route_is_audited() -> None:
-    """Runs after the flows above (pytest keeps a module's order): each GET route is a page some flow audited,
-    or is named in NOT_PAGES with the reason it is not a page."""
-    assert AUDITED_ROUTES, "run this module whole: the flows above record the routes they audit"
+    """After the flows above (pytest keeps a module's order): each GET route is a page some flow audited, or is
+    named in NOT_PAGES with the reason it is not a page. Judged only once every flow has passed in this run: a
+    failed or deselected flow is reported by itself (and in CI a skip counts as a failure anyway)."""
     gets = {r.name for r in ROUTES if isinstance(r, Route) and r.methods and "GET" in r.methods}
     assert not NOT_PAGES.keys() - gets, f"NOT_PAGES names routes that are gone: {NOT_PAGES.keys() - gets}"
+    if not_clean := {"customer", "comments", "payment", "console"} - CLEAN_AREAS:
+        pytest.skip(f"the {sorted(not_clean)} flows did not pass in this run")
     missing = gets - NOT_PAGES.keys() - AUDITED_ROUTES
     assert not missing, f"pages no accessibility flow reaches (audit them in tests/test_accessibility.py): {missing}"

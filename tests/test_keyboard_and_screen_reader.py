@@ -11,12 +11,13 @@ answers a comment; each change is heard once, on both pages.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 from db.comments import insert_comment
 from tests.browser import enter_card, live_server_with_webhooks, start_payment
@@ -119,6 +120,7 @@ async def test_keyboard_only_customer_previews_comments_and_reaches_the_card_ste
     origin: str, context: BrowserContext, database_url: str, conn: asyncpg.Connection, mailbox: Mailbox
 ) -> None:
     links = dict(await load_demo(database_url))
+    await context.add_init_script(_LISTEN)
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -163,12 +165,26 @@ async def test_keyboard_only_customer_previews_comments_and_reaches_the_card_ste
     await assert_focus_on(page, "#comment-body")
     await expect(page.locator("#comment-body")).to_have_value("Is the workshop on site?")  # the draft came along
 
-    # Post: the comment appears, the reader hears it went out, and the empty form is ready for the next one.
+    # Post: the comment appears, the reader hears it went out, and the empty form is ready for the next one. The
+    # answer is held back 1.5 s, so the event stream's copy of the comment lands first: the reader must still hear
+    # "posted" once, never "new comment from" themselves.
+    async def answer_late(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        response = await route.fetch()
+        await asyncio.sleep(1.5)
+        await route.fulfill(response=response)
+
+    await page.route(lambda url: url.endswith("/comments"), answer_late)
     await tab_to(page, "#comment-form button[type=submit]")
     await page.keyboard.press("Enter")
     await expect(page.locator("#comment-list li", has_text="Is the workshop on site?")).to_be_visible()
     await assert_focus_on(page, "#comment-body")
     await expect(page.locator("#announcer")).to_have_text("Your comment was posted.")
+    await page.wait_for_timeout(500)
+    await expect(page.locator("#comment-list li", has_text="Is the workshop on site?")).to_have_count(1)
+    assert [text for text in await heard(page) if "comment" in text.lower()] == ["Your comment was posted."]
 
     # Back up to the payment card: a wrong amount focuses the field with its message; a good one the card step.
     await tab_to(page, "#payment-amount", backwards=True)
@@ -247,6 +263,14 @@ async def test_screen_readers_hear_a_payment_and_a_new_comment_once(
     for page in (payer, watcher):
         assert [text for text in await heard(page) if "3,302.58" in text] == [update]
 
+    # A refresh that changed nothing (204) while the watcher was on "Download PDF" leaves no trace: once the
+    # watcher has moved on (focus on the page, scrolled down), a later swap elsewhere must not pull focus up there.
+    await watcher.locator("#download-pdf").focus()
+    async with watcher.expect_response(lambda r: "/summary" in r.url and r.status == 204):
+        await watcher.evaluate("htmx.trigger(document.body, 'portal:poll')")
+    await watcher.evaluate("document.activeElement.blur(); window.scrollTo(0, document.body.scrollHeight)")
+    scrolled = await watcher.evaluate("window.scrollY")
+
     # The billing team answers in the thread: both pages hear who wrote, once.
     before = {id(page): len(await heard(page)) for page in (payer, watcher)}
     await insert_comment(
@@ -258,6 +282,7 @@ async def test_screen_readers_hear_a_payment_and_a_new_comment_once(
     await payer.wait_for_timeout(1000)
     for page in (payer, watcher):
         assert (await heard(page))[before[id(page)] :] == ["New comment from Sam (Billing team)."]
+    assert await watcher.evaluate("document.activeElement === document.body && window.scrollY") == scrolled
 
     # The PDF preview has a text alternative.
     number = (await watcher.locator(".doc-number").inner_text()).strip()

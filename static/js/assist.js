@@ -30,15 +30,26 @@
     var target = event.detail.target;
     if (target && target.id && holdsFocus(target)) focusedAtRequest[target.id] = true;
   });
+  // htmx fires beforeSwap for answers it then does not swap (204, errors): with no settle delay a real swap settles
+  // in the same task, so what was noted is forgotten at the next one and never moves focus later.
+  function losing(id) {
+    regionsLosingFocus.push(id);
+    window.setTimeout(function () { regionsLosingFocus = []; });
+  }
   document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
     if (!target) return;
     var dropped = focusedAtRequest[target.id] && nowhere();
     delete focusedAtRequest[target.id];
-    if (dropped || holdsFocus(target)) regionsLosingFocus.push(target.id);
+    if (dropped || holdsFocus(target)) losing(target.id);
   });
   document.addEventListener("htmx:oobBeforeSwap", function (event) {
-    if (holdsFocus(event.detail.target)) regionsLosingFocus.push(event.detail.target.id);
+    if (holdsFocus(event.detail.target)) losing(event.detail.target.id);
+  });
+  ["htmx:sendError", "htmx:sendAbort", "htmx:timeout"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (event.detail.target) delete focusedAtRequest[event.detail.target.id];
+    });
   });
 
   function firstWithText(nodes) {
@@ -86,11 +97,14 @@
     var region = document.getElementById("announcer");
     var texts = queue.filter(function (item) { return !own[item.from]; }).map(function (item) { return item.text; });
     queue = [];
-    if (region && texts.length) region.textContent = texts.join(" ");
+    if (!region || !texts.length) return;
+    // Emptied first, then filled in a later task: the same words twice in a row are read twice.
+    region.textContent = "";
+    window.setTimeout(function () { region.textContent = texts.join(" "); }, 30);
   }
 
   // The hold ends when the answer's region loads (the form itself is replaced, so its own events never reach the
-  // document), when the request fails, or after 10 s whatever happens.
+  // document), when the request ends without replacing it (204, error, abort: then its events do), or after 10 s.
   function release(id) {
     if (!(id in holds)) return;
     window.clearTimeout(holds[id]);
@@ -101,9 +115,10 @@
     var elt = event.detail.elt, target = event.detail.target;
     if (!target || !target.id || !(elt.closest && elt.closest("[data-hold-announcements]"))) return;
     var id = target.id;
+    window.clearTimeout(holds[id]);
     holds[id] = window.setTimeout(function () { release(id); }, 10000);
   });
-  ["htmx:responseError", "htmx:sendError", "htmx:timeout"].forEach(function (name) {
+  ["htmx:afterRequest", "htmx:responseError", "htmx:sendError", "htmx:sendAbort", "htmx:timeout"].forEach(function (name) {
     document.addEventListener(name, function (event) { if (event.detail.target) release(event.detail.target.id); });
   });
 
@@ -116,7 +131,7 @@
 
   htmx.onLoad(function (root) {
     within(root, "[data-own]").forEach(function (node) {
-      node.getAttribute("data-own").split(" ").forEach(function (id) { own[id] = true; });
+      node.getAttribute("data-own").split(/\s+/).filter(Boolean).forEach(function (id) { own[id] = true; });
     });
     Object.keys(holds).forEach(function (id) { if (root.id === id) window.setTimeout(function () { release(id); }); });
     within(root, "[data-announce]").forEach(function (node) {

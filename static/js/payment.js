@@ -92,11 +92,18 @@
     if (card && (card.getAttribute("data-step") === "card" || card.getAttribute("data-step") === "action")) {
       startStep(card);
     }
-    // A finished payment moves focus to its heading, so a screen reader announces the result.
-    var heading = card && card.getAttribute("data-step") === "done" ? card.querySelector("h2") : null;
-    if (heading && !card.getAttribute("data-announced")) {
-      card.setAttribute("data-announced", "1");
-      heading.focus();
+    // A result (paid, or not taken) moves focus to its heading, described by its paragraph; a card step that comes
+    // back with a message (declined) to the message. The Pay button was disabled while it ran, so focus is on the
+    // page by then and a screen reader would hear nothing.
+    if (!card || card.getAttribute("data-announced")) return;
+    card.setAttribute("data-announced", "1");
+    var message = card.querySelector("#payment-message");
+    var target = card.querySelector("#payment-result-detail") ? card.querySelector("h2")
+      : message && message.textContent.trim() && (!document.activeElement || document.activeElement === document.body)
+        ? message : null;
+    if (target) {
+      if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+      target.focus();
     }
   }
 
