@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncpg
 
 from db.invoices import COLUMNS as INVOICE_COLUMNS
-from db.invoices import Invoice
+from db.invoices import Invoice, select_invoice_by_import_key
 from db.outbox import COLUMNS as OUTBOX_COLUMNS
 from db.outbox import OutgoingMail
 from db.payments import COLUMNS as PAYMENT_COLUMNS
 from db.payments import Payment
 from db.rows import row_to, rows_to
+from db.workspaces import select_workspace_by_slug
 
 
 async def select_invoice(conn: asyncpg.Connection, invoice_id: int) -> Invoice | None:
@@ -34,13 +35,10 @@ async def select_outbox(conn: asyncpg.Connection, workspace_id: int, limit: int 
 
 async def demo_invoice_id(conn: asyncpg.Connection, label: str) -> int:
     """The id of a demo invoice (web/dev/demo.py) by its label: `open`, `partial`, `jpy`…"""
-    invoice_id = await conn.fetchval(
-        "SELECT i.id FROM invoices i JOIN workspaces w ON w.id = i.workspace_id "
-        "WHERE w.slug = 'demo' AND i.import_key = $1",
-        f"demo:{label}",
-    )
-    assert invoice_id is not None, f"no demo invoice {label}"
-    return int(invoice_id)
+    workspace = await select_workspace_by_slug(conn, "demo")
+    invoice = await select_invoice_by_import_key(conn, workspace.id, f"demo:{label}") if workspace else None
+    assert invoice is not None, f"no demo invoice {label}"
+    return invoice.id
 
 
 async def applied_versions(conn: asyncpg.Connection) -> list[int]:

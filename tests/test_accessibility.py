@@ -24,7 +24,7 @@ from db.staff import select_staff_by_email
 from tests.a11y import AUDITED_ROUTES, CLEAN_AREAS, DESKTOP, HEIGHT, Auditor, audit_context
 from tests.browser import enter_card, live_server, start_payment
 from tests.mailbox import Mailbox
-from tests.queries import demo_invoice_id
+from tests.queries import demo_invoice_id, select_invoice
 from web.app import create_app
 from web.dev.demo import DEMO_PASSWORD, load_demo
 from web.dev.local_stripe import TokenCardId
@@ -193,7 +193,9 @@ async def test_payment_steps_are_accessible(
 
 
 async def _number(conn: asyncpg.Connection, label: str) -> str:
-    return str(await conn.fetchval("SELECT number FROM invoices WHERE id = $1", await demo_invoice_id(conn, label)))
+    invoice = await select_invoice(conn, await demo_invoice_id(conn, label))
+    assert invoice is not None and invoice.number
+    return invoice.number
 
 
 async def _sign_in(page: Page, origin: str, conn: asyncpg.Connection, audit: Auditor, *, first: bool) -> None:

@@ -97,10 +97,11 @@
     // page by then and a screen reader would hear nothing.
     if (!card || card.getAttribute("data-announced")) return;
     card.setAttribute("data-announced", "1");
+    var target = null;
     var message = card.querySelector("#payment-message");
-    var target = card.querySelector("#payment-result-detail") ? card.querySelector("h2")
-      : message && message.textContent.trim() && (!document.activeElement || document.activeElement === document.body)
-        ? message : null;
+    var focusLost = !document.activeElement || document.activeElement === document.body;
+    if (card.querySelector("#payment-result-detail")) target = card.querySelector("h2");
+    else if (message && message.textContent.trim() && focusLost) target = message;
     if (target) {
       if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
       target.focus();
