@@ -5,8 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 AXE := devtools/a11y/node_modules/axe-core/axe.min.js
+# The translation catalogs: .po in git, .mo compiled here (never committed).
+CATALOGS := web/i18n/locales
+MO := $(patsubst %.po,%.mo,$(wildcard $(CATALOGS)/*/LC_MESSAGES/messages.po))
+EXTRACT = $(BIN)/pybabel extract -F babel.cfg -k msg -k msg_plural:1,2 -c Translators: --no-location \
+	--sort-output --omit-header --no-wrap
 
-.PHONY: demo test bench lint format install browser clean
+.PHONY: demo test bench lint format install browser clean catalogs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +19,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(MO)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@ >/dev/null
+
+# After changing a customer-facing text: the template of every text, then each catalog brought up to date
+# (new texts arrive untranslated, and the catalog test fails until every one is translated).
+catalogs: $(STAMP)
+	$(EXTRACT) -o web/i18n/messages.pot .
+	for dir in $(CATALOGS)/*/; do \
+	  $(BIN)/pybabel update -i web/i18n/messages.pot -d $(CATALOGS) -l $$(basename $$dir) \
+	    --no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap; done
 
 # Debian's Chromium for the browser tests (never `playwright install`: no browser downloads here).
 browser:
@@ -33,10 +49,10 @@ $(AXE): devtools/a11y/package-lock.json
 	cd devtools/a11y && npm ci --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
-demo: $(STAMP)
+demo: $(STAMP) $(MO)
 	$(BIN)/invoice-portal demo
 
-test: $(STAMP) browser $(AXE)
+test: $(STAMP) $(MO) browser $(AXE)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
@@ -56,4 +72,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix web db tests bench devtools
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache devtools/a11y/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache devtools/a11y/node_modules $(MO)

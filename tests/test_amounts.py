@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.words import english
 from web.payments.amounts import (
     AmountError,
     card_payable_due,
@@ -77,8 +78,9 @@ def test_amounts_accepted(currency: str, locale: str, text: str, minor: int) -> 
     ],
 )
 def test_amounts_refused_with_named_rule(currency: str, locale: str, text: str, message: str) -> None:
-    with pytest.raises(AmountError, match=message.replace("$", r"\$").replace(".", r"\.")):
+    with pytest.raises(AmountError) as refused:
         parse_amount(text, rules_for(currency, DUE[currency]), locale)
+    assert message in english(refused.value.message, locale)
 
 
 def test_amounts_above_stripe_maximum() -> None:
@@ -159,8 +161,8 @@ def test_amounts_received_refused_with_named_rule(
 ) -> None:
     with pytest.raises(AmountError) as refused:
         parse_received_amount(text, currency, due, locale)
-    assert message in str(refused.value)
-    assert "card" not in str(refused.value)  # a bank transfer is not held to the card rules
+    assert message in english(refused.value.message, locale)
+    assert "card" not in english(refused.value.message, locale)  # a bank transfer is not held to the card rules
 
 
 @given(minor=st.integers(min_value=1, max_value=10**12), code=st.sampled_from(["EUR", "JPY", "KWD", "ISK"]),
@@ -192,7 +194,8 @@ def test_amounts_thousands_group_after_a_leading_zero_is_refused(locale: str, te
     ):
         with pytest.raises(AmountError) as refused:
             parse()
-        assert "cannot start with 0" in str(refused.value) and f"“{text}”" in str(refused.value)
+        said = english(refused.value.message, locale)
+        assert "cannot start with 0" in said and f"“{text}”" in said
 
 
 @pytest.mark.parametrize(
@@ -261,7 +264,7 @@ def test_amounts_part_payment_that_strands_the_rest_is_refused(
 ) -> None:
     with pytest.raises(AmountError) as refused:
         parse_amount(text, rules_for(currency, due), "en")
-    assert message in str(refused.value)
+    assert message in english(refused.value.message)
 
 
 @given(

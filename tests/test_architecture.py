@@ -53,8 +53,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("web.portal", "web.console"),
     ("web.payments", "web.comments", "web.stripe"),
     ("web.http",),
-    ("web.invoices",),
-    ("web",),  # infrastructure: database, realtime, streams, mail, pdf, otp, locales, settings, state
+    ("web.invoices", "web.i18n"),  # the document and its words
+    # infrastructure: database, realtime, streams, mail, pdf, otp, locales, settings, state; and the Message every
+    # layer refuses with (web.i18n words it)
+    ("web", "web.i18n.message"),
     ("db",),
 )
 

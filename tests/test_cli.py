@@ -63,7 +63,8 @@ def test_cli_demo_and_serve_on_embedded_database(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline and server.poll() is None, "server did not come up"
                 time.sleep(0.3)
         open_url = lines[0].split(": ", 1)[1]
-        with urllib.request.urlopen(open_url, timeout=10) as response:
+        english = {"Accept-Language": "en"}  # the demo's invoices are in German, Japanese and English
+        with urllib.request.urlopen(urllib.request.Request(open_url, headers=english), timeout=10) as response:
             assert b"Invoice INV-" in response.read()
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -97,7 +98,8 @@ def test_cli_demo_without_stripe_keys_runs_local_stripe(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(partial, timeout=5) as response:
+                english = urllib.request.Request(partial, headers={"Accept-Language": "en"})
+                with urllib.request.urlopen(english, timeout=5) as response:
                     page, csp = response.read().decode(), response.headers["content-security-policy"]
                     break
             except OSError:

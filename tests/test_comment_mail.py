@@ -12,6 +12,7 @@ from tests import factories
 from tests.mailbox import Mailbox
 from tests.queries import select_outbox
 from tests.threads import CUSTOMER_EMAIL, comments_in, grant_access, new_key, post_comment
+from tests.words import letters
 from web.comments.posting import post_staff_reply
 from web.mail import Mailer, parse_smtp_url
 
@@ -28,7 +29,7 @@ async def test_comment_staff_reply_mails_the_customer_and_the_thread(
 
     posted = await post_staff_reply(
         conn, issued.invoice, author_name="Sam from Acme", body="PO-4711, thanks!", client_key=new_key(),
-        thread_url=f"http://testserver{issued.url}#comments",
+        thread_url=f"http://testserver{issued.url}#comments", letters=letters(),
     )  # fmt: skip
     assert posted.created and len(posted.mail_ids) == 2
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
@@ -52,7 +53,13 @@ async def test_comment_mail_without_smtp_stays_in_the_outbox_and_the_log(
 ) -> None:
     issued = await factories.invoice(conn)
     posted = await post_staff_reply(
-        conn, issued.invoice, author_name="Sam", body="Hello", client_key=new_key(), thread_url="http://x/i/t"
+        conn,
+        issued.invoice,
+        author_name="Sam",
+        body="Hello",
+        client_key=new_key(),
+        thread_url="http://x/i/t",
+        letters=letters(),
     )
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     try:
@@ -68,7 +75,13 @@ async def test_comment_mail_without_smtp_stays_in_the_outbox_and_the_log(
 async def test_comment_mail_failure_is_recorded_not_raised(conn: asyncpg.Connection, database_url: str) -> None:
     issued = await factories.invoice(conn)
     posted = await post_staff_reply(
-        conn, issued.invoice, author_name="Sam", body="Hello", client_key=new_key(), thread_url="http://x/i/t"
+        conn,
+        issued.invoice,
+        author_name="Sam",
+        body="Hello",
+        client_key=new_key(),
+        thread_url="http://x/i/t",
+        letters=letters(),
     )
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     try:

@@ -26,8 +26,10 @@ from tests.threads import (
     new_key,
     post_comment,
 )
+from tests.words import letters
 from web.comments.access import CODE_SENT, MAX_REQUESTS_PER_INVOICE, AccessError, request_code
 from web.comments.form import SESSION_COOKIE
+from web.i18n.catalogs import ENGLISH
 from web.mail import Mailer
 
 # Mail stays in the outbox (no SMTP_URL): these calls test the rules, not the delivery.
@@ -54,7 +56,7 @@ async def test_comments_customer_writes_after_code_and_everyone_reads(
     assert "No comments yet." in page.text and form_step(page.text) == "email"
 
     asked = await ask_code(client, issued, body="Is the VAT right?")
-    assert asked.status_code == 200 and CODE_SENT in asked.text and form_step(asked.text) == "code"
+    assert asked.status_code == 200 and CODE_SENT.text in asked.text and form_step(asked.text) == "code"
     assert "Is the VAT right?" in asked.text  # the draft travels through the steps
     code = await mailbox.code_for(CUSTOMER_EMAIL)
     mail = mailbox.to(CUSTOMER_EMAIL)[0]
@@ -106,7 +108,7 @@ async def test_comments_customer_mode_gives_other_addresses_the_same_answer(
     stranger = await ask_code(client, issued, email="someone@else.example")
     customer = await ask_code(client, issued, email=CUSTOMER_EMAIL)
     assert stranger.status_code == customer.status_code == 200
-    assert CODE_SENT in stranger.text and CODE_SENT in customer.text
+    assert CODE_SENT.text in stranger.text and CODE_SENT.text in customer.text
     await mailbox.wait_for(CUSTOMER_EMAIL)
     await asyncio.sleep(0.2)
     assert mailbox.to("someone@else.example") == []
@@ -212,10 +214,20 @@ async def test_comments_code_requests_are_rate_limited(
             client=f"10.0.0.{i}",
             now=_now(),
             mailer=OUTBOX_ONLY,
+            letters=letters(),
+            texts=ENGLISH,
         )
     with pytest.raises(AccessError, match="Too many codes"):
         await request_code(
-            conn, other.invoice, name="N", email="y@example.com", client="10.9.9.9", now=_now(), mailer=OUTBOX_ONLY
+            conn,
+            other.invoice,
+            name="N",
+            email="y@example.com",
+            client="10.9.9.9",
+            now=_now(),
+            mailer=OUTBOX_ONLY,
+            letters=letters(),
+            texts=ENGLISH,
         )
 
 

@@ -23,8 +23,10 @@ from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, errors_of, sign_in
 from tests.queries import select_invoice
+from tests.words import letters
 from web.app import create_app
 from web.comments.access import AccessError, request_code
+from web.i18n.catalogs import ENGLISH
 from web.mail import Mailer
 from web.pdf import PdfRenderer
 from web.realtime import ChangeFeed
@@ -193,7 +195,15 @@ async def test_settings_comment_mode_labels_say_who_really_may_write(
         for address in (customer, stranger):
             try:
                 sent = await request_code(
-                    conn, invoice, name="N", email=address, client=f"10.0.0.{mode}", now=clock(), mailer=OUTBOX_ONLY
+                    conn,
+                    invoice,
+                    name="N",
+                    email=address,
+                    client=f"10.0.0.{mode}",
+                    now=clock(),
+                    mailer=OUTBOX_ONLY,
+                    letters=letters(),
+                    texts=ENGLISH,
                 )
                 gets_code[address] = bool(sent)
             except AccessError:

@@ -173,7 +173,7 @@ async def test_logo_on_the_portal_page_is_served_immutable(client: httpx.AsyncCl
     logo = page.select_one("#preview article.invoice-doc .doc-seller img.doc-logo")
     assert logo is not None
     assert logo["src"] == f"/logos/{sha}"
-    assert logo["alt"] == "Acme Billing GmbH logo"
+    assert logo["alt"] == "Logo of Acme Billing GmbH"
 
     response = await client.get(logo["src"])
     assert response.status_code == 200

@@ -231,7 +231,7 @@ async def test_payment_three_d_secure(
     )
     assert failed.status_code == 200
     after = await client.post(return_url, headers=HX)
-    assert "failed authentication" in soup(after).find(id="payment-message").get_text()
+    assert "could not confirm that this payment is yours" in soup(after).find(id="payment-message").get_text()
     retry_url, retry_return = step_urls(after)
     action = await confirm(client, retry_url, await card_token(stripe_api, THREE_D_SECURE))
     secret = soup(action).find(id="payment")["data-client-secret"]

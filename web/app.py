@@ -19,6 +19,8 @@ from web.http.errors import exception_handlers
 from web.http.forms import DeclaredBodyLimit
 from web.http.security import SecurityHeadersMiddleware, content_security_policy, stripe_sources
 from web.http.templating import build_templates
+from web.i18n.catalogs import LOCALES_DIR
+from web.i18n.letters import Letters
 from web.mail import Mailer
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal.page_cache import PortalCache
@@ -55,7 +57,7 @@ def create_app(
         settings.static_dir,
         static_path=lambda path: str(router.url_path_for("static", path=path)),
     )
-    fingerprint = rendering_fingerprint(settings.templates_dir, settings.static_dir)
+    fingerprint = rendering_fingerprint(settings.templates_dir, settings.static_dir, LOCALES_DIR)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[State]:
@@ -88,6 +90,7 @@ def create_app(
                 ),
                 streams=streams,
                 mailer=mailer,
+                letters=Letters(templates),
                 clock=clock,
             )
         finally:

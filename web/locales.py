@@ -1,4 +1,4 @@
-"""Locale negotiation from Accept-Language and date formatting with Babel."""
+"""Locale tags (stored, or from Accept-Language) to Babel locales, and date formatting with Babel."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ _MAX_CANDIDATES = 12
 
 
 @lru_cache(maxsize=512)
-def _parse(tag: str) -> Locale | None:
+def parse_tag(tag: str) -> Locale | None:
     if not _TAG.match(tag):
         return None
     try:
@@ -27,24 +27,24 @@ def _parse(tag: str) -> Locale | None:
         language = tag.replace("_", "-").split("-")[0]
         if language == tag:
             return None
-        return _parse(language)
+        return parse_tag(language)
 
 
 def babel_locale(tag: str | None) -> Locale:
     """A Babel Locale for a stored or requested tag, falling back to English for anything unknown."""
-    found = _parse(tag) if tag else None
+    found = parse_tag(tag) if tag else None
     if found is None:
-        found = _parse(DEFAULT_LOCALE)
+        found = parse_tag(DEFAULT_LOCALE)
         assert found is not None  # Babel always knows English
     return found
 
 
 def is_known_locale(tag: str) -> bool:
-    return _parse(tag) is not None
+    return parse_tag(tag) is not None
 
 
 @lru_cache(maxsize=1024)
-def _preferences(header: str) -> tuple[str, ...]:
+def accepted_tags(header: str) -> tuple[str, ...]:
     weighted: list[tuple[float, int, str]] = []
     for index, part in enumerate(header[:_MAX_HEADER].split(",")[:_MAX_CANDIDATES]):
         tag, _, params = part.strip().partition(";")
@@ -58,15 +58,6 @@ def _preferences(header: str) -> tuple[str, ...]:
         if tag and tag != "*" and 0 < quality <= 1:
             weighted.append((-quality, index, tag))
     return tuple(tag for _, _, tag in sorted(weighted))
-
-
-def negotiate_locale(accept_language: str | None, fallback: str) -> Locale:
-    """The reader's first known locale from Accept-Language, else the invoice's own locale."""
-    for tag in _preferences(accept_language or ""):
-        locale = _parse(tag)
-        if locale is not None:
-            return locale
-    return babel_locale(fallback)
 
 
 def locale_tag(locale: Locale) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 import asyncpg
 
 from db.pdf_cache import insert_cached_pdf, select_cached_pdf
+from web.i18n.message import Refusal, msg
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +46,15 @@ def _render_in_worker(html: str) -> bytes:
 _WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1</td></tr></table></body></html>"
 
 
-class PdfUnavailable(Exception):
-    """No PDF this time (a render over the time limit, a worker that died); the text says what to do."""
+class PdfUnavailable(Refusal):
+    """No PDF this time (a render over the time limit, a worker that died); the message says what to do."""
 
 
-TOO_SLOW = (
+TOO_SLOW = msg(
     "This document is too large to turn into a PDF in reasonable time. Shorten it (fewer or shorter lines), "
     "or ask the billing team for a copy."
 )
-WORKER_DIED = "The PDF could not be made just now. Please try again in a moment."
+WORKER_DIED = msg("The PDF could not be made just now. Please try again in a moment.")
 
 
 class _Worker:
@@ -150,12 +151,14 @@ class PdfRenderer:
             worker.executor.shutdown(wait=True, cancel_futures=True)
 
 
-def rendering_fingerprint(templates_dir: Path, static_dir: Path) -> str:
-    """What the PDF depends on besides the data: templates, stylesheets and the WeasyPrint version."""
+def rendering_fingerprint(templates_dir: Path, static_dir: Path, catalogs_dir: Path) -> str:
+    """What the PDF depends on besides the data: templates, stylesheets, the translation catalogs (its labels)
+    and the WeasyPrint version."""
     from importlib.metadata import version
 
     digest = hashlib.sha256(version("weasyprint").encode())
-    for path in sorted([*templates_dir.rglob("*.html"), *(static_dir / "css").glob("*.css")]):
+    catalogs = catalogs_dir.rglob("*.po")
+    for path in sorted([*templates_dir.rglob("*.html"), *(static_dir / "css").glob("*.css"), *catalogs]):
         digest.update(path.relative_to(path.parent.parent).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

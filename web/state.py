@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the state names the services; the services never import the
     from starlette.templating import Jinja2Templates
 
     from web.console.guard import ConsoleAccess
+    from web.i18n.letters import Letters
     from web.mail import Mailer
     from web.pdf import PdfCache
     from web.portal.page_cache import PortalCache
@@ -35,6 +36,7 @@ class State(TypedDict):
     stripe: StripeGateway | None
     streams: StreamHub
     mailer: Mailer
+    letters: Letters
     # The one clock of request paths (UTC): "today", code and session expiry, holds. Tests move it.
     clock: Callable[[], datetime]
     # Set by the console guard for the request it lets through.

@@ -3,6 +3,12 @@
 (function () {
   "use strict";
 
+  // What this script says, in the reader's language: rendered by the server onto <main data-text-…>.
+  function text(name) {
+    var holder = document.querySelector("[data-text-" + name + "]");
+    return holder ? holder.getAttribute("data-text-" + name) : "";
+  }
+
   var stripeLoads = {};
 
   function loadStripe(url) {
@@ -53,7 +59,8 @@
     if (card.getAttribute("data-started")) return;
     card.setAttribute("data-started", "1");
     loadStripe(card.getAttribute("data-stripe-js")).then(function (Stripe) {
-      var stripe = Stripe(card.getAttribute("data-stripe-key"));
+      // Stripe.js words its own messages (a card number it rejects) in the page's language.
+      var stripe = Stripe(card.getAttribute("data-stripe-key"), { locale: document.documentElement.lang || "auto" });
       var secret = card.getAttribute("data-client-secret");
       if (secret) {
         // 3-D Secure: Stripe.js shows the bank's check; then our return URL asks Stripe where it stands.
@@ -72,17 +79,17 @@
         stripe.createToken(element).then(function (result) {
           if (result.error) {
             busy(card, false);
-            say(card, result.error.message || "Check your card details.");
+            say(card, result.error.message || text("check-card"));
             return;
           }
           return post(card, card.getAttribute("data-confirm-url"), { card_token: result.token.id });
         }).catch(function () {
           busy(card, false);
-          say(card, "We could not reach the payment service. Nothing was charged. Please try again.");
+          say(card, text("service-down"));
         });
       });
     }).catch(function () {
-      say(card, "The card form could not be loaded. Check your connection and reload the page.");
+      say(card, text("form-failed"));
     });
   }
 
@@ -141,6 +148,6 @@
     var card = document.getElementById("payment");
     if (!card || !event.detail.target || event.detail.target.id !== "payment") return;
     busy(card, false);
-    say(card, "We could not reach the server. Nothing was charged. Please try again.");
+    say(card, text("server-down"));
   }
 })();

@@ -18,6 +18,9 @@ from db.invoices import Invoice
 from db.outbox import insert_mail, mark_sent
 from db.rows import Connection
 from db.session import lock_names_for_transaction
+from web.i18n.catalogs import Texts
+from web.i18n.letters import Letters
+from web.i18n.message import Message, Refusal, msg, msg_plural
 from web.invoices.links import token_hash
 from web.mail import Mailer, is_address
 from web.otp import (
@@ -43,12 +46,13 @@ MAX_REQUESTS_PER_INVOICE = 20
 MAX_REQUESTS_PER_EMAIL = 5
 MAX_REQUESTS_PER_CLIENT = 10
 
-CODE_SENT = "If this address may write here, we have sent a 6-digit code to it. It is valid for 10 minutes."
-WRONG_CODE = "That code is not right."
-TOO_MANY_TOTP_FAILURES = "Too many wrong codes. Please confirm your e-mail address again."
+CODE_SENT = msg("If this address may write here, we have sent a 6-digit code to it. It is valid for 10 minutes.")
+WRONG_CODE = msg("That code is not right.")
+TOO_MANY_TRIES = msg("Too many wrong tries for this code. Ask for a new one.")
+TOO_MANY_TOTP_FAILURES = msg("Too many wrong codes. Please confirm your e-mail address again.")
 
 
-class AccessError(Exception):
+class AccessError(Refusal):
     """A refusal the person can act on; its text is shown in the form."""
 
 
@@ -62,18 +66,18 @@ class TotpPrompt:
 def clean_name(text: str) -> str:
     name = " ".join("".join(ch for ch in text if unicodedata.category(ch)[0] != "C").split())
     if not name:
-        raise AccessError("Please give your name: it is shown next to your comments.")
+        raise AccessError(msg("Please give your name: it is shown next to your comments."))
     if len(name) > 100:
-        raise AccessError("Please shorten your name to at most 100 characters.")
+        raise AccessError(msg("Please shorten your name to at most %(limit)s characters.", limit=100))
     return name
 
 
 def clean_email(text: str) -> str:
     email = text.strip().lower()
     if not email:
-        raise AccessError("Please give your e-mail address: we send the code there.")
+        raise AccessError(msg("Please give your e-mail address: we send the code there."))
     if not is_address(email):
-        raise AccessError("That does not look like an e-mail address (name@example.com).")
+        raise AccessError(msg("That does not look like an e-mail address (name@example.com)."))
     return email
 
 
@@ -83,15 +87,24 @@ async def _customer_email(conn: Connection, invoice: Invoice) -> str:
 
 
 async def request_code(
-    conn: Connection, invoice: Invoice, *, name: str, email: str, client: str, now: datetime, mailer: Mailer
+    conn: Connection,
+    invoice: Invoice,
+    *,
+    name: str,
+    email: str,
+    client: str,
+    now: datetime,
+    mailer: Mailer,
+    letters: Letters,
+    texts: Texts,
 ) -> bool:
     """Record a code for the address and e-mail it when it may write. The mail is sent inside the transaction,
     before its rows: if the mail server cannot take it (MailUndeliverable), nothing is recorded, so the reader's
     retry is neither refused as a repeat nor counted against the limits. Returns whether the address may write
-    (the reader cannot tell)."""
+    (the reader cannot tell). The mail is in `texts`' language: the one the reader is reading the page in."""
     name, email = clean_name(name), clean_email(email)
     if invoice.comment_mode == "closed":
-        raise AccessError("This thread is read-only.")
+        raise AccessError(msg("This thread is read-only."))
     async with conn.transaction():
         # One request at a time per invoice, per address and per client: each limit counts only requests that
         # committed or queue behind this one, so requests sent at the same moment cannot all slip under it.
@@ -106,18 +119,13 @@ async def request_code(
             or counts.for_email >= MAX_REQUESTS_PER_EMAIL
             or counts.for_client >= MAX_REQUESTS_PER_CLIENT
         ):
-            raise AccessError("Too many codes were asked for. Please try again in an hour.")
+            raise AccessError(msg("Too many codes were asked for. Please try again in an hour."))
         may_write = invoice.comment_mode == "otp" or email == await _customer_email(conn, invoice)
         code, salt = new_code(), new_salt()
-        subject = f"Your code to comment on invoice {invoice.number}: {code}"
-        body = (
-            f"Hello {name},\n\nyour code to comment on invoice {invoice.number} is {code}.\n"
-            "It is valid for 10 minutes and can be used once.\n\n"
-            "If you did not ask for it, you can ignore this e-mail: nobody can write in your name without it.\n"
-        )
+        letter = letters.write("comment_code", texts, number=invoice.number, code=code, name=name)
         # Sent before any row is written: the inserts below lock the invoice row against payment writers
         # (foreign keys), and a slow mail server must not hold that lock.
-        sent = may_write and await mailer.send_now(recipient=email, subject=subject, body=body)
+        sent = may_write and await mailer.send_now(recipient=email, subject=letter.subject, body=letter.body)
         await access.insert_code(
             conn, invoice_id=invoice.id, email=email, author_name=name, client=client, salt=salt,
             code_hash=hash_code(salt, code) if may_write else unmatchable_hash(), now=now, expires_at=now + CODE_TTL,
@@ -126,7 +134,7 @@ async def request_code(
             return False
         mail_id = await insert_mail(
             conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_code", recipient=email,
-            subject=subject, body=body, sensitive=True,
+            subject=letter.subject, body=letter.body, sensitive=True,
         )  # fmt: skip
         if sent:
             await mark_sent(conn, mail_id)
@@ -138,24 +146,26 @@ async def verify_code(
 ) -> tuple[str, access.CommentSession]:
     """Check a code; on success open a writer session and return its cookie token."""
     email, code = clean_email(email), code.strip().replace(" ", "")
-    refusal = ""
+    refusal: Message | None = None
     async with conn.transaction():
         row = await access.select_code_for_update(conn, invoice.id, email)
         if row is None:
             refusal = WRONG_CODE
         elif row.used_at is not None:
-            refusal = "This code was already used. Ask for a new one."
+            refusal = msg("This code was already used. Ask for a new one.")
         elif row.expires_at <= now:
-            refusal = "This code has expired. Ask for a new one."
+            refusal = msg("This code has expired. Ask for a new one.")
         elif row.wrong_tries >= MAX_WRONG_TRIES:
-            refusal = "Too many wrong tries for this code. Ask for a new one."
+            refusal = TOO_MANY_TRIES
         elif not code_matches(row.salt, row.code_hash, code):
             tries = await access.count_wrong_try(conn, invoice.id, email)
             left = MAX_WRONG_TRIES - tries
             refusal = (
-                f"{WRONG_CODE} {left} {'try' if left == 1 else 'tries'} left."
+                msg_plural(
+                    "That code is not right. %(num)s try left.", "That code is not right. %(num)s tries left.", left
+                )
                 if left > 0
-                else "Too many wrong tries for this code. Ask for a new one."
+                else TOO_MANY_TRIES
             )
         else:
             await access.use_code(conn, invoice.id, email, now)
@@ -166,7 +176,7 @@ async def verify_code(
                 author_role=role, now=now, expires_at=now + SESSION_TTL,
             )  # fmt: skip
     # Raised after the transaction, so the counted wrong try is committed.
-    if refusal:
+    if refusal is not None:
         raise AccessError(refusal)
     return token, session
 
@@ -203,7 +213,7 @@ async def verify_totp(
 ) -> None:
     """Accept a code from the writer's app once (replay guard); enrolment is confirmed by the first good code."""
     code = code.strip().replace(" ", "")
-    refusal = ""
+    refusal: Message | None = None
     async with conn.transaction():
         if await access.lock_totp_failures(conn, session.id) >= MAX_TOTP_FAILURES:
             raise AccessError(TOO_MANY_TOTP_FAILURES)
@@ -215,10 +225,10 @@ async def verify_totp(
                 await access.end_session_by_id(conn, session.id, now)
                 refusal = TOO_MANY_TOTP_FAILURES
             else:
-                refusal = "That code is not right. Check the time on your phone and use the newest code."
+                refusal = msg("That code is not right. Check the time on your phone and use the newest code.")
         elif not await access.accept_timecode(conn, invoice.workspace_id, session.email, timecode, now):
-            refusal = "This code was already used. Wait for the next one in your app."
+            refusal = msg("This code was already used. Wait for the next one in your app.")
         else:
             await access.pass_totp(conn, session.id, now)
-    if refusal:
+    if refusal is not None:
         raise AccessError(refusal)

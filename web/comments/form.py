@@ -14,6 +14,7 @@ from db.comment_access import CommentSession
 from db.invoices import Invoice
 from db.rows import Connection
 from web.comments.access import TotpPrompt, needs_totp, totp_prompt
+from web.i18n.message import Message
 
 SESSION_COOKIE = "comment_session"
 
@@ -29,8 +30,8 @@ class TypedText(TypedDict, total=False):
 class FormValues(TypedText, total=False):
     """What the reader typed and what the form tells them."""
 
-    error: str
-    notice: str
+    error: Message | None
+    notice: Message | None
     step: str
 
 
@@ -40,8 +41,8 @@ class CommentForm:
     name: str = ""
     email: str = ""
     body: str = ""
-    error: str = ""
-    notice: str = ""
+    error: Message | None = None
+    notice: Message | None = None
     client_key: str = ""
     writer: CommentSession | None = None
     totp: TotpPrompt | None = None

@@ -26,6 +26,9 @@ from db.invoices import Invoice
 from db.outbox import insert_mail
 from db.rows import Connection
 from db.workspaces import select_workspace
+from web.i18n.choice import choose_texts
+from web.i18n.letters import Letters
+from web.i18n.message import Refusal, msg
 
 MAX_LENGTH = 5000
 # Per writer on one invoice: plenty for a conversation, too few for a flood.
@@ -38,7 +41,7 @@ COMMENTED = "commented"
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-class CommentRefused(Exception):
+class CommentRefused(Refusal):
     """Why the text was not posted; shown in the form with the text kept."""
 
 
@@ -52,9 +55,15 @@ class Posted:
 def clean_body(text: str) -> str:
     body = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     if not body:
-        raise CommentRefused("Please write something before you post.")
+        raise CommentRefused(msg("Please write something before you post."))
     if len(body) > MAX_LENGTH:
-        raise CommentRefused(f"A comment can be at most 5,000 characters; this one has {len(body):,}.")
+        raise CommentRefused(
+            msg(
+                "A comment can be at most %(limit)s characters; this one has %(length)s.",
+                limit=MAX_LENGTH,
+                length=len(body),
+            )
+        )
     return body
 
 
@@ -66,6 +75,7 @@ async def post_comment(
     body: str,
     client_key: str,
     thread_url: str,
+    letters: Letters,
 ) -> Posted:
     """A verified writer's comment. The support address hears of it; the thread's pages hear via NOTIFY."""
     text = clean_body(body)
@@ -74,22 +84,29 @@ async def post_comment(
         # Counted under the thread's lock, in the transaction that writes: posts sent at the same moment queue
         # here and each sees the ones before it, so the limit holds exactly.
         if await count_recent_comments(conn, invoice.id, writer.email, 60) >= MAX_POSTS_PER_MINUTE:
-            raise CommentRefused("You are writing faster than we accept. Please wait a minute and post again.")
+            raise CommentRefused(msg("You are writing faster than we accept. Please wait a minute and post again."))
 
     return await _write(
         conn, invoice, role=writer.author_role, name=writer.author_name, email=writer.email, text=text,
-        client_key=client_key, tell=lambda comment: _tell_support(conn, invoice, comment, thread_url),
+        client_key=client_key, tell=lambda comment: _tell_support(conn, invoice, comment, thread_url, letters),
         check=under_rate_limit,
     )  # fmt: skip
 
 
 async def post_staff_reply(
-    conn: Connection, invoice: Invoice, *, author_name: str, body: str, client_key: str, thread_url: str
+    conn: Connection,
+    invoice: Invoice,
+    *,
+    author_name: str,
+    body: str,
+    client_key: str,
+    thread_url: str,
+    letters: Letters,
 ) -> Posted:
     """The billing team's answer (the console calls this): the customer and the thread's writers hear of it."""
     return await _write(
         conn, invoice, role="staff", name=author_name, email="", text=clean_body(body), client_key=client_key,
-        tell=lambda comment: _tell_readers(conn, invoice, comment, thread_url),
+        tell=lambda comment: _tell_readers(conn, invoice, comment, thread_url, letters),
     )  # fmt: skip
 
 
@@ -108,7 +125,7 @@ async def _write(
     """Write the comment once per client key; only the call that wrote it logs the activity and queues mail.
     `check` may refuse a new comment (raising CommentRefused); a resubmit of a written one is never refused."""
     if not CLIENT_KEY.match(client_key):
-        raise CommentRefused("This form is out of date. Please reload the page; your text is kept.")
+        raise CommentRefused(msg("This form is out of date. Please reload the page; your text is kept."))
     async with conn.transaction():
         await lock_thread(conn, invoice.id)
         if check is not None:
@@ -127,33 +144,38 @@ async def _write(
     return Posted(comment, created, mail_ids)
 
 
-async def _tell_readers(conn: Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
+async def _tell_readers(
+    conn: Connection, invoice: Invoice, comment: Comment, thread_url: str, letters: Letters
+) -> list[int]:
+    """The customer hears in their own language (their record's), every other writer in the invoice's."""
     customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
-    addresses = [customer.email if customer else "", *await select_thread_addresses(conn, invoice.id)]
+    customer_email = customer.email.strip().lower() if customer else ""
+    addresses = [customer_email, *await select_thread_addresses(conn, invoice.id)]
     recipients = dict.fromkeys(address.strip().lower() for address in addresses if address.strip())
-    body = f"{comment.author_name} replied about invoice {invoice.number}:\n\n{comment.body}\n\nAnswer: {thread_url}\n"
     mail_ids = []
     for recipient in recipients:
+        own_locale = customer.locale if customer is not None and recipient == customer_email else None
+        texts = choose_texts(None, None, own_locale, invoice.locale)
+        letter = letters.write("comment_reply", texts, number=invoice.number, comment=comment, thread_url=thread_url)
         mail_id = await insert_mail(
             conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_reply",
-            recipient=recipient, subject=f"Reply about invoice {invoice.number}", body=body,
+            recipient=recipient, subject=letter.subject, body=letter.body,
         )  # fmt: skip
         mail_ids.append(mail_id)
     return mail_ids
 
 
-async def _tell_support(conn: Connection, invoice: Invoice, comment: Comment, thread_url: str) -> list[int]:
+async def _tell_support(
+    conn: Connection, invoice: Invoice, comment: Comment, thread_url: str, letters: Letters
+) -> list[int]:
+    """The billing team hears in the workspace's default language."""
     workspace = await select_workspace(conn, invoice.workspace_id)
-    address = workspace.support_email or workspace.email if workspace is not None else ""
-    if not address:
+    if workspace is None or not (workspace.support_email or workspace.email):
         return []
-    who = "the customer" if comment.author_role == "customer" else "a verified guest"
+    texts = choose_texts(None, None, workspace.default_locale)
+    letter = letters.write("comment_posted", texts, number=invoice.number, comment=comment, thread_url=thread_url)
     mail_id = await insert_mail(
-        conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_posted", recipient=address,
-        subject=f"New comment on invoice {invoice.number} from {comment.author_name}",
-        body=(
-            f"{comment.author_name} <{comment.author_email}> ({who}) wrote about invoice {invoice.number}:\n\n"
-            f"{comment.body}\n\nThread: {thread_url}\n"
-        ),
+        conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_posted",
+        recipient=workspace.support_email or workspace.email, subject=letter.subject, body=letter.body,
     )  # fmt: skip
     return [mail_id]

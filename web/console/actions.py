@@ -19,6 +19,8 @@ from db.rows import Connection
 from db.session import set_actor
 from web.console import CONSOLE_LOCALE
 from web.console.sending import mail_link
+from web.i18n.letters import Letters
+from web.i18n.message import msg
 from web.invoices.documents import load_document
 from web.invoices.links import live_link, replace_links
 from web.invoices.status import UNPAID
@@ -53,7 +55,7 @@ async def received_amount(conn: Connection, invoice: Invoice, text: str) -> int:
     """The typed amount of a payment received, in minor units: partial is fine, more than is due is not.
     Raises AmountError with the message for the field."""
     if invoice.status not in UNPAID:
-        raise AmountError("Only an open or uncollectible invoice can receive a payment.")
+        raise AmountError(msg("Only an open or uncollectible invoice can receive a payment."))
     document = await load_document(conn, invoice)
     return parse_received_amount(text, invoice.currency, document.amount_due, CONSOLE_LOCALE)
 
@@ -70,7 +72,7 @@ async def record_payment(
 
 
 async def resend_link(
-    conn: Connection, invoice: Invoice, *, now: datetime, link_url: Callable[[str], str], by: str
+    conn: Connection, invoice: Invoice, *, now: datetime, link_url: Callable[[str], str], by: str, letters: Letters
 ) -> int:
     """Mail the customer the live link again (a new one if none is live); returns the outbox id to deliver."""
     customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
@@ -79,8 +81,9 @@ async def resend_link(
     link = await live_link(conn, invoice.id, now) or await replace_links(conn, invoice.id)
     document = await load_document(conn, invoice)
     mail_id = await mail_link(
-        conn, invoice, link, recipient=customer.email, total=document.totals.total, again=True, link_url=link_url
-    )
+        conn, invoice, link, recipient=customer.email, total=document.totals.total, again=True, link_url=link_url,
+        letters=letters,
+    )  # fmt: skip
     await insert_activity(conn, invoice.id, "sent", {"to": customer.email, "by": by, "again": True})
     return mail_id
 

@@ -13,6 +13,7 @@ from db.staff import Staff
 from web.console.customer_form import find_customer
 from web.console.draft import DraftCheck, blank_line, check_draft
 from web.console.sending import SendRefused, Sent, send_draft
+from web.i18n.letters import Letters
 
 ACTIONS = ("save", "add_line", "preview", "send")
 
@@ -47,6 +48,7 @@ async def save_form(
     send: bool,
     today: date,
     link_url: Callable[[str], str],
+    letters: Letters,
 ) -> Saved:
     """`draft` is locked by the caller's transaction and still a draft."""
     found = await find_customer(conn, staff.workspace_id, posted.get("customer_id", ""))
@@ -64,6 +66,8 @@ async def save_form(
         async with conn.transaction():  # a refused send rolls back to the saved draft: no number taken
             saved = await lock_invoice_in_workspace(conn, staff.workspace_id, draft.id)  # as just saved
             assert saved is not None  # locked by this transaction since before the save
-            return Saved(check, await send_draft(conn, saved, staff=staff, today=today, link_url=link_url))
+            return Saved(
+                check, await send_draft(conn, saved, staff=staff, today=today, link_url=link_url, letters=letters)
+            )
     except SendRefused as refused:
         return Saved(check, message=str(refused))

@@ -14,8 +14,9 @@ from db.links import PortalLink
 from db.outbox import insert_mail
 from db.rows import Connection
 from db.staff import Staff
+from web.i18n.choice import choose_texts
+from web.i18n.letters import Letters
 from web.invoices.links import create_link
-from web.invoices.money import format_money
 from web.invoices.totals import compute_totals
 
 SENT = "sent"
@@ -37,7 +38,13 @@ class Sent:
 
 
 async def send_draft(
-    conn: Connection, draft: Invoice, *, staff: Staff, today: date, link_url: Callable[[str], str]
+    conn: Connection,
+    draft: Invoice,
+    *,
+    staff: Staff,
+    today: date,
+    link_url: Callable[[str], str],
+    letters: Letters,
 ) -> Sent:
     """`draft` must be locked by the caller's transaction (db.invoices.lock_invoice_in_workspace); `link_url` makes
     the public URL of a link from its token."""
@@ -58,7 +65,9 @@ async def send_draft(
         raise SendRefused("The due date cannot be before the issue date.")
     issued = await issue_invoice(conn, draft.id, issue_date=issue_date, due_date=due_date)
     link = await create_link(conn, draft.id)
-    mail_id = await mail_link(conn, issued, link, recipient=customer.email, link_url=link_url, total=totals.total)
+    mail_id = await mail_link(
+        conn, issued, link, recipient=customer.email, link_url=link_url, total=totals.total, letters=letters
+    )
     await insert_activity(conn, draft.id, SENT, {"to": customer.email, "by": staff.email})
     return Sent(issued, link, [mail_id])
 
@@ -71,21 +80,18 @@ async def mail_link(
     recipient: str,
     link_url: Callable[[str], str],
     total: int,
+    letters: Letters,
     again: bool = False,
 ) -> int:
-    seller = (invoice.seller_snapshot or {}).get("legal_name", "")
-    amount = format_money(total, invoice.currency, invoice.locale)
-    due = invoice.due_date.isoformat() if invoice.due_date else ""
-    opening = "As requested, here is the link to" if again else "Please find"
-    body = (
-        f"Hello,\n\n{opening} invoice {invoice.number} from {seller} for {amount}, due {due}:\n\n"
-        f"{link_url(link.token)}\n\n"
-        "On that page you can view and download the invoice, ask a question, and pay online.\n\n"
-        f"Thank you,\n{seller}\n"
-    )
+    """The link to the customer, in the invoice's language (the customer's when it was issued)."""
+    texts = choose_texts(None, None, invoice.locale)
+    letter = letters.write(
+        "invoice_link", texts, number=invoice.number, seller=(invoice.seller_snapshot or {}).get("legal_name", ""),
+        total=total, currency=invoice.currency, due_date=invoice.due_date, link=link_url(link.token), again=again,
+    )  # fmt: skip
     return await insert_mail(
         conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="invoice_link", recipient=recipient,
-        subject=f"Invoice {invoice.number} from {seller}", body=body,
+        subject=letter.subject, body=letter.body,
         # The link is a key to the invoice: the copy kept in the outbox is blanked once delivered.
         sensitive=True,
     )  # fmt: skip

@@ -7,17 +7,19 @@ from __future__ import annotations
 import asyncio
 
 from starlette.datastructures import FormData, Headers
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.http.errors import RefusedRequest
+from web.i18n.catalogs import ENGLISH
+from web.i18n.message import msg
 from web.state import AppRequest
 
 # No form of ours may be larger (the draft builder, a logo upload): the app refuses any bigger body outright.
 LARGEST_BODY = 1024 * 1024
-TOO_LARGE = "What you sent is larger than this form accepts. Shorten it and try again."
-TOO_SLOW = "What you sent arrived too slowly. Please try again."
+TOO_LARGE = msg("What you sent is larger than this form accepts. Shorten it and try again.")
+TOO_SLOW = msg("What you sent arrived too slowly. Please try again.")
 
 
 def declared_length(header: str) -> int | None:
@@ -37,7 +39,8 @@ class DeclaredBodyLimit:
         if scope["type"] == "http":
             length = declared_length(Headers(scope=scope).get("content-length", ""))
             if length is not None and length > LARGEST_BODY:
-                await PlainTextResponse(TOO_LARGE, status_code=413)(scope, receive, send)
+                # Refused before routing, so before anything knows the reader: plain English.
+                await PlainTextResponse(ENGLISH.say(TOO_LARGE), status_code=413)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -48,9 +51,9 @@ async def read_body(request: AppRequest, max_bytes: int) -> bytes:
     if header is not None:
         length = declared_length(header)
         if length is None:
-            raise HTTPException(400, "The request's Content-Length is not a number.")
+            raise RefusedRequest(400, msg("The request's Content-Length is not a number."))
         if length > max_bytes:
-            raise HTTPException(413, TOO_LARGE)
+            raise RefusedRequest(413, TOO_LARGE)
     if max_bytes > LARGEST_BODY:
         raise ValueError(f"{max_bytes} is above LARGEST_BODY, which the app enforces on every body")
     chunks: list[bytes] = []
@@ -60,10 +63,10 @@ async def read_body(request: AppRequest, max_bytes: int) -> bytes:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > max_bytes:
-                    raise HTTPException(413, TOO_LARGE)
+                    raise RefusedRequest(413, TOO_LARGE)
                 chunks.append(chunk)
     except TimeoutError:
-        raise HTTPException(408, TOO_SLOW) from None
+        raise RefusedRequest(408, TOO_SLOW) from None
     return b"".join(chunks)
 
 

@@ -1,4 +1,8 @@
-"""The Jinja2 environment: autoescape, i18n hooks for later translations, money/date filters, hashed static URLs."""
+"""The Jinja2 environment: autoescape, translations chosen per render, money/date filters, hashed static URLs.
+
+`_()` and `{% trans %}` in a template read the `texts` in its context (web.i18n.catalogs.Texts): a portal page
+passes the reader's, the document part the invoice's ({% with texts=doc_texts %}), mails the recipient's;
+a template rendered without any (the console) is English. Catalog texts and overrides are escaped like values."""
 
 from __future__ import annotations
 
@@ -13,10 +17,13 @@ from typing import Any
 from babel import Locale
 from babel.numbers import format_decimal, format_percent
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from starlette.templating import Jinja2Templates
 
 from web.http.urls import path_for
+from web.i18n.catalogs import ENGLISH, Texts
+from web.i18n.message import Message
 from web.invoices.money import format_money
 from web.locales import babel_locale, format_day, format_moment, locale_tag
 
@@ -52,6 +59,35 @@ def linkify(text: str) -> Markup:
     return Markup("").join(pieces)
 
 
+def _texts(context: Context) -> Texts:
+    texts = context.get("texts")
+    return texts if isinstance(texts, Texts) else ENGLISH
+
+
+def _as_output(context: Context, text: str) -> str:
+    # Jinja marks what gettext returns as safe markup: escape it first, so no catalog or override is markup.
+    return escape(text) if context.eval_ctx.autoescape else text
+
+
+@pass_context
+def _gettext(context: Context, text: str) -> str:
+    return _as_output(context, _texts(context).gettext(text))
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    return _as_output(context, _texts(context).ngettext(singular, plural, count))
+
+
+@pass_context
+def _say(context: Context, message: Message | None) -> str:
+    """A Message (a refusal, a notice) in the reader's words: `{{ form.error|say }}`."""
+    if message is None:
+        return ""
+    texts = _texts(context)
+    return texts.say_html(message) if context.eval_ctx.autoescape else texts.say(message)
+
+
 @pass_context
 def _path_for(context: Mapping[str, Any], name: str, /, **params: Any) -> str:
     """`path_for("invoice_pdf", token=…)` in a template: the route's path, like the handlers' web.http.urls."""
@@ -62,14 +98,14 @@ def build_templates(templates_dir: Path, static_dir: Path, *, static_path: Calla
     """`static_path` maps a file under static/ to its URL path (from the route map)."""
     env = Environment(
         loader=FileSystemLoader(templates_dir),
-        autoescape=select_autoescape(default=True, default_for_string=True),
+        # Mails are plain text (templates/mail/*.txt): nothing there is HTML.
+        autoescape=select_autoescape(disabled_extensions=("txt",), default=True, default_for_string=True),
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
     )
-    # Every customer-facing text goes through _() so translations can be installed later without touching templates.
-    env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(_gettext, _ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(
         money=_money,
         day=format_day,
@@ -78,6 +114,7 @@ def build_templates(templates_dir: Path, static_dir: Path, *, static_path: Calla
         percent=_percent,
         lang=locale_tag,
         linkify=linkify,
+        say=_say,
     )
 
     @cache

@@ -49,14 +49,12 @@ class InvoiceDocument:
     amount_paid: int
     # The logo's SHA-256 (hex): content-addressed, so it also names the exact image this invoice shows.
     logo_sha: str | None = None
+    # The workspace's default language: the page's and the document's when the invoice's own has no catalog.
+    workspace_locale: str = "en"
 
     @property
     def amount_due(self) -> int:
         return amount_due(self.invoice.status, self.totals.total, self.amount_paid)
-
-    @property
-    def title(self) -> str:
-        return f"Invoice {self.invoice.number}" if self.invoice.number else "Draft invoice"
 
     def is_overdue(self, today: date) -> bool:
         return is_overdue(self.invoice, self.amount_due, today)
@@ -79,6 +77,8 @@ def amount_due(status: str, total: int, paid: int) -> int:
 async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
     lines = await select_invoice_lines(conn, invoice.id)
     payments = await select_succeeded_payments(conn, invoice.id)
+    workspace = await select_workspace(conn, invoice.workspace_id)
+    assert workspace is not None  # a foreign key guarantees it
     if invoice.seller_snapshot is not None and invoice.buyer_snapshot is not None:
         seller = Party.from_snapshot(invoice.seller_snapshot)
         buyer = Party.from_snapshot(invoice.buyer_snapshot)
@@ -86,9 +86,8 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         snapshot_logo = invoice.seller_snapshot.get("logo_sha")
         logo_sha = snapshot_logo if isinstance(snapshot_logo, str) else None
     else:
-        workspace = await select_workspace(conn, invoice.workspace_id)
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
-        assert workspace is not None and customer is not None  # foreign keys guarantee both
+        assert customer is not None  # a foreign key guarantees it
         seller = Party(workspace.legal_name, workspace.address, workspace.tax_id, workspace.email)
         buyer = Party(customer.name, customer.billing_address, customer.tax_id, customer.email)
         bank = workspace.bank_transfer_instructions
@@ -104,4 +103,5 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         payments=payments,
         amount_paid=amount_paid(payments),
         logo_sha=logo_sha,
+        workspace_locale=workspace.default_locale,
     )

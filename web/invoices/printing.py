@@ -7,8 +7,11 @@ import re
 from functools import lru_cache
 
 import asyncpg
+from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
+from web.i18n.catalogs import Texts
+from web.i18n.choice import document_texts
 from web.invoices.documents import InvoiceDocument
 from web.invoices.logos import logo_data_uri
 from web.pdf import PdfCache
@@ -32,7 +35,22 @@ async def invoice_pdf_bytes(
 def print_html(templates: Jinja2Templates, document: InvoiceDocument, logo_src: str | None) -> str:
     """The HTML WeasyPrint turns into the PDF; `logo_src` is the logo inline (a data: URI) or None."""
     template = templates.get_template("pdf/invoice.html")
-    return template.render(doc=document, doc_locale=document.invoice.locale, logo_src=logo_src)
+    texts = document_texts(document)
+    return template.render(doc=document, texts=texts, logo_src=logo_src, page_counter=page_counter(texts))
+
+
+def page_counter(texts: Texts) -> Markup:
+    """The footer's "Page 1 of 3" as a CSS content value, in the document's words (an override included)."""
+    pieces = []
+    for piece in re.split(r"(%\(page\)s|%\(pages\)s)", texts.gettext("Page %(page)s of %(pages)s")):
+        if piece in ("%(page)s", "%(pages)s"):
+            pieces.append(f"counter({piece[2:-2]})")
+        elif piece:
+            # A CSS string inside <style>: quotes and backslashes escaped, "<" written as an escape so no text
+            # can close the style element.
+            quoted = piece.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ").replace("\n", " ")
+            pieces.append(f'"{quoted}"')
+    return Markup(" ".join(pieces))  # noqa: S704 (quoted, escaped CSS strings and counters only)
 
 
 @lru_cache(maxsize=4096)

@@ -13,14 +13,16 @@ from decimal import Decimal
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
-from web.invoices.money import Currency, format_money, get_currency
+from web.i18n.message import Message, Money, Refusal, msg, msg_plural
+from web.invoices.money import Currency, get_currency
 from web.locales import babel_locale
 
 MAX_INPUT_LENGTH = 32
+GREATER_THAN_ZERO = msg("Enter an amount greater than zero.")
 
 
-class AmountError(ValueError):
-    """A refused amount; str() is the message shown to the customer."""
+class AmountError(Refusal):
+    """A refused amount; its message names the broken rule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,7 @@ def decimal_and_group(locale: str) -> tuple[str, str]:
 
 def parse_amount(text: str, rules: AmountRules, locale: str) -> int:
     """The amount a customer wants to pay by card, in minor units, or AmountError with a readable message."""
-    return validate_amount(
-        _parse_minor(text, rules, locale, missing="Enter the amount you want to pay."), rules, locale
-    )
+    return validate_amount(_parse_minor(text, rules, locale, missing=msg("Enter the amount you want to pay.")), rules)
 
 
 def parse_received_amount(text: str, currency_code: str, due: int, locale: str) -> int:
@@ -92,78 +92,115 @@ def parse_received_amount(text: str, currency_code: str, due: int, locale: str) 
     minimum and maximum charge): the money has already arrived, whatever its amount. It cannot exceed what is due.
     """
     if due <= 0:
-        raise AmountError("Nothing is due on this invoice, so there is no payment to record.")
-    minor = _parse_minor(text, rules_for(currency_code, due), locale, missing="Enter the amount received.")
+        raise AmountError(msg("Nothing is due on this invoice, so there is no payment to record."))
+    minor = _parse_minor(text, rules_for(currency_code, due), locale, missing=msg("Enter the amount received."))
     if minor <= 0:
-        raise AmountError("Enter an amount greater than zero.")
+        raise AmountError(GREATER_THAN_ZERO)
     if minor > due:
-        money = format_money(due, currency_code, locale)
-        raise AmountError(f"The amount received can be at most {money}, the amount still due.")
+        raise AmountError(
+            msg(
+                "The amount received can be at most %(amount)s, the amount still due.", amount=Money(due, currency_code)
+            )
+        )
     return minor
 
 
-def _parse_minor(text: str, rules: AmountRules, locale: str, *, missing: str) -> int:
+def _parse_minor(text: str, rules: AmountRules, locale: str, *, missing: Message) -> int:
     """The typed amount in minor units (zero allowed: callers validate), or AmountError for what is not an amount."""
     currency = rules.currency
     raw = (text or "").strip().replace("\u202f", " ").replace("\xa0", " ")
     if not raw:
         raise AmountError(missing)
-    if len(raw) > MAX_INPUT_LENGTH:
-        raise AmountError("That amount is too long. Enter it with digits only, for example 120.50.")
     decimal, group = decimal_and_group(locale)
-    example = format_money(12345 * 10 ** max(currency.exponent - 2, 0), currency.code, locale)
+    example = Money(12345 * 10 ** max(currency.exponent - 2, 0), currency.code)
+    if len(raw) > MAX_INPUT_LENGTH:
+        raise AmountError(
+            msg("That amount is too long. Enter it with digits only, for example %(example)s.", example=example)
+        )
     if raw.startswith("-") or raw.startswith("−"):
-        raise AmountError("Enter a positive amount.")
+        raise AmountError(msg("Enter a positive amount."))
     allowed = set("0123456789") | {decimal, group}
     if any(ch not in allowed for ch in raw):
-        raise AmountError(f"Use digits only, with “{decimal}” for decimals (for example {example}).")
+        raise AmountError(
+            msg(
+                "Use digits only, with “%(decimal)s” for decimals (for example %(example)s).",
+                decimal=decimal,
+                example=example,
+            )
+        )
     whole, _, fraction = raw.partition(decimal)
     if decimal in fraction or group in fraction:
-        raise AmountError(f"“{raw}” is not a number. Use “{decimal}” once, for decimals.")
+        raise AmountError(
+            msg("“%(text)s” is not a number. Use “%(decimal)s” once, for decimals.", text=raw, decimal=decimal)
+        )
     if group in whole:
         if not re.fullmatch(rf"\d{{1,3}}({re.escape(group)}\d{{3}})+", whole):
-            raise AmountError(f"The thousands separator “{group}” is in the wrong place in “{raw}”.")
+            raise AmountError(
+                msg("The thousands separator “%(group)s” is in the wrong place in “%(text)s”.", group=group, text=raw)
+            )
         # "0.015" in German is someone's 0,015, not fifteen: no number is written with thousands before a 0.
         if whole.startswith("0"):
             raise AmountError(
-                f"“{raw}” is not a number: an amount with the thousands separator “{group}” cannot start with 0. "
-                f"Use “{decimal}” for decimals (for example {example})."
-            )
+                msg(
+                    "“%(text)s” is not a number: an amount with the thousands separator “%(group)s” cannot start "
+                    "with 0. Use “%(decimal)s” for decimals (for example %(example)s).",
+                    text=raw, group=group, decimal=decimal, example=example,
+                )
+            )  # fmt: skip
     whole = whole.replace(group, "")
     if not whole and not fraction:
         raise AmountError(missing)
     if decimal in raw and not fraction:
-        raise AmountError(f"Add the decimals after “{decimal}”, or remove it.")
+        raise AmountError(msg("Add the decimals after “%(decimal)s”, or remove it.", decimal=decimal))
     if len(fraction) > rules.decimals:
         if rules.decimals == 0:
-            raise AmountError(f"{currency.code} amounts have no decimals: enter a whole number.")
-        raise AmountError(f"{currency.code} amounts have at most {rules.decimals} decimals.")
+            raise AmountError(
+                msg("%(currency)s amounts have no decimals: enter a whole number.", currency=currency.code)
+            )
+        raise AmountError(
+            msg_plural(
+                "%(currency)s amounts have at most %(num)s decimal.",
+                "%(currency)s amounts have at most %(num)s decimals.",
+                rules.decimals,
+                currency=currency.code,
+            )
+        )
     return int(Decimal(f"{whole or 0}.{fraction or 0}").scaleb(currency.exponent))
 
 
-def validate_amount(minor: int, rules: AmountRules, locale: str) -> int:
+def validate_amount(minor: int, rules: AmountRules) -> int:
     currency = rules.currency
 
-    def money(value: int) -> str:
-        return format_money(value, currency.code, locale)
+    def money(value: int) -> Money:
+        return Money(value, currency.code)
 
     if minor <= 0:
-        raise AmountError("Enter an amount greater than zero.")
+        raise AmountError(GREATER_THAN_ZERO)
     if minor % currency.charge_step:
         raise AmountError(
-            f"{currency.code} card payments must end in 0 in the last decimal place (for example "
-            f"{money(minor - minor % currency.charge_step)})."
-        )
+            msg(
+                "%(currency)s card payments must end in 0 in the last decimal place (for example %(example)s).",
+                currency=currency.code, example=money(minor - minor % currency.charge_step),
+            )
+        )  # fmt: skip
     if minor > rules.due:
-        raise AmountError(f"You can pay at most {money(rules.due)}, the amount still due.")
+        raise AmountError(msg("You can pay at most %(amount)s, the amount still due.", amount=money(rules.due)))
     if minor > currency.maximum_charge:
         raise AmountError(
-            f"A single card payment can be at most {money(currency.maximum_charge)}. "
-            "Pay in several parts, or by bank transfer."
+            msg(
+                "A single card payment can be at most %(amount)s. Pay in several parts, or by bank transfer.",
+                amount=money(currency.maximum_charge),
+            )
         )
     minimum = currency.minimum_charge
     if minimum is not None and minor < minimum:
-        raise AmountError(f"The smallest card payment in {currency.code} is {money(minimum)}.")
+        raise AmountError(
+            msg(
+                "The smallest card payment in %(currency)s is %(amount)s.",
+                currency=currency.code,
+                amount=money(minimum),
+            )
+        )
     # A part payment must leave either nothing a card could pay, or enough for one more card payment: else the
     # rest could never be paid by card.
     left = rules.largest_charge - minor
@@ -171,16 +208,28 @@ def validate_amount(minor: int, rules: AmountRules, locale: str) -> int:
         smallest = money(rules.smallest_charge)
         if not rules.takes_parts:
             raise AmountError(
-                f"Pay {money(rules.largest_charge)} in one card payment: a smaller amount would leave less than "
-                f"the smallest card payment ({smallest}), which could then not be paid by card."
-            )
-        choices = f"at most {money(rules.largest_part)}"
+                msg(
+                    "Pay %(amount)s in one card payment: a smaller amount would leave less than the smallest card "
+                    "payment (%(smallest)s), which could then not be paid by card.",
+                    amount=money(rules.largest_charge), smallest=smallest,
+                )
+            )  # fmt: skip
+        left_over = money(rules.due - minor)
         if rules.largest_charge <= currency.maximum_charge:
-            choices = f"{money(rules.largest_charge)}, or {choices}"
+            raise AmountError(
+                msg(
+                    "That would leave %(left)s, less than the smallest card payment (%(smallest)s), which could then "
+                    "not be paid by card. Pay %(all)s, or at most %(part)s.",
+                    left=left_over, smallest=smallest, all=money(rules.largest_charge), part=money(rules.largest_part),
+                )
+            )  # fmt: skip
         raise AmountError(
-            f"That would leave {money(rules.due - minor)}, less than the smallest card payment ({smallest}), "
-            f"which could then not be paid by card. Pay {choices}."
-        )
+            msg(
+                "That would leave %(left)s, less than the smallest card payment (%(smallest)s), which could then "
+                "not be paid by card. Pay at most %(part)s.",
+                left=left_over, smallest=smallest, part=money(rules.largest_part),
+            )
+        )  # fmt: skip
     return minor
 
 

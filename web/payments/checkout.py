@@ -22,8 +22,8 @@ from db.payments import (
 )
 from db.rows import Connection
 from db.session import lock_names_for_transaction
+from web.i18n.message import Message, Money, Refusal, msg, msg_plural, sentences
 from web.invoices.documents import InvoiceDocument
-from web.invoices.money import format_money
 from web.invoices.status import InvoiceStatus
 from web.payments.amounts import (
     AmountError,
@@ -42,54 +42,60 @@ ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 ATTEMPT_WINDOW = timedelta(hours=1)
 MAX_ATTEMPTS_PER_INVOICE = 20
 MAX_ATTEMPTS_PER_CLIENT = 30
-TOO_MANY_ATTEMPTS = "There were too many card payment attempts in the last hour. Please try again in an hour."
+TOO_MANY_ATTEMPTS = msg("There were too many card payment attempts in the last hour. Please try again in an hour.")
 # The billing team switched online payment off for this invoice (bank transfer only).
-PAYMENTS_OFF = (
+PAYMENTS_OFF = msg(
     "Online payment is turned off for this invoice. Please pay by bank transfer using the details on the invoice."
 )
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(Refusal):
     """New card attempts are over a limit; the text says when to retry and how else to pay."""
 
 
 @dataclass(frozen=True, slots=True)
 class Availability:
     payable: bool
-    reason: str  # why not, in plain words; empty when payable
+    reason: Message | None = None  # why not, in plain words
 
 
-def availability(settings: Settings, document: InvoiceDocument, locale: str) -> Availability:
+def availability(settings: Settings, document: InvoiceDocument) -> Availability:
     status = document.invoice.status
     if not settings.stripe_connected:
-        return Availability(False, "Online card payment is not available for this invoice.")
+        return Availability(False, msg("Online card payment is not available for this invoice."))
     if status == InvoiceStatus.PAID or (status == InvoiceStatus.OPEN and document.amount_due == 0):
-        return Availability(False, "This invoice is paid in full. Nothing is due.")
+        return Availability(False, msg("This invoice is paid in full. Nothing is due."))
     if status == InvoiceStatus.VOID:
-        return Availability(False, "This invoice was voided and cannot be paid.")
+        return Availability(False, msg("This invoice was voided and cannot be paid."))
     if status != InvoiceStatus.OPEN:
-        return Availability(False, "This invoice cannot be paid online. Please contact the sender.")
+        return Availability(False, msg("This invoice cannot be paid online. Please contact the sender."))
     if not document.invoice.payments_enabled:
         return Availability(False, PAYMENTS_OFF)
     rules = rules_for(document.invoice.currency, document.amount_due)
     if not card_payable_due(rules):
         code = rules.currency.code
-        due, minimum = format_money(rules.due, code, locale), format_money(rules.smallest_charge, code, locale)
-        return Availability(
-            False,
-            f"The amount due ({due}) is below the smallest card payment ({minimum}), so it cannot be paid by card. "
-            f"{other_way(document)}",
-        )
-    return Availability(True, "")
+        below = msg(
+            "The amount due (%(due)s) is below the smallest card payment (%(minimum)s), so it cannot be paid by card.",
+            due=Money(rules.due, code), minimum=Money(rules.smallest_charge, code),
+        )  # fmt: skip
+        return Availability(False, sentences(below, other_way(document)))
+    return Availability(True)
 
 
-def other_way(document: InvoiceDocument, what: str = "it") -> str:
-    """How to pay what a card cannot: by bank transfer when the invoice carries bank details, else ask the seller."""
+def other_way(document: InvoiceDocument, *, whole_invoice: bool = False) -> Message:
+    """How to pay what a card cannot (the rest, or `whole_invoice`): by bank transfer when the invoice carries bank
+    details, else ask the seller."""
     if document.bank_transfer_instructions:
-        return f"Please pay {what} by bank transfer, with the bank details on the invoice."
+        if whole_invoice:
+            return msg("Please pay the invoice by bank transfer, with the bank details on the invoice.")
+        return msg("Please pay it by bank transfer, with the bank details on the invoice.")
     if document.seller.email:
-        return f"Please write to {document.seller.email} to settle {what}."
-    return f"Please contact {document.seller.legal_name} to settle {what}."
+        if whole_invoice:
+            return msg("Please write to %(email)s to settle the invoice.", email=document.seller.email)
+        return msg("Please write to %(email)s to settle it.", email=document.seller.email)
+    if whole_invoice:
+        return msg("Please contact %(seller)s to settle the invoice.", seller=document.seller.legal_name)
+    return msg("Please contact %(seller)s to settle it.", seller=document.seller.legal_name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,45 +104,80 @@ class PaymentCard:
 
     availability: Availability
     prefill: str = ""  # the most one card payment may be now, as the reader types it
-    hint: str = ""
+    hint: Message | None = None
 
 
 def payment_card(settings: Settings, document: InvoiceDocument, locale: str) -> PaymentCard:
-    gate = availability(settings, document, locale)
+    """`locale`: the reader's, whose decimal symbol the prefill and the hint use."""
+    gate = availability(settings, document)
     if not gate.payable:
         return PaymentCard(gate)
     rules = rules_for(document.invoice.currency, document.amount_due)
     currency = rules.currency
 
-    def money(minor: int) -> str:
-        return format_money(minor, currency.code, locale)
+    def money(minor: int) -> Money:
+        return Money(minor, currency.code)
 
-    decimal, _group = decimal_and_group(locale)
-    if rules.decimals == 0:
-        digits = "whole amounts only"
-    else:
-        digits = f"up to {rules.decimals} decimals after “{decimal}”"
-        if currency.charge_step > 1:
-            digits += ", the last one 0"
     highest, smallest = rules.highest_charge, rules.smallest_charge
-    if not rules.takes_parts:
-        hint = f"Pay {money(highest)} in one card payment"
-        if highest > smallest:
-            hint += f": a smaller amount would leave less than the smallest card payment ({money(smallest)})."
-        else:
-            hint += f", the smallest card payment in {currency.code}."
+    hint: list[Message] = []
+    if not rules.takes_parts and highest > smallest:
+        hint.append(
+            msg(
+                "Pay %(amount)s in one card payment: a smaller amount would leave less than the smallest card "
+                "payment (%(smallest)s).",
+                amount=money(highest), smallest=money(smallest),
+            )
+        )  # fmt: skip
+    elif not rules.takes_parts:
+        hint.append(
+            msg(
+                "Pay %(amount)s in one card payment, the smallest card payment in %(currency)s.",
+                amount=money(highest), currency=currency.code,
+            )
+        )  # fmt: skip
     else:
-        hint = f"You can pay all or part of it by card: from {money(smallest)} up to {money(highest)}; {digits}."
+        hint.append(
+            msg(
+                "You can pay all or part of it by card: from %(smallest)s up to %(highest)s.",
+                smallest=money(smallest), highest=money(highest),
+            )
+        )  # fmt: skip
+        hint.append(_digits_rule(rules.decimals, currency.charge_step > 1, decimal_and_group(locale)[0]))
         if smallest > currency.charge_step:
-            hint += f" A part payment must leave at least {money(smallest)} for a later card payment."
+            hint.append(
+                msg("A part payment must leave at least %(amount)s for a later card payment.", amount=money(smallest))
+            )
         if highest < rules.largest_charge:
-            hint += f" {money(highest)} is the most one card payment can be: pay the rest in a second payment."
+            hint.append(
+                msg(
+                    "%(amount)s is the most one card payment can be: pay the rest in a second payment.",
+                    amount=money(highest),
+                )
+            )
     if rules.card_rest:
-        hint += (
-            f" The last {money(rules.card_rest)} cannot be paid by card ({currency.code} card payments end in 0). "
-            f"{other_way(document)}"
-        )
-    return PaymentCard(gate, format_for_input(highest, rules, locale), hint)
+        hint.append(
+            msg(
+                "The last %(amount)s cannot be paid by card (%(currency)s card payments end in 0).",
+                amount=money(rules.card_rest), currency=currency.code,
+            )
+        )  # fmt: skip
+        hint.append(other_way(document))
+    return PaymentCard(gate, format_for_input(highest, rules, locale), sentences(*hint))
+
+
+def _digits_rule(decimals: int, ends_in_zero: bool, decimal: str) -> Message:
+    if decimals == 0:
+        return msg("Whole amounts only.")
+    if ends_in_zero:
+        return msg_plural(
+            "Up to %(num)s decimal after “%(decimal)s”, the last one 0.",
+            "Up to %(num)s decimals after “%(decimal)s”, the last one 0.",
+            decimals, decimal=decimal,
+        )  # fmt: skip
+    return msg_plural(
+        "Up to %(num)s decimal after “%(decimal)s”.", "Up to %(num)s decimals after “%(decimal)s”.", decimals,
+        decimal=decimal,
+    )  # fmt: skip
 
 
 async def start_card_payment(
@@ -156,20 +197,20 @@ async def start_card_payment(
     the gateway; the attempt row then stays without an intent and the same attempt key can simply be submitted again.
     """
     if not ATTEMPT_KEY.match(attempt_key or ""):
-        raise AmountError("This payment form has expired. Please reload the page and try again.")
+        raise AmountError(msg("This payment form has expired. Please reload the page and try again."))
     invoice = document.invoice
     amount = parse_amount(amount_text, rules_for(invoice.currency, document.amount_due), locale)
     async with conn.transaction():
         # A resubmitted attempt is never refused: it finds its row and its PaymentIntent again (looked up under
         # the locks, so a double click's second request sees the row its first one wrote).
         if not await under_attempt_limits(conn, invoice_id=invoice.id, client=client, now=now, attempt_key=attempt_key):
-            raise TooManyAttempts(f"{TOO_MANY_ATTEMPTS} {other_way(document, 'the invoice')}")
+            raise TooManyAttempts(sentences(TOO_MANY_ATTEMPTS, other_way(document, whole_invoice=True)))
         payment, _created = await insert_card_attempt(
             conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, attempt_key=attempt_key,
             client=client, now=now,
         )  # fmt: skip
     if payment.invoice_id != invoice.id or payment.amount != amount:
-        raise AmountError("This payment form was already used for another amount. Please reload the page.")
+        raise AmountError(msg("This payment form was already used for another amount. Please reload the page."))
     return payment, await ensure_intent(conn, gateway, invoice, payment)
 
 

@@ -30,8 +30,9 @@ from db.payments import (
     set_card_details,
 )
 from db.rows import Connection
+from web.i18n.catalogs import ENGLISH
+from web.i18n.message import Message, Money, msg, sentences
 from web.invoices.documents import load_document
-from web.invoices.money import format_money
 from web.invoices.status import InvoiceStatus
 from web.payments.amounts import card_payable_due, rules_for
 from web.payments.checkout import (
@@ -42,6 +43,7 @@ from web.payments.checkout import (
     other_way,
     under_attempt_limits,
 )
+from web.payments.declines import NOT_COMPLETED, decline_message
 from web.payments.status import PaymentStatus
 from web.stripe.gateway import CardDeclined, Intent, IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
 
@@ -50,7 +52,11 @@ log = logging.getLogger(__name__)
 # Long enough for a 3-D Secure challenge; after it a forgotten tab no longer blocks others.
 HOLD_SECONDS = 15 * 60
 CARD_TOKEN = re.compile(r"^tok_[A-Za-z0-9_]{1,200}$")
-STRIPE_DOWN = "The card payment service is not answering right now. Nothing was charged. Please try again in a moment."
+STRIPE_DOWN = msg(
+    "The card payment service is not answering right now. Nothing was charged. Please try again in a moment."
+)
+ENTER_CARD = msg("Enter your card details.")
+NOT_CHARGED = msg("Your card was not charged.")
 
 
 # Where confirming with a card can still happen; anything else has moved on at Stripe.
@@ -72,7 +78,7 @@ class AttemptNotFound(LookupError):
 class Outcome:
     step: Step
     payment: Payment
-    message: str = ""
+    message: Message | None = None
     client_secret: str = ""
     processing: bool = False
     unavailable: bool = False  # Stripe did not answer: say "try again" (503)
@@ -86,7 +92,6 @@ async def confirm_attempt(
     invoice_id: int,
     attempt_key: str,
     card_token: str,
-    locale: str,
     now: datetime,
 ) -> Outcome:
     if not ATTEMPT_KEY.match(attempt_key):  # a key our forms never make (NUL, 200 characters, ...): no query
@@ -102,8 +107,8 @@ async def confirm_attempt(
                 return finished
             if not _held(payment, now) and not CARD_TOKEN.match(card_token):
                 # Before any hold: a form sent without a usable card must not block other tabs.
-                return Outcome(Step.CARD, payment, "Enter your card details.")
-            decision, payment, message = await _check_balance(conn, invoice, payment, locale, now)
+                return Outcome(Step.CARD, payment, ENTER_CARD)
+            decision, payment, message = await _check_balance(conn, invoice, payment, now)
         # Stripe is called only after the transaction: the invoice lock is never held across the network.
         try:
             return await _at_stripe(conn, gateway, invoice, payment, decision, message, card_token, now)
@@ -118,7 +123,7 @@ async def _at_stripe(
     invoice: Invoice,
     payment: Payment,
     decision: str,
-    message: str,
+    message: Message | None,
     card_token: str,
     now: datetime,
 ) -> Outcome:
@@ -135,17 +140,17 @@ async def _at_stripe(
             if intent.status not in _CONFIRMABLE or intent.failure_message:
                 return await _follow(conn, payment, intent, now)
             if not CARD_TOKEN.match(card_token):
-                return Outcome(Step.CARD, payment, "Enter your card details.")
+                return Outcome(Step.CARD, payment, ENTER_CARD)
         # Confirming needs only the intent's id: ask Stripe for it only when this attempt has none yet.
         if intent is None and payment.stripe_payment_intent_id is None:
             intent = await ensure_intent(conn, gateway, invoice, payment)
         intent_id = intent.id if intent is not None else str(payment.stripe_payment_intent_id)
-    except PaymentRefused as refused:
-        return Outcome(Step.CARD, payment, str(refused))
+    except PaymentRefused:
+        return Outcome(Step.CARD, payment, msg("The payment could not be set up. Please try again in a moment."))
     try:
         intent, card = await gateway.confirm_card(intent_id, card_token=card_token, amount=payment.amount)
     except CardDeclined as declined:
-        return await _declined(conn, payment, str(declined), now)
+        return await _declined(conn, payment, decline_message(declined.code, declined.decline_code), now)
     except PaymentRefused:
         # Typically a second confirmation of an intent that has already moved on: show where it stands.
         return await _follow(conn, payment, await gateway.retrieve_intent(intent_id), now)
@@ -183,16 +188,18 @@ def _finished(payment: Payment) -> Outcome | None:
     if payment.status == PaymentStatus.PROCESSING:
         return Outcome(Step.DONE, payment, processing=True)
     if payment.status in (PaymentStatus.CANCELED, PaymentStatus.FAILED) and not payment.attempt_held_until:
-        return Outcome(Step.CLOSED, payment, "This payment attempt has ended. Start a new payment if something is due.")
+        return Outcome(
+            Step.CLOSED, payment, msg("This payment attempt has ended. Start a new payment if something is due.")
+        )
     return None
 
 
 async def _check_balance(
-    conn: Connection, invoice: Invoice, payment: Payment, locale: str, now: datetime
-) -> tuple[str, Payment, str]:
+    conn: Connection, invoice: Invoice, payment: Payment, now: datetime
+) -> tuple[str, Payment, Message | None]:
     """Inside the invoice lock: hold this attempt's amount, lower it to what is left, or cancel it."""
     if _held(payment, now):
-        return "recheck", payment, ""
+        return "recheck", payment, None
     document = await load_document(conn, invoice)
     held = await amount_held_by_others(conn, invoice.id, payment.id, now)
     available = document.amount_due - held
@@ -201,43 +208,42 @@ async def _check_balance(
     if invoice.status != InvoiceStatus.OPEN or not invoice.payments_enabled or not card_payable_due(rules):
         await end_attempt(conn, payment.id, status=PaymentStatus.CANCELED)
         if invoice.status == InvoiceStatus.VOID:
-            return "cancel", payment, "This invoice was voided and cannot be paid. Your card was not charged."
+            return "cancel", payment, sentences(msg("This invoice was voided and cannot be paid."), NOT_CHARGED)
         if document.amount_due <= 0:
-            return "cancel", payment, "This invoice has just been paid in full. Your card was not charged."
+            return "cancel", payment, sentences(msg("This invoice has just been paid in full."), NOT_CHARGED)
         if not invoice.payments_enabled:
             # Switched off by the billing team after this attempt was started.
-            return "cancel", payment, f"Your card was not charged. {PAYMENTS_OFF}"
+            return "cancel", payment, sentences(NOT_CHARGED, PAYMENTS_OFF)
         if not held:
             # Nobody else is paying: a payment recorded meanwhile left less than a card can pay.
-            due, smallest = (format_money(v, invoice.currency, locale) for v in (available, rules.smallest_charge))
-            return (
-                "cancel",
-                payment,
-                (
-                    f"Only {due} is due now, below the smallest card payment ({smallest}), so it cannot be paid "
-                    f"by card. Your card was not charged. {other_way(document)}"
-                ),
-            )
-        return (
-            "cancel",
-            payment,
-            (
-                "Another payment for this invoice is being processed, so nothing more can be paid by card right now. "
-                "Your card was not charged."
-            ),
+            below = msg(
+                "Only %(due)s is due now, below the smallest card payment (%(smallest)s), so it cannot be paid "
+                "by card.",
+                due=Money(available, invoice.currency), smallest=Money(rules.smallest_charge, invoice.currency),
+            )  # fmt: skip
+            return "cancel", payment, sentences(below, NOT_CHARGED, other_way(document))
+        busy = msg(
+            "Another payment for this invoice is being processed, so nothing more can be paid by card right now."
         )
+        return "cancel", payment, sentences(busy, NOT_CHARGED)
     if payment.amount > payable:
         await lower_attempt(conn, payment.id, payable)
-        amount = format_money(payable, invoice.currency, locale)
+        amount = Money(payable, invoice.currency)
         # All that is left to pay, or less when part of it is a rest no card can pay (KWD 0.005).
-        left = f"{amount} is due now" if payable == available else f"a card can pay at most {amount} now"
+        if payable == available:
+            changed = msg("The balance changed while you were paying: %(amount)s is due now.", amount=amount)
+        else:
+            changed = msg(
+                "The balance changed while you were paying: a card can pay at most %(amount)s now.", amount=amount
+            )
+        confirm = msg("Confirm to pay %(amount)s.", amount=amount)
         return (
             "lower",
             replace(payment, amount=payable, attempt_held_until=None),
-            (f"The balance changed while you were paying: {left}. Your card was not charged. Confirm to pay {amount}."),
+            sentences(changed, NOT_CHARGED, confirm),
         )
     await hold_attempt(conn, payment.id, amount=payment.amount, until=now + timedelta(seconds=HOLD_SECONDS))
-    return "confirm", payment, ""
+    return "confirm", payment, None
 
 
 async def _follow(conn: Connection, payment: Payment, intent: Intent, now: datetime) -> Outcome:
@@ -249,12 +255,16 @@ async def _follow(conn: Connection, payment: Payment, intent: Intent, now: datet
         return Outcome(Step.ACTION, payment, client_secret=intent.client_secret)
     if intent.status == IntentStatus.CANCELED:
         await end_attempt(conn, payment.id, status=PaymentStatus.CANCELED)
-        return Outcome(Step.CLOSED, payment, "This payment was cancelled. Your card was not charged.")
+        return Outcome(Step.CLOSED, payment, sentences(msg("This payment was cancelled."), NOT_CHARGED))
     # Back to requires_payment_method: declined, or 3-D Secure failed or was abandoned.
-    return await _declined(conn, payment, intent.failure_message or "The payment was not completed.", now)
+    if intent.failure_message or intent.failure_code:
+        reason = decline_message(intent.failure_code, intent.decline_code)
+    else:
+        reason = NOT_COMPLETED
+    return await _declined(conn, payment, reason, now)
 
 
-async def _declined(conn: Connection, payment: Payment, message: str, now: datetime) -> Outcome:
+async def _declined(conn: Connection, payment: Payment, message: Message, now: datetime) -> Outcome:
     """End this attempt (releasing its hold) and open a fresh one for the same amount, so the customer can simply
     try another card: one PaymentIntent per try keeps Stripe's record and ours one-to-one. The fresh attempt
     counts against the same limits as a new one, or declined cards would be a way around them (card testing)."""
@@ -264,14 +274,16 @@ async def _declined(conn: Connection, payment: Payment, message: str, now: datet
         # key). Taking the invoice before ending this attempt keeps that order, so none of them can deadlock.
         may_retry = await under_attempt_limits(conn, invoice_id=payment.invoice_id, client=payment.client, now=now)
         await select_invoice_for_update(conn, payment.invoice_id)
-        await end_attempt(conn, payment.id, status=PaymentStatus.FAILED, failure_message=message)
+        # The console reads the reason in English.
+        await end_attempt(conn, payment.id, status=PaymentStatus.FAILED, failure_message=ENGLISH.say(message))
         if not may_retry:
-            return Outcome(Step.CLOSED, payment, f"{message} Your card was not charged. {TOO_MANY_ATTEMPTS}")
+            return Outcome(Step.CLOSED, payment, sentences(message, NOT_CHARGED, TOO_MANY_ATTEMPTS))
         fresh, _ = await insert_card_attempt(
             conn, invoice_id=payment.invoice_id, amount=payment.amount, currency=payment.currency,
             attempt_key=secrets.token_urlsafe(18), client=payment.client, now=now,
         )  # fmt: skip
-    return Outcome(Step.CARD, fresh, f"{message} Your card was not charged. You can try again or use another card.")
+    retry = msg("You can try again or use another card.")
+    return Outcome(Step.CARD, fresh, sentences(message, NOT_CHARGED, retry))
 
 
 async def _cancel(gateway: StripeGateway, payment: Payment) -> None:

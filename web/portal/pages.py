@@ -8,9 +8,11 @@ from functools import partial
 
 from db.comments import select_comments
 from web.comments.form import CommentForm, anonymous_form
-from web.http.locale import reader_locale
+from web.http.locale import reader_texts
 from web.http.rendering import render_to_bytes
 from web.http.urls import path_for
+from web.i18n.catalogs import Texts, available_languages, language_name
+from web.i18n.choice import document_texts
 from web.payments.checkout import payment_card
 from web.portal.page_cache import PageKey, PortalCache
 from web.portal.viewer import LinkHolder, Viewer
@@ -20,22 +22,30 @@ PREVIEW_MODES = ("document", "pdf")
 
 
 def preview_mode(request: AppRequest) -> str:
-    mode = request.query_params.get("view", "document")
-    return mode if mode in PREVIEW_MODES else "document"
+    return preview_mode_of(request.query_params.get("view", "document"))
+
+
+def preview_mode_of(value: str) -> str:
+    return value if value in PREVIEW_MODES else "document"
 
 
 def portal_context(request: AppRequest, viewer: Viewer) -> dict[str, object]:
     """Everything a portal template needs; built only when a page is rendered, not for cache hits."""
     settings = request.state["settings"]
     document = viewer.document
-    viewer_locale = reader_locale(request, document.invoice.locale)
+    texts = viewer_texts(request, viewer)
+    doc_texts = document_texts(document)
     return {
         "doc": document,
-        "card": payment_card(settings, document, str(viewer_locale)),
+        "card": payment_card(settings, document, str(texts.locale)),
         "stripe_js_url": settings.stripe_js_url,
         "publishable_key": settings.stripe_publishable_key,
-        "viewer_locale": viewer_locale,
-        "doc_locale": document.invoice.locale,
+        # The page's words and numbers are the reader's; the document's are the invoice's own.
+        "texts": texts,
+        "viewer_locale": texts.locale,
+        "doc_texts": doc_texts,
+        "doc_locale": str(doc_texts.locale),
+        "languages": [(code, language_name(code)) for code in available_languages()],
         "mode": preview_mode(request),
         # The UTC day of the injected clock: the page says "overdue" by it, whatever the server's zone.
         "today": request.state["clock"]().date(),
@@ -44,6 +54,12 @@ def portal_context(request: AppRequest, viewer: Viewer) -> dict[str, object]:
         "logo_src": path_for(request, "logo_show", sha=document.logo_sha) if document.logo_sha else None,
         "is_staff_preview": viewer.is_staff_preview,
     }
+
+
+def viewer_texts(request: AppRequest, viewer: Viewer) -> Texts:
+    """The reader's language; when nothing about the reader says one, the invoice's, then the workspace's."""
+    invoice = viewer.document.invoice
+    return reader_texts(request, invoice.locale, viewer.document.workspace_locale)
 
 
 async def thread_context(
@@ -76,7 +92,7 @@ async def cached_page(
     key: PageKey = (
         invoice.version,
         viewer.token,  # the page links to its own URLs
-        str(reader_locale(request, invoice.locale)),
+        viewer_texts(request, viewer).key,
         part,
         fragment,
         str(today),  # ISO day: the page says "overdue" by it

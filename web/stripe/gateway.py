@@ -23,7 +23,13 @@ class PaymentRefused(RuntimeError):
 
 
 class CardDeclined(PaymentRefused):
-    """The bank or 3-D Secure said no; str() is Stripe's customer-facing message."""
+    """The bank or 3-D Secure said no; str() is Stripe's customer-facing message (English), `code` and
+    `decline_code` Stripe's reasons, which the payment step words in the reader's language."""
+
+    def __init__(self, message: str, code: str = "", decline_code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.decline_code = decline_code
 
 
 class InvalidWebhook(ValueError):
@@ -56,6 +62,8 @@ class Intent:
     currency: str
     client_secret: str | None
     failure_message: str
+    failure_code: str = ""  # last_payment_error's code, and its decline_code when a bank declined
+    decline_code: str = ""
 
 
 def _intent(stripe_object: Any) -> Intent:
@@ -68,6 +76,8 @@ def _intent(stripe_object: Any) -> Intent:
         currency=str(obj["currency"]).upper(),
         client_secret=obj.get("client_secret"),
         failure_message=(error.get("message") or "") if isinstance(error, dict) else "",
+        failure_code=str(error.get("code") or "") if isinstance(error, dict) else "",
+        decline_code=str(error.get("decline_code") or "") if isinstance(error, dict) else "",
     )
 
 
@@ -151,7 +161,11 @@ class StripeGateway:
             )
             confirmed = await self._client.v1.payment_intents.confirm_async(intent_id, card.confirm_params)  # type: ignore[arg-type]
         except stripe.CardError as error:
-            raise CardDeclined(error.user_message or "Your card was declined.") from error
+            raise CardDeclined(
+                error.user_message or "Your card was declined.",
+                str(error.code or ""),
+                str(getattr(error, "decline_code", "") or ""),
+            ) from error
         except stripe.StripeError as error:
             raise _translate(error) from error
         return _intent(confirmed), card.summary

@@ -26,25 +26,27 @@ from web.comments.access import (
 )
 from web.comments.form import SESSION_COOKIE, CommentForm, FormValues, TypedText, form_for
 from web.comments.posting import CommentRefused, post_comment
+from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
 from web.http.urls import public_url
+from web.i18n.message import msg
 from web.mail import MailUndeliverable
-from web.portal.pages import cached_page, portal_context, thread_context
+from web.portal.pages import cached_page, portal_context, thread_context, viewer_texts
 from web.portal.viewer import LinkHolder, link_holder
 from web.state import AppRequest
 from web.streams import StreamHub
 
 # A comment is at most 5,000 characters; URL-encoded UTF-8 can take 12 bytes for one of them.
 _MAX_FORM_BYTES = 64 * 1024
-MAIL_DOWN = "We could not send the e-mail just now. Nothing was saved: please ask for a code again in a minute."
+MAIL_DOWN = msg("We could not send the e-mail just now. Nothing was saved: please ask for a code again in a minute.")
 
 
 async def comments_tail(request: AppRequest) -> Response:
     """New comments after ?after=<id> (204 when none), appended out of band, plus a tail that asks from there."""
     after_text = request.query_params.get("after", "0")
     if not (after_text.isascii() and after_text.isdigit() and len(after_text) <= 18):
-        raise HTTPException(status_code=400, detail="after must be a comment number")
+        raise RefusedRequest(400, msg("The “after” parameter must be a comment number."))
     viewer = await _commentable(request)
     if not wants_fragment(request):
         return RedirectResponse(viewer.path(request, "invoice_show") + "#comments", status_code=303)
@@ -92,9 +94,10 @@ async def _ask_for_code(request: AppRequest, viewer: LinkHolder, form: dict[str,
             await request_code(
                 conn, viewer.invoice, name=form.get("name", ""), email=form.get("email", ""),
                 client=client_address(request), now=request.state["clock"](), mailer=request.state["mailer"],
+                letters=request.state["letters"], texts=viewer_texts(request, viewer),
             )  # fmt: skip
     except AccessError as refusal:
-        return await _form_response(request, viewer, None, 422, **kept, error=str(refusal))
+        return await _form_response(request, viewer, None, 422, **kept, error=refusal.message)
     except MailUndeliverable:
         return await _form_response(request, viewer, None, 503, **kept, error=MAIL_DOWN)
     return await _form_response(request, viewer, None, 200, **kept, step="code", notice=CODE_SENT)
@@ -113,7 +116,7 @@ async def comment_code_verify(request: AppRequest) -> Response:
                 now=request.state["clock"](),
             )  # fmt: skip
     except AccessError as refusal:
-        return await _form_response(request, viewer, None, 422, **kept, step="code", error=str(refusal))
+        return await _form_response(request, viewer, None, 422, **kept, step="code", error=refusal.message)
     response = await _form_response(request, viewer, session, 200, body=kept["body"])
     response.set_cookie(
         SESSION_COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path=_cookie_path(request, viewer),
@@ -133,7 +136,7 @@ async def comment_totp_verify(request: AppRequest) -> Response:
         async with request.state["pool"].acquire() as conn:
             await verify_totp(conn, viewer.invoice, writer, code=form.get("code", ""), now=request.state["clock"]())
     except AccessError as refusal:
-        return await _form_response(request, viewer, await _writer(request, viewer), 422, **kept, error=str(refusal))
+        return await _form_response(request, viewer, await _writer(request, viewer), 422, **kept, error=refusal.message)
     return await _form_response(request, viewer, await _writer(request, viewer), 200, body=kept["body"])
 
 
@@ -149,9 +152,10 @@ async def comment_create(request: AppRequest) -> Response:
             posted = await post_comment(
                 conn, viewer.invoice, writer, body=form.get("body", ""), client_key=form.get("client_key", ""),
                 thread_url=public_url(request, "invoice_show", token=viewer.token) + "#comments",
+                letters=request.state["letters"],
             )  # fmt: skip
     except CommentRefused as refusal:
-        return await _form_response(request, viewer, writer, 422, **kept, error=str(refusal))
+        return await _form_response(request, viewer, writer, 422, **kept, error=refusal.message)
     if not wants_fragment(request):
         anchor = f"#comment-{posted.comment.id}"
         response: Response = RedirectResponse(viewer.path(request, "invoice_show") + anchor, status_code=303)
@@ -167,12 +171,12 @@ async def comment_forget(request: AppRequest) -> Response:
     await read_form(request, _MAX_FORM_BYTES)
     async with request.state["pool"].acquire() as conn:
         await end_session(conn, viewer.invoice, request.cookies.get(SESSION_COOKIE), request.state["clock"]())
-    response = await _form_response(request, viewer, None, 200, notice="This device no longer remembers you.")
+    response = await _form_response(request, viewer, None, 200, notice=msg("This device no longer remembers you."))
     response.delete_cookie(SESSION_COOKIE, path=_cookie_path(request, viewer), httponly=True, samesite="lax")
     return response
 
 
-_NOT_VERIFIED = "Please confirm your e-mail address before you post. Your text is kept."
+_NOT_VERIFIED = msg("Please confirm your e-mail address before you post. Your text is kept.")
 
 
 async def _commentable(request: AppRequest) -> LinkHolder:

@@ -8,6 +8,7 @@ from starlette.responses import Response
 
 from web.http.forms import client_address, read_form
 from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
+from web.i18n.message import msg, sentences
 from web.payments.amounts import AmountError
 from web.payments.checkout import ATTEMPT_KEY, PaymentCard, TooManyAttempts, other_way, start_card_payment
 from web.payments.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Step, confirm_attempt, reconcile_attempt
@@ -40,7 +41,9 @@ async def payment_start(request: AppRequest) -> Response:
     if not card.availability.payable or request.state["stripe"] is None:
         return _payment(request, "portal/_payment.html", context, 409)
     if not attempt_key and not wants_fragment(request):
-        error = f"Card payment needs JavaScript in your browser. {other_way(document, 'the invoice')}"
+        error = sentences(
+            msg("Card payment needs JavaScript in your browser."), other_way(document, whole_invoice=True)
+        )
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": error}, 422)
     try:
         async with request.state["pool"].acquire() as conn:
@@ -50,13 +53,14 @@ async def payment_start(request: AppRequest) -> Response:
                 client=client_address(request), now=request.state["clock"](),
             )  # fmt: skip
     except AmountError as error:
-        return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(error)}, 422)
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": error.message}, 422)
     except TooManyAttempts as throttled:
-        return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(throttled)}, 429)
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": throttled.message}, 429)
     except ProviderUnavailable:
         return _payment(request, "portal/_payment.html", {**context, **kept, "error": STRIPE_DOWN}, 503)
-    except PaymentRefused as refused:
-        return _payment(request, "portal/_payment.html", {**context, **kept, "error": str(refused)}, 422)
+    except PaymentRefused:
+        refused = msg("The payment could not be set up. Please try again in a moment.")
+        return _payment(request, "portal/_payment.html", {**context, **kept, "error": refused}, 422)
     if intent.status in (IntentStatus.SUCCEEDED, IntentStatus.PROCESSING):
         processing = intent.status == IntentStatus.PROCESSING
         return _outcome(request, context, Outcome(Step.DONE, payment, processing=processing))
@@ -72,7 +76,7 @@ async def payment_confirm(request: AppRequest) -> Response:
         outcome = await confirm_attempt(
             request.state["pool"], _gateway(request), invoice_id=document.invoice.id,
             attempt_key=request.path_params["attempt"], card_token=form.get("card_token", ""),
-            locale=str(context["viewer_locale"]), now=request.state["clock"](),
+            now=request.state["clock"](),
         )  # fmt: skip
     except AttemptNotFound:
         raise HTTPException(status_code=404) from None

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
 from web.comments.access import find_session
 from web.comments.form import SESSION_COOKIE, form_for
+from web.http.forms import read_form
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.i18n.catalogs import available_languages
+from web.i18n.choice import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
-from web.portal.pages import cached_page, portal_context, preview_mode, thread_context
+from web.portal.pages import cached_page, portal_context, preview_mode, preview_mode_of, thread_context
 from web.portal.viewer import link_holder
 from web.state import AppRequest
 
@@ -55,3 +58,21 @@ async def invoice_viewed(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn:
         await insert_view_once(conn, viewer.document.invoice.id)
     return Response(status_code=204)
+
+
+async def portal_language(request: AppRequest) -> Response:
+    """The picker: remember the chosen language on this device, then show the page again in it."""
+    viewer = await link_holder(request)
+    form = await read_form(request, _LANGUAGE_FORM_BYTES)
+    view = preview_mode_of(form.get("view", ""))
+    response = RedirectResponse(viewer.path(request, "invoice_show") + f"?view={view}", status_code=303)
+    chosen = form.get("lang", "")
+    if chosen in available_languages():
+        response.set_cookie(
+            LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_AGE, path="/", secure=request.url.scheme == "https",
+            httponly=True, samesite="lax",
+        )  # fmt: skip
+    return response
+
+
+_LANGUAGE_FORM_BYTES = 1024

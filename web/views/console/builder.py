@@ -40,6 +40,7 @@ async def draft_save(request: AppRequest) -> Response:
             conn, invoice, posted, lines, staff=current_staff(request), send=action == "send",
             today=request.state["clock"]().date(),
             link_url=lambda token: public_url(request, "invoice_show", token=token),
+            letters=request.state["letters"],
         )  # fmt: skip
     if saved.sent is not None:
         response = redirect(request, _invoice_path(request, invoice) + "?done=sent")

@@ -27,6 +27,7 @@ from db.inbox import (
 from db.invoices import Invoice, select_invoice_in_workspace
 from db.rows import Connection
 from web.comments.posting import CLIENT_KEY, MAX_LENGTH, CommentRefused, post_staff_reply
+from web.console import CONSOLE_TEXTS
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import fragment_or_page, page
@@ -136,11 +137,11 @@ async def thread_reply(request: AppRequest) -> Response:
             async with conn.transaction():
                 result = await post_staff_reply(
                     conn, invoice, author_name=staff.display_name, body=reply.values["body"], client_key=key,
-                    thread_url=thread_url,
+                    thread_url=thread_url, letters=request.state["letters"],
                 )  # fmt: skip
                 await mark_thread_handled(conn, invoice.id, result.comment.id)
         except CommentRefused as refusal:
-            reply.fail("body", str(refusal))
+            reply.fail("body", CONSOLE_TEXTS.say(refusal.message))
     if not reply.ok:
         if not CLIENT_KEY.match(key):  # an out-of-date form: the kept text goes out with a usable key
             reply.values["client_key"] = secrets.token_urlsafe(18)

@@ -7,7 +7,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from web.console import actions
+from web.console import CONSOLE_TEXTS, actions
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import detail_page, done, locked_invoice
@@ -49,7 +49,7 @@ async def payment_record(request: AppRequest) -> Response:
         try:
             amount = await actions.received_amount(conn, invoice, form.values["amount"])
         except AmountError as refused:
-            form.fail("amount", str(refused))
+            form.fail("amount", CONSOLE_TEXTS.say(refused.message))
         if form.ok:
             await actions.record_payment(
                 conn, invoice, amount=amount, method=method, reference=reference, by=current_staff(request).email
@@ -67,6 +67,7 @@ async def link_resend(request: AppRequest) -> Response:
             mail_id = await actions.resend_link(
                 conn, invoice, now=request.state["clock"](), by=current_staff(request).email,
                 link_url=lambda token: public_url(request, "invoice_show", token=token),
+                letters=request.state["letters"],
             )  # fmt: skip
         except actions.ActionRefused as refused:
             raise HTTPException(409, str(refused)) from None

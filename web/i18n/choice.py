@@ -1,0 +1,54 @@
+"""Which language a reader gets: their own choice (the picker's cookie), else their browser's Accept-Language
+(best match; de-AT falls back to de and keeps Austrian formats), else the invoice's language, else the
+workspace's default, else English."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from babel import Locale
+
+from web.i18n.catalogs import SOURCE_LANGUAGE, Texts, available_languages, texts_for
+from web.invoices.documents import InvoiceDocument
+from web.locales import accepted_tags, parse_tag
+
+# Remembered on the reader's device for a year; it says a language, nothing about the reader or the invoice.
+LANGUAGE_COOKIE = "portal_lang"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _supported(tag: str | None) -> tuple[str, Locale | None] | None:
+    """The catalog and formatting locale for a tag, when we have its language."""
+    if not tag:
+        return None
+    if tag in available_languages():
+        return tag, None
+    locale = parse_tag(tag)
+    if locale is None or locale.language not in available_languages():
+        return None
+    return locale.language, locale
+
+
+def choose_texts(
+    chosen: str | None,
+    accept_language: str | None,
+    *fallbacks: str | None,
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+) -> Texts:
+    """`fallbacks`: the invoice's locale, then the workspace's default. `overrides`: the workspace's wording by
+    language."""
+    found = None
+    if chosen in available_languages():
+        found = _supported(chosen)
+    if found is None:
+        found = next(filter(None, map(_supported, accepted_tags(accept_language or ""))), None)
+    if found is None:
+        found = next(filter(None, map(_supported, fallbacks)), None)
+    code, locale = found or (SOURCE_LANGUAGE, None)
+    return texts_for(code, locale, (overrides or {}).get(code))
+
+
+def document_texts(document: InvoiceDocument) -> Texts:
+    """The document (web preview and PDF) is in the invoice's language, whoever reads it: the customer's when it
+    was issued, else the workspace's default."""
+    return choose_texts(None, None, document.invoice.locale, document.workspace_locale)
