@@ -9,7 +9,7 @@ AXE := devtools/a11y/node_modules/axe-core/axe.min.js
 CATALOGS := web/i18n/locales
 MO := $(patsubst %.po,%.mo,$(wildcard $(CATALOGS)/*/LC_MESSAGES/messages.po))
 EXTRACT = $(BIN)/pybabel extract -F babel.cfg -k msg -k msg_plural:1,2 -c Translators: --no-location \
-	--sort-output --omit-header --no-wrap
+	--sort-output --no-wrap --project=invoice-portal --version=1
 
 .PHONY: demo test bench lint format install browser clean catalogs
 
@@ -30,7 +30,7 @@ catalogs: $(STAMP)
 	$(EXTRACT) -o web/i18n/messages.pot .
 	for dir in $(CATALOGS)/*/; do \
 	  $(BIN)/pybabel update -i web/i18n/messages.pot -d $(CATALOGS) -l $$(basename $$dir) \
-	    --no-fuzzy-matching --ignore-obsolete --omit-header --no-wrap; done
+	    --no-fuzzy-matching --ignore-obsolete --no-wrap; done
 
 # Debian's Chromium for the browser tests (never `playwright install`: no browser downloads here).
 browser:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 
 from aiosmtpd.controller import Controller
@@ -47,12 +48,14 @@ class Mailbox:
     async def text_of(self, recipient: str, nth: int = 1) -> tuple[str, str]:
         """Subject and decoded body of the nth mail to `recipient`."""
         message = (await self.wait_for(recipient, nth))[nth - 1]
-        return str(message["Subject"]), message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        # RFC 2047: a subject in Japanese arrives as =?utf-8?b?…?= words.
+        subject = str(make_header(decode_header(str(message["Subject"]))))
+        return subject, message.get_payload(decode=True).decode()  # type: ignore[union-attr]
 
     async def code_for(self, recipient: str, nth: int = 1) -> str:
         """The one-time code in the nth mail to `recipient`."""
         message = (await self.wait_for(recipient, nth))[nth - 1]
-        match = re.search(r"\b(\d{6})\b", message.get_payload(decode=True).decode())  # type: ignore[union-attr]
+        match = re.search(r"(?<!\d)(\d{6})(?!\d)", message.get_payload(decode=True).decode())  # type: ignore[union-attr]
         assert match, "no code in the mail"
         return match.group(1)
 

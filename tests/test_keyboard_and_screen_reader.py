@@ -27,6 +27,7 @@ from tests.queries import demo_invoice_id
 from web.app import create_app
 from web.dev.demo import load_demo
 from web.dev.local_stripe import TokenCardId
+from web.i18n.catalogs import texts_for
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
@@ -244,8 +245,8 @@ async def test_screen_readers_hear_a_payment_and_a_new_comment_once(
         await page.goto(f"{origin}/i/{links['partial']}")
     await watcher.wait_for_function("document.querySelector('[sse-connect]') !== null")
 
-    # The document's table and the PDF preview are named for assistive technology.
-    table = payer.get_by_role("table", name="Invoice lines")
+    # The document's table and the PDF preview are named for assistive technology (in the invoice's language).
+    table = payer.get_by_role("table", name=texts_for("de").gettext("Invoice lines"))
     await expect(table.get_by_role("columnheader")).to_have_count(5)
 
     await start_payment(payer, "100.00")

@@ -39,9 +39,15 @@ async def card_token(stripe_api: httpx.AsyncClient, number: str = VISA) -> str:
     return str(response.json()["id"])
 
 
-async def start(client: httpx.AsyncClient, issued: factories.Issued, amount: str, key: str = "") -> httpx.Response:
+async def start(
+    client: httpx.AsyncClient,
+    issued: factories.Issued,
+    amount: str,
+    key: str = "",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     data = {"amount": amount, "attempt_key": key or secrets.token_urlsafe(18)}
-    return await client.post(f"{issued.url}/payments", data=data, headers=HX)
+    return await client.post(f"{issued.url}/payments", data=data, headers={**HX, **(headers or {})})
 
 
 def step_urls(response: httpx.Response) -> tuple[str, str]:

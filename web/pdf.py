@@ -212,6 +212,12 @@ class PdfCache:
             await insert_cached_pdf(conn, key[0], key[1], self.fingerprint, pdf)
         return pdf
 
+    def forget_memory(self) -> None:
+        """Drop the in-process copies (the change feed's reset: a workspace's wording changed, and with it PDFs
+        of the same version)."""
+        self._memory.clear()
+        self._memory_used = 0
+
     def _remember(self, key: tuple[int, int], pdf: bytes) -> None:
         if len(pdf) > self.memory_bytes:
             return

@@ -21,6 +21,7 @@ import asyncpg
 
 from db.rows import Connection
 from db.session import notify, ping
+from db.wording import RESET_PAYLOAD
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,10 @@ class ChangeFeed:
             waiter = self._sync_waiters.get(payload)
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+            return
+        if payload == RESET_PAYLOAD:
+            # Something every page may show changed (a workspace's wording): nothing cached can be trusted.
+            self._reset()
             return
         change = parse_payload(payload)
         if change is None:

@@ -29,6 +29,7 @@ from db.workspaces import select_workspace
 from web.i18n.choice import choose_texts
 from web.i18n.letters import Letters
 from web.i18n.message import Refusal, msg
+from web.i18n.wording import workspace_wording
 
 MAX_LENGTH = 5000
 # Per writer on one invoice: plenty for a conversation, too few for a flood.
@@ -152,10 +153,11 @@ async def _tell_readers(
     customer_email = customer.email.strip().lower() if customer else ""
     addresses = [customer_email, *await select_thread_addresses(conn, invoice.id)]
     recipients = dict.fromkeys(address.strip().lower() for address in addresses if address.strip())
+    wording = await workspace_wording(conn, invoice.workspace_id)
     mail_ids = []
     for recipient in recipients:
         own_locale = customer.locale if customer is not None and recipient == customer_email else None
-        texts = choose_texts(None, None, own_locale, invoice.locale)
+        texts = choose_texts(None, None, own_locale, invoice.locale, overrides=wording)
         letter = letters.write("comment_reply", texts, number=invoice.number, comment=comment, thread_url=thread_url)
         mail_id = await insert_mail(
             conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_reply",
@@ -172,7 +174,7 @@ async def _tell_support(
     workspace = await select_workspace(conn, invoice.workspace_id)
     if workspace is None or not (workspace.support_email or workspace.email):
         return []
-    texts = choose_texts(None, None, workspace.default_locale)
+    texts = choose_texts(None, None, workspace.default_locale, overrides=await workspace_wording(conn, workspace.id))
     letter = letters.write("comment_posted", texts, number=invoice.number, comment=comment, thread_url=thread_url)
     mail_id = await insert_mail(
         conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_posted",

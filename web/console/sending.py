@@ -16,6 +16,7 @@ from db.rows import Connection
 from db.staff import Staff
 from web.i18n.choice import choose_texts
 from web.i18n.letters import Letters
+from web.i18n.wording import workspace_wording
 from web.invoices.links import create_link
 from web.invoices.totals import compute_totals
 
@@ -84,7 +85,7 @@ async def mail_link(
     again: bool = False,
 ) -> int:
     """The link to the customer, in the invoice's language (the customer's when it was issued)."""
-    texts = choose_texts(None, None, invoice.locale)
+    texts = choose_texts(None, None, invoice.locale, overrides=await workspace_wording(conn, invoice.workspace_id))
     letter = letters.write(
         "invoice_link", texts, number=invoice.number, seller=(invoice.seller_snapshot or {}).get("legal_name", ""),
         total=total, currency=invoice.currency, due_date=invoice.due_date, link=link_url(link.token), again=again,

@@ -80,10 +80,11 @@ def _ngettext(context: Context, singular: str, plural: str, count: int) -> str:
 
 
 @pass_context
-def _say(context: Context, message: Message | None) -> str:
-    """A Message (a refusal, a notice) in the reader's words: `{{ form.error|say }}`."""
-    if message is None:
-        return ""
+def _say(context: Context, message: Message | str | None) -> str:
+    """A Message (a refusal, a notice) in the reader's words: `{{ form.error|say }}`. A plain string (the
+    console's English) is shown as it is."""
+    if not isinstance(message, Message):
+        return message or ""
     texts = _texts(context)
     return texts.say_html(message) if context.eval_ctx.autoescape else texts.say(message)
 

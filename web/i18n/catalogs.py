@@ -163,3 +163,8 @@ def texts_for(code: str, formatting: Locale | None = None, overrides: Mapping[st
 
 
 ENGLISH = texts_for(SOURCE_LANGUAGE)
+
+
+def unregister_catalog(code: str) -> None:
+    _registered.pop(code, None)
+    translations.cache_clear()

@@ -51,4 +51,4 @@ def choose_texts(
 def document_texts(document: InvoiceDocument) -> Texts:
     """The document (web preview and PDF) is in the invoice's language, whoever reads it: the customer's when it
     was issued, else the workspace's default."""
-    return choose_texts(None, None, document.invoice.locale, document.workspace_locale)
+    return choose_texts(None, None, document.invoice.locale, document.workspace_locale, overrides=document.wording)

@@ -6,7 +6,7 @@ The same goes for the logo: an issued invoice shows the one it was issued with (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
 from db.rows import Connection
 from db.workspaces import select_workspace
+from web.i18n.wording import Wording, workspace_wording
 from web.invoices.status import OWES_NOTHING, InvoiceStatus
 from web.invoices.totals import Totals, compute_totals
 
@@ -51,6 +52,8 @@ class InvoiceDocument:
     logo_sha: str | None = None
     # The workspace's default language: the page's and the document's when the invoice's own has no catalog.
     workspace_locale: str = "en"
+    # The workspace's own wording of customer-facing texts, by language (web.i18n.wording).
+    wording: Wording = field(default_factory=dict)
 
     @property
     def amount_due(self) -> int:
@@ -104,4 +107,5 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         amount_paid=amount_paid(payments),
         logo_sha=logo_sha,
         workspace_locale=workspace.default_locale,
+        wording=await workspace_wording(conn, invoice.workspace_id),
     )

@@ -59,7 +59,7 @@ def portal_context(request: AppRequest, viewer: Viewer) -> dict[str, object]:
 def viewer_texts(request: AppRequest, viewer: Viewer) -> Texts:
     """The reader's language; when nothing about the reader says one, the invoice's, then the workspace's."""
     invoice = viewer.document.invoice
-    return reader_texts(request, invoice.locale, viewer.document.workspace_locale)
+    return reader_texts(request, invoice.locale, viewer.document.workspace_locale, overrides=viewer.document.wording)
 
 
 async def thread_context(

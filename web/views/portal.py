@@ -7,10 +7,12 @@ from starlette.responses import RedirectResponse, Response
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
 from web.comments.access import find_session
 from web.comments.form import SESSION_COOKIE, form_for
+from web.http.errors import RefusedRequest
 from web.http.forms import read_form
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
 from web.i18n.catalogs import available_languages
 from web.i18n.choice import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE
+from web.i18n.message import msg
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
 from web.portal.pages import cached_page, portal_context, preview_mode, preview_mode_of, thread_context
 from web.portal.viewer import link_holder
@@ -64,14 +66,15 @@ async def portal_language(request: AppRequest) -> Response:
     """The picker: remember the chosen language on this device, then show the page again in it."""
     viewer = await link_holder(request)
     form = await read_form(request, _LANGUAGE_FORM_BYTES)
+    chosen = form.get("lang", "")
+    if chosen not in available_languages():
+        raise RefusedRequest(400, msg("This language is not available. Choose one from the list."))
     view = preview_mode_of(form.get("view", ""))
     response = RedirectResponse(viewer.path(request, "invoice_show") + f"?view={view}", status_code=303)
-    chosen = form.get("lang", "")
-    if chosen in available_languages():
-        response.set_cookie(
-            LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_AGE, path="/", secure=request.url.scheme == "https",
-            httponly=True, samesite="lax",
-        )  # fmt: skip
+    response.set_cookie(
+        LANGUAGE_COOKIE, chosen, max_age=LANGUAGE_COOKIE_AGE, path="/", secure=request.url.scheme == "https",
+        httponly=True, samesite="lax",
+    )  # fmt: skip
     return response
 
 

@@ -1,0 +1,67 @@
+"""A workspace's own wording of customer-facing texts (text_overrides), and the notice that makes every process
+drop what it rendered with the old wording."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from db.rows import Connection, columns, rows_to
+from db.session import notify
+
+# The change feed's channel and its "forget everything" payload (web/realtime.py reads both).
+CHANGES_CHANNEL = "invoice_changes"
+RESET_PAYLOAD = "reset"
+
+
+@dataclass(frozen=True, slots=True)
+class TextOverride:
+    language: str
+    text_id: str
+    text: str
+    updated_by: str
+    updated_at: datetime
+
+
+COLUMNS = columns(TextOverride)
+
+
+async def select_overrides(conn: Connection, workspace_id: int) -> list[TextOverride]:
+    records = await conn.fetch(
+        f"SELECT {COLUMNS} FROM text_overrides WHERE workspace_id = $1 ORDER BY language, text_id", workspace_id
+    )
+    return rows_to(TextOverride, records)
+
+
+async def replace_overrides(
+    conn: Connection, workspace_id: int, language: str, texts: dict[str, str], *, by: str
+) -> None:
+    """Set the overrides of one text (a text id and its plural variants) in one language: `texts` maps each text
+    id to its wording; an empty wording removes that override. Cached pages and PDFs of the workspace go stale."""
+    async with conn.transaction():
+        for text_id, text in texts.items():
+            if text:
+                await conn.execute(
+                    """
+                    INSERT INTO text_overrides (workspace_id, language, text_id, text, updated_by)
+                    VALUES ($1, $2, $3, $4, $5)
+                    ON CONFLICT (workspace_id, language, text_id)
+                    DO UPDATE SET text = EXCLUDED.text, updated_by = EXCLUDED.updated_by, updated_at = now()
+                    """,
+                    workspace_id, language, text_id, text, by,
+                )  # fmt: skip
+            else:
+                await conn.execute(
+                    "DELETE FROM text_overrides WHERE workspace_id = $1 AND language = $2 AND text_id = $3",
+                    workspace_id, language, text_id,
+                )  # fmt: skip
+        await forget_rendered(conn, workspace_id)
+
+
+async def forget_rendered(conn: Connection, workspace_id: int) -> None:
+    """The stored PDFs of the workspace's invoices are dropped, and every process is told to drop its caches
+    (delivered at commit, like every notification)."""
+    await conn.execute(
+        "DELETE FROM pdf_cache WHERE invoice_id IN (SELECT id FROM invoices WHERE workspace_id = $1)", workspace_id
+    )
+    await notify(conn, CHANGES_CHANNEL, RESET_PAYLOAD)
