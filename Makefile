@@ -11,7 +11,7 @@ MO := $(patsubst %.po,%.mo,$(wildcard $(CATALOGS)/*/LC_MESSAGES/messages.po))
 EXTRACT = $(BIN)/pybabel extract -F babel.cfg -k msg -k msg_plural:1,2 -c Translators: --no-location \
 	--sort-output --no-wrap --project=invoice-portal --version=1
 
-.PHONY: demo test bench lint format install browser clean catalogs
+.PHONY: demo test bench lint format install browser fonts clean catalogs
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,14 +33,19 @@ catalogs: $(STAMP)
 	    --no-fuzzy-matching --ignore-obsolete --no-wrap; done
 
 # Debian's Chromium for the browser tests (never `playwright install`: no browser downloads here).
-browser:
+browser: fonts
 	@if ! command -v chromium >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = "0" ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: install Debian's chromium package (browser tests need it)"; fi; \
 	fi
+
+# Fonts for pages and PDFs in every language: DejaVu (Latin, Greek, Cyrillic, Arabic) and IPA Gothic (Japanese).
+fonts:
 	@if ! fc-list 2>/dev/null | grep -qi dejavu && [ "$$(id -u)" = "0" ]; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null; fi
+	@if ! fc-list 2>/dev/null | grep -qi "IPAGothic" && [ "$$(id -u)" = "0" ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null; fi
 
 # axe-core for the accessibility tests, exactly as pinned in devtools/a11y/package-lock.json (npm checks its hash).
 $(AXE): devtools/a11y/package-lock.json
@@ -49,7 +54,7 @@ $(AXE): devtools/a11y/package-lock.json
 	cd devtools/a11y && npm ci --no-audit --no-fund --loglevel=error
 	touch $(AXE)
 
-demo: $(STAMP) $(MO)
+demo: $(STAMP) $(MO) fonts
 	$(BIN)/invoice-portal demo
 
 test: $(STAMP) $(MO) browser $(AXE)

@@ -233,6 +233,18 @@ async def select_invoice_in_workspace(conn: Connection, workspace_id: int, invoi
     return row_to(Invoice, record)
 
 
+async def select_sample_invoice(conn: Connection, workspace_id: int) -> Invoice | None:
+    """An invoice to preview the workspace's customer page with: the newest sent one, else the newest draft."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT {COLUMNS} FROM invoices WHERE workspace_id = $1
+        ORDER BY (status = 'draft'), created_at DESC, id DESC LIMIT 1
+        """,
+        workspace_id,
+    )
+    return row_to(Invoice, record)
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceRow:
     """One row of the console's invoice list."""

@@ -22,6 +22,7 @@ class Staff:
     totp_last_timecode: int
     disabled_at: datetime | None
     created_at: datetime
+    formats: str  # the console's number, money and date format for this teammate (a locale tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,10 @@ async def insert_staff(
         workspace_id, email, display_name, role, password_hash,
     )  # fmt: skip
     return row_to_one(Staff, record)
+
+
+async def set_staff_formats(conn: Connection, staff_id: int, formats: str) -> None:
+    await conn.execute("UPDATE staff SET formats = $2 WHERE id = $1", staff_id, formats)
 
 
 async def select_staff_by_email(conn: Connection, email: str) -> Staff | None:

@@ -18,6 +18,7 @@ RESET_PAYLOAD = "reset"
 class TextOverride:
     language: str
     text_id: str
+    category: str  # the plural category of a counted text, '' for any other
     text: str
     updated_by: str
     updated_at: datetime
@@ -28,32 +29,35 @@ COLUMNS = columns(TextOverride)
 
 async def select_overrides(conn: Connection, workspace_id: int) -> list[TextOverride]:
     records = await conn.fetch(
-        f"SELECT {COLUMNS} FROM text_overrides WHERE workspace_id = $1 ORDER BY language, text_id", workspace_id
+        f"SELECT {COLUMNS} FROM text_overrides WHERE workspace_id = $1 ORDER BY language, text_id, category", workspace_id
     )
     return rows_to(TextOverride, records)
 
 
 async def replace_overrides(
-    conn: Connection, workspace_id: int, language: str, texts: dict[str, str], *, by: str
+    conn: Connection, workspace_id: int, language: str, texts: dict[tuple[str, str], str], *, by: str
 ) -> None:
-    """Set the overrides of one text (a text id and its plural variants) in one language: `texts` maps each text
-    id to its wording; an empty wording removes that override. Cached pages and PDFs of the workspace go stale."""
+    """Set the overrides of one text (its plural variants) in one language: `texts` maps (text id, category) to
+    the wording; an empty wording removes that override. Cached pages and PDFs of the workspace go stale."""
     async with conn.transaction():
-        for text_id, text in texts.items():
+        for (text_id, category), text in texts.items():
             if text:
                 await conn.execute(
                     """
-                    INSERT INTO text_overrides (workspace_id, language, text_id, text, updated_by)
-                    VALUES ($1, $2, $3, $4, $5)
-                    ON CONFLICT (workspace_id, language, text_id)
+                    INSERT INTO text_overrides (workspace_id, language, text_id, category, text, updated_by)
+                    VALUES ($1, $2, $3, $4, $5, $6)
+                    ON CONFLICT (workspace_id, language, text_id, category)
                     DO UPDATE SET text = EXCLUDED.text, updated_by = EXCLUDED.updated_by, updated_at = now()
                     """,
-                    workspace_id, language, text_id, text, by,
+                    workspace_id, language, text_id, category, text, by,
                 )  # fmt: skip
             else:
                 await conn.execute(
-                    "DELETE FROM text_overrides WHERE workspace_id = $1 AND language = $2 AND text_id = $3",
-                    workspace_id, language, text_id,
+                    """
+                    DELETE FROM text_overrides
+                    WHERE workspace_id = $1 AND language = $2 AND text_id = $3 AND category = $4
+                    """,
+                    workspace_id, language, text_id, category,
                 )  # fmt: skip
         await forget_rendered(conn, workspace_id)
 

@@ -100,6 +100,13 @@ async def test_customer_pages_are_accessible(origin: str, links: dict[str, str],
     await audit(page, "customer/not-found", route="invoice_show")
     await page.goto(f"{origin}/nowhere")
     await audit(page, "customer/no-such-page", route=None)
+    # Right to left, and a script without spaces: the same checks, screenshots in test-artifacts/a11y.
+    for language, label in (("ar", "open"), ("ar", "long"), ("ja", "kwd")):
+        await page.goto(f"{origin}/i/{links[label]}")
+        await page.locator("#language-choice").select_option(language)  # labelled in whichever language is shown
+        await page.locator(".language-picker button").click()
+        await expect(page.locator("html")).to_have_attribute("lang", language)
+        await audit(page, f"customer/{label}-{language}", route="invoice_show")
     audit.assert_clean()
 
 
@@ -314,6 +321,21 @@ async def test_console_pages_are_accessible(
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.locator("#email-error")).to_be_visible()
     await audit(page, "console/settings-error", route="console_settings_update")
+    await page.get_by_role("link", name="Change customer-facing texts").click()
+    await audit(page, "console/texts", route="console_wording_list")
+    await page.get_by_role("link", name="Change: Amount due").click()
+    await audit(page, "console/text-edit", route="console_wording_edit")
+    await page.get_by_label("Replacement").fill("Balance %(amout)s")
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.locator("#text-0-error")).to_be_visible()
+    await audit(page, "console/text-edit-error", route="console_wording_save")
+    preview = page.frame_locator("iframe[data-wording-preview]").locator("#amount-due-label")
+    await page.get_by_label("Replacement").fill("Still to pay")
+    await expect(preview).to_have_text("Still to pay")  # the preview follows the typing
+    source = await page.locator("iframe[data-wording-preview]").get_attribute("src")
+    await page.goto(f"{origin}{source}")
+    await audit(page, "console/text-preview", route="console_wording_preview")
+    await page.goto(f"{origin}/console/settings")
     await page.get_by_role("link", name="Bea Billing").click()
     await audit(page, "console/account", route="console_account")
 

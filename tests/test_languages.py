@@ -56,7 +56,8 @@ async def test_languages_page_in_the_readers_language_document_in_the_invoices(
     # The document keeps the invoice's language, says so, and is marked as English for screen readers.
     document = page.select_one("article.invoice-doc")
     assert document["lang"] == "en" and "Amount due" in document.get_text() and "€172.50" in document.get_text()
-    assert "Englisch" in page.select_one(".document-language").get_text()
+    assert "Englisch" in page.select_one(".document-language").get_text()  # the language, not "Englisch (USA)"
+    assert "(" not in page.select_one(".document-language").get_text()
 
     arabic = soup(await client.get(issued.url, headers={"Accept-Language": "ar"}))
     assert arabic.html["lang"] == "ar" and arabic.html["dir"] == "rtl"
@@ -174,3 +175,18 @@ async def test_languages_workspace_default_when_the_invoice_language_has_no_cata
     issued = await factories.invoice(conn, locale="hu_HU", ws=ws)
     page = soup(await client.get(issued.url))
     assert page.html["lang"] == "sv-SE" and page.select_one("article.invoice-doc")["lang"] == "sv-SE"
+
+
+async def test_languages_japanese_pdf_has_japanese_glyphs(client: httpx.AsyncClient, conn: asyncpg.Connection) -> None:
+    """Japanese labels in a font that has them (IPA Gothic, installed with the fonts target), not empty boxes."""
+    issued = await factories.invoice(
+        conn, locale="ja_JP", currency="JPY", lines=[factories.line("保守", "1", 50000, "10")]
+    )
+    reader, text = read(await client.get(f"{issued.url}/pdf"))
+    assert "請求書" in text and words("ja", "Amount due") in text and "保守" in text
+    fonts = {
+        str(font["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()  # type: ignore[union-attr]
+    }
+    assert any("IPA" in name for name in fonts), fonts

@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from web.settings import Settings
 from web.views import comments, health, payments, portal, webhooks
-from web.views.console import access, builder, customers, invoice_actions, invoices, sign_in
+from web.views.console import access, builder, customers, invoice_actions, invoices, sign_in, wording
 from web.views.console import inbox as support_inbox
 from web.views.console import settings as workspace_settings
 from web.views.logos import logo_show
@@ -83,6 +83,7 @@ def console_routes() -> list[BaseRoute]:
         Route(CONSOLE + "/sign-in/code", sign_in.sign_in_code, methods=["POST"], name="console_sign_in_code"),
         Route(CONSOLE + "/sign-out", sign_in.sign_out, methods=["POST"], name="console_sign_out"),
         Route(CONSOLE + "/account", sign_in.account, name="console_account"),
+        Route(CONSOLE + "/account/formats", sign_in.account_formats, methods=["POST"], name="console_account_formats"),
         Route(
             CONSOLE + "/account/sessions/end-others",
             sign_in.end_other_sessions,
@@ -113,6 +114,11 @@ def console_routes() -> list[BaseRoute]:
             name="console_invoice_preview_pdf",
         ),
         Route(CONSOLE + "/settings", workspace_settings.settings_show, name="console_settings_show"),
+        Route(CONSOLE + "/settings/texts", wording.wording_list, name="console_wording_list"),
+        Route(CONSOLE + "/settings/texts/edit", wording.wording_edit, name="console_wording_edit"),
+        Route(CONSOLE + "/settings/texts/edit", wording.wording_save, methods=["POST"], name="console_wording_save"),
+        Route(CONSOLE + "/settings/texts/reset", wording.wording_reset, methods=["POST"], name="console_wording_reset"),
+        Route(CONSOLE + "/settings/texts/preview", wording.wording_preview, name="console_wording_preview"),
         Route(
             CONSOLE + "/settings", workspace_settings.settings_update, methods=["POST"], name="console_settings_update"
         ),

@@ -48,4 +48,22 @@
   document.addEventListener("htmx:sendError", function () {
     announce("The server could not be reached. Nothing you typed was lost; try again in a moment.");
   });
+
+  // Customer-facing texts: the preview follows what is typed (a short pause after the last key), so the preview
+  // button is only needed without JavaScript.
+  var wordingForm = document.querySelector("[data-wording-form]");
+  var wordingPreview = document.querySelector("[data-wording-preview]");
+  if (wordingForm && wordingPreview) {
+    var previewButton = wordingForm.querySelector("[data-preview-button]");
+    if (previewButton) previewButton.hidden = true;
+    var pending = 0;
+    wordingForm.addEventListener("input", function () {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(function () {
+        var url = new URL(wordingPreview.src, window.location.href);
+        wordingForm.querySelectorAll("textarea").forEach(function (field) { url.searchParams.set(field.name, field.value); });
+        wordingPreview.src = url.pathname + url.search;
+      }, 400);
+    });
+  }
 })();

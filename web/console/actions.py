@@ -17,7 +17,6 @@ from db.links import revoke_invoice_link, set_link_expiry
 from db.payments import insert_settled_payment
 from db.rows import Connection
 from db.session import set_actor
-from web.console import CONSOLE_LOCALE
 from web.console.sending import mail_link
 from web.i18n.letters import Letters
 from web.i18n.message import msg
@@ -51,13 +50,13 @@ async def write_off(conn: Connection, invoice: Invoice, *, by: str) -> bool:
     return True
 
 
-async def received_amount(conn: Connection, invoice: Invoice, text: str) -> int:
-    """The typed amount of a payment received, in minor units: partial is fine, more than is due is not.
-    Raises AmountError with the message for the field."""
+async def received_amount(conn: Connection, invoice: Invoice, text: str, formats: str) -> int:
+    """The typed amount of a payment received, in minor units: partial is fine, more than is due is not. `formats`:
+    the teammate's (their decimal symbol). Raises AmountError with the message for the field."""
     if invoice.status not in UNPAID:
         raise AmountError(msg("Only an open or uncollectible invoice can receive a payment."))
     document = await load_document(conn, invoice)
-    return parse_received_amount(text, invoice.currency, document.amount_due, CONSOLE_LOCALE)
+    return parse_received_amount(text, invoice.currency, document.amount_due, formats)
 
 
 async def record_payment(

@@ -22,7 +22,8 @@ def console_context(request: AppRequest) -> dict[str, Any]:
         "section": request.url.path.split("/")[2] if request.url.path.count("/") >= 2 else "",
         "origin": request.state["settings"].public_origin,
         "current_session_id": session.id if session is not None else 0,
-        "console_locale": CONSOLE_LOCALE,
+        # One format for every number, amount and date in the console: the teammate's own (their account page).
+        "console_locale": staff.formats if staff is not None else CONSOLE_LOCALE,
         "today": request.state["clock"]().date(),
         # An htmx answer: fragments add their out-of-band parts only then.
         "is_fragment": wants_fragment(request),

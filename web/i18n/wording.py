@@ -61,25 +61,30 @@ def text_by_key(key: str) -> CatalogText | None:
     return next((text for text in catalog_texts() if text.key == key), None)
 
 
-def plural_categories(language: str) -> tuple[str, ...]:
-    tags = Locale.parse(language).plural_form.tags | {"other"}
-    return tuple(category for category in _CATEGORY_ORDER if category in tags)
+# The counts a page can show: whole numbers. (CLDR also has categories that only fractions reach, e.g. Polish
+# "other"; a counted text here never meets them.)
+_COUNTS = (*range(0, 200), 1000, 10**6)
+
+
+def plural_categories(language: str) -> dict[str, int]:
+    """The plural categories whole numbers reach in a language, each with the first number that reaches it."""
+    rule = Locale.parse(language).plural_form
+    found: dict[str, int] = {}
+    for count in _COUNTS:
+        found.setdefault(rule(count), count)
+    return {category: found[category] for category in _CATEGORY_ORDER if category in found}
 
 
 def variants(text: CatalogText, language: str) -> dict[str, str]:
     """The override ids of a text in a language, each with its default wording: one for a plain text, one per
-    plural category for a counted one (its default shown for a typical number of that category)."""
+    plural category for a counted one (its default shown for the first number of that category)."""
     texts = texts_for(language)
     if not text.plural:
         return {text.text: texts.gettext(text.text)}
-    samples = {"zero": 0, "one": 1, "two": 2, "few": 3, "many": 11, "other": 100}
-    found = {}
-    for category in plural_categories(language):
-        number = next(
-            (n for n in (samples[category], 5, 21, 1000000, 0, 1) if texts.locale.plural_form(n) == category), 100
-        )
-        found[f"{text.text}\0{category}"] = texts.ngettext(text.text, text.plural, number)
-    return found
+    return {
+        override_id(text.text, category): texts.ngettext(text.text, text.plural, count)
+        for category, count in plural_categories(language).items()
+    }
 
 
 def clean(typed: str) -> str:
@@ -111,5 +116,17 @@ def as_format(typed: str) -> str:
 async def workspace_wording(conn: Connection, workspace_id: int) -> dict[str, dict[str, str]]:
     wording: dict[str, dict[str, str]] = {}
     for override in await select_overrides(conn, workspace_id):
-        wording.setdefault(override.language, {})[override.text_id] = as_format(override.text)
+        wording.setdefault(override.language, {})[override_id(override.text_id, override.category)] = as_format(
+            override.text
+        )
     return wording
+
+
+def override_id(text_id: str, category: str) -> str:
+    """How Texts looks an override up: the text id, with the plural category after a NUL for a counted text."""
+    return f"{text_id}\0{category}" if category else text_id
+
+
+def split_override_id(key: str) -> tuple[str, str]:
+    text_id, _, category = key.partition("\0")
+    return text_id, category

@@ -29,12 +29,13 @@ def preview_mode_of(value: str) -> str:
     return value if value in PREVIEW_MODES else "document"
 
 
-def portal_context(request: AppRequest, viewer: Viewer) -> dict[str, object]:
-    """Everything a portal template needs; built only when a page is rendered, not for cache hits."""
+def portal_context(request: AppRequest, viewer: Viewer, *, words: Texts | None = None) -> dict[str, object]:
+    """Everything a portal template needs; built only when a page is rendered, not for cache hits. `words`: one
+    language for the page and the document alike (the console's preview of a rewording)."""
     settings = request.state["settings"]
     document = viewer.document
-    texts = viewer_texts(request, viewer)
-    doc_texts = document_texts(document)
+    texts = words or viewer_texts(request, viewer)
+    doc_texts = words or document_texts(document)
     return {
         "doc": document,
         "card": payment_card(settings, document, str(texts.locale)),

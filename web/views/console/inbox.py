@@ -27,7 +27,7 @@ from db.inbox import (
 from db.invoices import Invoice, select_invoice_in_workspace
 from db.rows import Connection
 from web.comments.posting import CLIENT_KEY, MAX_LENGTH, CommentRefused, post_staff_reply
-from web.console import CONSOLE_TEXTS
+from web.console import console_texts
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.pages import fragment_or_page, page
@@ -141,7 +141,7 @@ async def thread_reply(request: AppRequest) -> Response:
                 )  # fmt: skip
                 await mark_thread_handled(conn, invoice.id, result.comment.id)
         except CommentRefused as refusal:
-            reply.fail("body", CONSOLE_TEXTS.say(refusal.message))
+            reply.fail("body", console_texts(current_staff(request).formats).say(refusal.message))
     if not reply.ok:
         if not CLIENT_KEY.match(key):  # an out-of-date form: the kept text goes out with a usable key
             reply.values["client_key"] = secrets.token_urlsafe(18)

@@ -7,7 +7,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from web.console import CONSOLE_TEXTS, actions
+from web.console import actions, console_texts
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import detail_page, done, locked_invoice
@@ -47,9 +47,10 @@ async def payment_record(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = await locked_invoice(conn, request)
         try:
-            amount = await actions.received_amount(conn, invoice, form.values["amount"])
+            formats = current_staff(request).formats
+            amount = await actions.received_amount(conn, invoice, form.values["amount"], formats)
         except AmountError as refused:
-            form.fail("amount", CONSOLE_TEXTS.say(refused.message))
+            form.fail("amount", console_texts(current_staff(request).formats).say(refused.message))
         if form.ok:
             await actions.record_payment(
                 conn, invoice, amount=amount, method=method, reference=reference, by=current_staff(request).email

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hmac
 
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from db.staff import end_session, end_sessions_of, select_open_sessions
+from db.staff import end_session, end_sessions_of, select_open_sessions, set_staff_formats
 from web.console.auth import (
     SESSION_COOKIE,
     SESSION_LIFETIME,
@@ -16,7 +17,8 @@ from web.console.auth import (
     enrolment,
     find_session,
 )
-from web.console.guard import console_view, current_session, current_staff
+from web.console.customer_form import locale_choices
+from web.console.guard import console_view, current_session, current_staff, form_text
 from web.console.pages import page
 from web.http.forms import client_address, read_form
 from web.http.urls import path_for
@@ -123,7 +125,21 @@ async def account(request: AppRequest) -> Response:
     staff = current_staff(request)
     async with request.state["pool"].acquire() as conn:
         sessions = await select_open_sessions(conn, staff.id, request.state["clock"]())
-    return page(request, "console/account.html", {"sessions": sessions, "ended": request.query_params.get("ended")})
+    return page(request, "console/account.html", {
+        "sessions": sessions, "ended": request.query_params.get("ended"), "format_choices": locale_choices(),
+        "formats_saved": request.query_params.get("formats") == "saved",
+    })  # fmt: skip
+
+
+@console_view()
+async def account_formats(request: AppRequest) -> Response:
+    """The teammate's number, money and date format in the console."""
+    chosen = form_text(request).get("formats", "")
+    if chosen not in dict(locale_choices()):
+        raise HTTPException(422, "Choose a format from the list.")
+    async with request.state["pool"].acquire() as conn:
+        await set_staff_formats(conn, current_staff(request).id, chosen)
+    return RedirectResponse(path_for(request, "console_account") + "?formats=saved", status_code=303)
 
 
 @console_view()
