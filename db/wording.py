@@ -29,7 +29,8 @@ COLUMNS = columns(TextOverride)
 
 async def select_overrides(conn: Connection, workspace_id: int) -> list[TextOverride]:
     records = await conn.fetch(
-        f"SELECT {COLUMNS} FROM text_overrides WHERE workspace_id = $1 ORDER BY language, text_id, category", workspace_id
+        f"SELECT {COLUMNS} FROM text_overrides WHERE workspace_id = $1 ORDER BY language, text_id, category",
+        workspace_id,
     )
     return rows_to(TextOverride, records)
 
