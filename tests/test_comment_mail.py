@@ -11,7 +11,7 @@ import pytest
 from tests import factories
 from tests.mailbox import Mailbox
 from tests.queries import select_outbox
-from tests.threads import CUSTOMER_EMAIL, comments_in, grant_access, new_key, post_comment
+from tests.threads import CUSTOMER_EMAIL, comments_in, grant_access, new_key, post_comment, staff_reply
 from tests.words import letters
 from web.comments.posting import post_staff_reply
 from web.mail import Mailer, parse_smtp_url
@@ -52,15 +52,7 @@ async def test_comment_mail_without_smtp_stays_in_the_outbox_and_the_log(
     conn: asyncpg.Connection, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     issued = await factories.invoice(conn)
-    posted = await post_staff_reply(
-        conn,
-        issued.invoice,
-        author_name="Sam",
-        body="Hello",
-        client_key=new_key(),
-        thread_url="http://x/i/t",
-        letters=letters(),
-    )
+    posted = await staff_reply(conn, issued, "Hello")
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     try:
         with caplog.at_level(logging.INFO, logger="web.mail"):
@@ -74,15 +66,7 @@ async def test_comment_mail_without_smtp_stays_in_the_outbox_and_the_log(
 
 async def test_comment_mail_failure_is_recorded_not_raised(conn: asyncpg.Connection, database_url: str) -> None:
     issued = await factories.invoice(conn)
-    posted = await post_staff_reply(
-        conn,
-        issued.invoice,
-        author_name="Sam",
-        body="Hello",
-        client_key=new_key(),
-        thread_url="http://x/i/t",
-        letters=letters(),
-    )
+    posted = await staff_reply(conn, issued, "Hello")
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
     try:
         await Mailer("smtp://127.0.0.1:9", "invoices@acme.example", timeout=2).deliver(pool, posted.mail_ids)

@@ -16,9 +16,7 @@ from tests import factories
 from tests.mailbox import Mailbox
 from tests.test_payment_flow import start
 from tests.test_pdf import read
-from tests.threads import HX, ask_code, grant_access
-from tests.words import letters
-from web.comments.posting import post_staff_reply
+from tests.threads import HX, ask_code, grant_access, staff_reply
 from web.i18n.catalogs import texts_for
 from web.i18n.choice import LANGUAGE_COOKIE, choose_texts
 from web.i18n.message import Money, msg
@@ -138,10 +136,7 @@ async def test_languages_reply_mail_in_the_customers_language(
 ) -> None:
     issued = await factories.invoice(conn, locale="ja_JP")
     await grant_access(client, issued, mailbox)
-    posted = await post_staff_reply(
-        conn, issued.invoice, author_name="Sam", body="PO-4711", client_key="k" * 20,
-        thread_url=f"http://testserver{issued.url}", letters=letters(),
-    )  # fmt: skip
+    posted = await staff_reply(conn, issued, "PO-4711")
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
     try:
         await Mailer(settings.smtp_url, settings.mail_from).deliver(pool, posted.mail_ids)

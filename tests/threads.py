@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import secrets
 
+import asyncpg
 import httpx
 from bs4 import BeautifulSoup
 
 from tests.factories import Issued
 from tests.mailbox import Mailbox
+from tests.words import letters
+from web.comments.posting import Posted, post_staff_reply
 
 HX = {"HX-Request": "true"}
 CUSTOMER_EMAIL = "ap@customer.example"
@@ -68,3 +71,11 @@ def form_step(html: str) -> str | None:
 def form_error(html: str) -> str:
     error = BeautifulSoup(html, "html.parser").select_one("#comment-error")
     return error.get_text(strip=True) if error is not None else ""
+
+
+async def staff_reply(conn: asyncpg.Connection, issued: Issued, body: str, thread_url: str = "http://x/i/t") -> Posted:
+    """A billing-team reply, as the console posts it (the customer and the thread's writers are mailed)."""
+    return await post_staff_reply(
+        conn, issued.invoice, author_name="Sam", body=body, client_key=new_key(), thread_url=thread_url,
+        letters=letters(),
+    )  # fmt: skip
