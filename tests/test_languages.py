@@ -13,6 +13,8 @@ from bs4 import BeautifulSoup
 
 from db.workspaces import Workspace
 from tests import factories
+from tests.conftest import MovableClock
+from tests.console import account, sign_in
 from tests.mailbox import Mailbox
 from tests.test_payment_flow import start
 from tests.test_pdf import read
@@ -185,3 +187,15 @@ async def test_languages_japanese_pdf_has_japanese_glyphs(client: httpx.AsyncCli
         for font in page["/Resources"]["/Font"].values()  # type: ignore[union-attr]
     }
     assert any("IPA" in name for name in fonts), fonts
+
+
+async def test_languages_console_errors_stay_english_whole(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock
+) -> None:
+    """A German browser on a console refusal (English sentences) gets an English page, not a German title on it."""
+    ws = await factories.workspace(conn)
+    support = await account(conn, ws, role="support")
+    await sign_in(client, conn, clock, support.email)
+    refused = await client.get("/console/settings", headers={"Accept-Language": "de"})
+    assert refused.status_code == 403 and soup(refused).html["lang"] == "en"
+    assert soup(refused).find("h1").get_text() == "Not allowed" and "Ask a billing teammate" in refused.text

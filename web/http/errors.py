@@ -86,8 +86,9 @@ def _render(
     request: AppRequest, status_code: int, template: str = "errors/error.html", detail: Message | str | None = None
 ) -> Response:
     title, message = _MESSAGES.get(status_code, _MESSAGES[500])
-    # Neither the invoice nor the workspace is known here: the reader's choice or browser, else English.
-    texts = reader_texts(request)
+    # Neither the invoice nor the workspace is known here: the reader's choice or browser, else English. A plain
+    # string detail is one of the console's English sentences: then the whole page is English, not half of it.
+    texts = ENGLISH if isinstance(detail, str) else reader_texts(request)
     # Absent when the lifespan never ran (or failed).
     templates: Jinja2Templates | None = request.scope.get("state", {}).get("templates")
     headers = {"Retry-After": "30"} if status_code == 503 else None
