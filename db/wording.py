@@ -9,9 +9,10 @@ from datetime import datetime
 from db.rows import Connection, columns, rows_to
 from db.session import notify
 
-# The change feed's channel and its "forget everything" payload (web/realtime.py reads both).
+# The change feed's channel, and the payload prefix that says "something every page of this workspace shows
+# changed" (web/realtime.py reads both).
 CHANGES_CHANNEL = "invoice_changes"
-RESET_PAYLOAD = "reset"
+WORKSPACE_PREFIX = "workspace:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +65,10 @@ async def replace_overrides(
 
 
 async def forget_rendered(conn: Connection, workspace_id: int) -> None:
-    """The stored PDFs of the workspace's invoices are dropped, and every process is told to drop its caches
-    (delivered at commit, like every notification)."""
+    """The stored PDFs of the workspace's invoices are dropped (they can never be asked for again: a PDF's cache
+    key names its wording), and every process is told to drop the workspace's cached pages (delivered at commit,
+    like every notification)."""
     await conn.execute(
         "DELETE FROM pdf_cache WHERE invoice_id IN (SELECT id FROM invoices WHERE workspace_id = $1)", workspace_id
     )
-    await notify(conn, CHANGES_CHANNEL, RESET_PAYLOAD)
+    await notify(conn, CHANGES_CHANNEL, f"{WORKSPACE_PREFIX}{workspace_id}")

@@ -16,6 +16,7 @@ from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, sign_in
 from tests.mailbox import Mailbox
+from tests.test_console_settings import VALID
 from tests.test_payment_flow import start
 from tests.test_pdf import read
 from tests.threads import HX, ask_code, grant_access, staff_reply
@@ -199,3 +200,36 @@ async def test_languages_console_errors_stay_english_whole(
     refused = await client.get("/console/settings", headers={"Accept-Language": "de"})
     assert refused.status_code == 403 and soup(refused).html["lang"] == "en"
     assert soup(refused).find("h1").get_text() == "Not allowed" and "Ask a billing teammate" in refused.text
+
+
+async def test_languages_mails_fall_back_to_the_workspace_language(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox, settings, settle
+) -> None:
+    """No Hungarian catalog: the reply mail is in the workspace's language, like the page and the PDF."""
+    ws = await factories.workspace(conn, default_locale="sv_SE")
+    issued = await factories.invoice(conn, locale="hu_HU", ws=ws)
+    await grant_access(client, issued, mailbox)
+    posted = await staff_reply(conn, issued, "PO-4711")
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        await Mailer(settings.smtp_url, settings.mail_from).deliver(pool, posted.mail_ids)
+    finally:
+        await pool.close()
+    subject, _body = await mailbox.text_of("ap@customer.example", 2)
+    assert subject == words("sv", "Reply about invoice %(number)s") % {"number": issued.invoice.number}
+
+
+async def test_languages_a_new_workspace_language_reaches_cached_pages(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock, settle
+) -> None:
+    ws = await factories.workspace(conn)
+    issued = await factories.invoice(conn, locale="hu_HU", ws=ws)
+    assert soup(await client.get(issued.url)).html["lang"] == "en"  # cached, in the workspace's English
+    staff = await account(conn, ws)
+    async with httpx.AsyncClient(transport=client._transport, base_url="http://testserver") as console:
+        csrf = await sign_in(console, conn, clock, staff.email)
+        saved = await console.post("/console/settings", data={**VALID, "default_locale": "it_IT", "csrf": csrf})
+        assert saved.status_code == 303
+    await settle()
+    page = soup(await client.get(issued.url))
+    assert page.html["lang"] == "it-IT" and page.select_one("article.invoice-doc")["lang"] == "it-IT"

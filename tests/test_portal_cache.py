@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 
 from db.links import revoke_link, select_links_for_invoice
 from db.payments import insert_settled_payment
+from db.wording import replace_overrides
 from tests import factories
 from web.realtime import APPLICATION_NAME, ChangeFeed
 
@@ -103,3 +104,21 @@ async def test_portal_cache_is_bypassed_while_the_listener_is_down(
         await asyncio.sleep(0.02)
     assert change_feed.connected
     assert amount_paid(await client.get(issued.url)) == "€10.00"
+
+
+async def test_portal_cache_drops_one_workspace_when_its_wording_changes(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, settle: Settle
+) -> None:
+    """A workspace's new wording drops its own cached pages, and only those: other workspaces keep theirs."""
+    mine = await factories.invoice(conn)
+    other = await factories.invoice(conn, ws=await factories.workspace(conn, "other"))
+    for issued in (mine, other):
+        assert (await client.get(issued.url)).status_code == 200
+    await conn.execute("SET session_replication_role = replica")  # no notification: only a re-read shows it
+    await conn.execute('UPDATE invoices SET buyer_snapshot = buyer_snapshot || \'{"legal_name": "Sneaky"}\'')
+    await conn.execute("SET session_replication_role = DEFAULT")
+    await replace_overrides(conn, mine.workspace.id, "en", {("Amount due", ""): "Balance"}, by="test")
+    await settle()
+    reread = await client.get(mine.url)
+    assert "Sneaky" in reread.text and "Balance" in reread.text
+    assert "Sneaky" not in (await client.get(other.url)).text  # still served from the cache

@@ -71,9 +71,6 @@ def create_app(
             base_dir=settings.static_dir,
             time_limit=settings.pdf_time_limit_seconds,
         )
-        pdf_cache = PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint)
-        # A reset of the feed (a workspace's wording changed) makes PDFs of an unchanged version stale too.
-        detach_pdf_cache = feed.subscribe(lambda _change: None, pdf_cache.forget_memory)
         try:
             if pdf_renderer is None:
                 await renderer.warm_up()
@@ -83,7 +80,7 @@ def create_app(
                 settings=settings,
                 pool=pool,
                 templates=templates,
-                pdf_cache=pdf_cache,
+                pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
                 change_feed=feed,
                 portal_cache=portal_cache,
                 stripe=(
@@ -100,7 +97,6 @@ def create_app(
             # A shared feed (tests) outlives this app: it must stop calling into it.
             portal_cache.detach()
             streams.detach()
-            detach_pdf_cache()
             if change_feed is None:
                 await feed.stop()
             if pdf_renderer is None:

@@ -164,21 +164,31 @@ def rendering_fingerprint(templates_dir: Path, static_dir: Path, catalogs_dir: P
     return digest.hexdigest()[:16]
 
 
+PdfKey = tuple[int, int, str]  # invoice id, version, words
+
+
 class PdfCache:
-    """PDF bytes for (invoice id, version): memory, then the shared table, then one render."""
+    """PDF bytes for (invoice id, version, words): memory, then the shared table, then one render. `words` names
+    what else the PDF is made of besides the invoice (its language and the workspace's wording of it), so a PDF
+    rendered with old words, even one finishing after the words changed, lands under a key nobody asks for."""
 
     def __init__(self, renderer: PdfRenderer, *, memory_bytes: int, fingerprint: str) -> None:
         self.renderer = renderer
         self.fingerprint = fingerprint
         self.memory_bytes = memory_bytes
-        self._memory: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self._memory: OrderedDict[PdfKey, bytes] = OrderedDict()
         self._memory_used = 0
-        self._in_flight: dict[tuple[int, int], asyncio.Future[bytes]] = {}
+        self._in_flight: dict[PdfKey, asyncio.Future[bytes]] = {}
 
     async def get(
-        self, pool: asyncpg.Pool, invoice_id: int, version: int, build_html: Callable[[], Awaitable[str]]
+        self,
+        pool: asyncpg.Pool,
+        invoice_id: int,
+        version: int,
+        build_html: Callable[[], Awaitable[str]],
+        words: str = "",
     ) -> bytes:
-        key = (invoice_id, version)
+        key = (invoice_id, version, words)
         cached = self._memory.get(key)
         if cached is not None:
             self._memory.move_to_end(key)
@@ -200,30 +210,24 @@ class PdfCache:
         finally:
             del self._in_flight[key]
 
-    async def _load_or_render(
-        self, pool: asyncpg.Pool, key: tuple[int, int], build_html: Callable[[], Awaitable[str]]
-    ) -> bytes:
+    async def _load_or_render(self, pool: asyncpg.Pool, key: PdfKey, build_html: Callable[[], Awaitable[str]]) -> bytes:
+        invoice_id, version, words = key
+        fingerprint = f"{self.fingerprint}:{words}" if words else self.fingerprint
         async with pool.acquire() as conn:
-            stored = await select_cached_pdf(conn, key[0], key[1], self.fingerprint)
+            stored = await select_cached_pdf(conn, invoice_id, version, fingerprint)
         if stored is not None:
             return stored
         pdf = await self.renderer.render(await build_html())
         async with pool.acquire() as conn:
-            await insert_cached_pdf(conn, key[0], key[1], self.fingerprint, pdf)
+            await insert_cached_pdf(conn, invoice_id, version, fingerprint, pdf)
         return pdf
 
-    def forget_memory(self) -> None:
-        """Drop the in-process copies (the change feed's reset: a workspace's wording changed, and with it PDFs
-        of the same version)."""
-        self._memory.clear()
-        self._memory_used = 0
-
-    def _remember(self, key: tuple[int, int], pdf: bytes) -> None:
+    def _remember(self, key: PdfKey, pdf: bytes) -> None:
         if len(pdf) > self.memory_bytes:
             return
         old = self._memory.pop(key, None)
         self._memory_used -= len(old) if old else 0
-        # An older version of the same invoice is never served again.
+        # An older version (or older words) of the same invoice is never served again.
         for stale in [k for k in self._memory if k[0] == key[0]]:
             self._memory_used -= len(self._memory.pop(stale))
         self._memory[key] = pdf

@@ -2,7 +2,9 @@
 
 Subscribers are plain callbacks taking a Change: the page cache drops entries, the stream hub (web/streams.py)
 rings the doorbell of every open page of that invoice. Payloads are '<invoice id>' for a change to the invoice
-(its lines, links, payments, status) and '<invoice id>:comment:<comment id>' for a new comment.
+(its lines, links, payments, status), '<invoice id>:comment:<comment id>' for a new comment, and
+'workspace:<workspace id>' for what all of a workspace's pages show (its wording, its default language), which
+workspace subscribers hear (the page cache drops that workspace's invoices).
 The listener reconnects by itself after the database restarts; while it is down `connected` is False and
 callers must not trust anything cached, and on every (re)connect subscribers get `on_reset` because
 notifications sent meanwhile were lost.
@@ -21,7 +23,7 @@ import asyncpg
 
 from db.rows import Connection
 from db.session import notify, ping
-from db.wording import RESET_PAYLOAD
+from db.wording import WORKSPACE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,8 @@ class ChangeFeed:
         self._clock = itertools.count(1)
         self._now = 0
         self._last_change: dict[int, int] = {}
+        self._last_workspace_change: dict[int, int] = {}
+        self._workspace_subscribers: list[Callable[[int], None]] = []
         self._last_reset = 0
         self._sync_waiters: dict[str, asyncio.Future[None]] = {}
         self._ready = asyncio.Event()
@@ -81,14 +85,26 @@ class ChangeFeed:
 
         return unsubscribe
 
+    def subscribe_workspaces(self, on_workspace: Callable[[int], None]) -> Callable[[], None]:
+        """`on_workspace(workspace_id)` when something all of a workspace's pages show changed; returns the call
+        that unsubscribes."""
+        self._workspace_subscribers.append(on_workspace)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._workspace_subscribers.remove(on_workspace)
+
+        return unsubscribe
+
     def stamp(self) -> int:
         return self._now
 
-    def changed_since(self, invoice_id: int, stamp: int) -> bool:
+    def changed_since(self, invoice_id: int, stamp: int, workspace_id: int | None = None) -> bool:
         """True when a cached value read at `stamp` may be stale (or when the feed is down)."""
         if not self.connected:
             return True
-        return self._last_reset > stamp or self._last_change.get(invoice_id, 0) > stamp
+        workspace_changed = workspace_id is not None and self._last_workspace_change.get(workspace_id, 0) > stamp
+        return self._last_reset > stamp or self._last_change.get(invoice_id, 0) > stamp or workspace_changed
 
     async def start(self, *, wait: float = 5.0) -> None:
         self._task = asyncio.create_task(self._run(), name="change-feed")
@@ -155,6 +171,7 @@ class ChangeFeed:
         self._now = next(self._clock)
         self._last_reset = self._now
         self._last_change.clear()
+        self._last_workspace_change.clear()
         for on_reset in self._reset_subscribers:
             on_reset()
 
@@ -165,9 +182,13 @@ class ChangeFeed:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
             return
-        if payload == RESET_PAYLOAD:
-            # Something every page may show changed (a workspace's wording): nothing cached can be trusted.
-            self._reset()
+        if payload.startswith(WORKSPACE_PREFIX) and payload[len(WORKSPACE_PREFIX) :].isdigit():
+            # Something every page of a workspace shows changed (its wording, its default language).
+            workspace_id = int(payload[len(WORKSPACE_PREFIX) :])
+            self._now = next(self._clock)
+            self._last_workspace_change[workspace_id] = self._now
+            for on_workspace in self._workspace_subscribers:
+                on_workspace(workspace_id)
             return
         change = parse_payload(payload)
         if change is None:

@@ -60,7 +60,7 @@
     card.setAttribute("data-started", "1");
     loadStripe(card.getAttribute("data-stripe-js")).then(function (Stripe) {
       // Stripe.js words its own messages (a card number it rejects) in the page's language.
-      var stripe = Stripe(card.getAttribute("data-stripe-key"), { locale: document.documentElement.lang || "auto" });
+      var stripe = Stripe(card.getAttribute("data-stripe-key"), { locale: card.getAttribute("data-stripe-locale") || "auto" });
       var secret = card.getAttribute("data-client-secret");
       if (secret) {
         // 3-D Secure: Stripe.js shows the bank's check; then our return URL asks Stripe where it stands.

@@ -154,10 +154,12 @@ async def _tell_readers(
     addresses = [customer_email, *await select_thread_addresses(conn, invoice.id)]
     recipients = dict.fromkeys(address.strip().lower() for address in addresses if address.strip())
     wording = await workspace_wording(conn, invoice.workspace_id)
+    workspace = await select_workspace(conn, invoice.workspace_id)
+    default_locale = workspace.default_locale if workspace is not None else None
     mail_ids = []
     for recipient in recipients:
         own_locale = customer.locale if customer is not None and recipient == customer_email else None
-        texts = choose_texts(None, None, own_locale, invoice.locale, overrides=wording)
+        texts = choose_texts(None, None, own_locale, invoice.locale, default_locale, overrides=wording)
         letter = letters.write("comment_reply", texts, number=invoice.number, comment=comment, thread_url=thread_url)
         mail_id = await insert_mail(
             conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="comment_reply",

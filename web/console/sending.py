@@ -14,6 +14,7 @@ from db.links import PortalLink
 from db.outbox import insert_mail
 from db.rows import Connection
 from db.staff import Staff
+from db.workspaces import select_workspace
 from web.i18n.choice import choose_texts
 from web.i18n.letters import Letters
 from web.i18n.wording import workspace_wording
@@ -85,7 +86,10 @@ async def mail_link(
     again: bool = False,
 ) -> int:
     """The link to the customer, in the invoice's language (the customer's when it was issued)."""
-    texts = choose_texts(None, None, invoice.locale, overrides=await workspace_wording(conn, invoice.workspace_id))
+    workspace = await select_workspace(conn, invoice.workspace_id)
+    fallback = workspace.default_locale if workspace is not None else None
+    wording = await workspace_wording(conn, invoice.workspace_id)
+    texts = choose_texts(None, None, invoice.locale, fallback, overrides=wording)
     letter = letters.write(
         "invoice_link", texts, number=invoice.number, seller=(invoice.seller_snapshot or {}).get("legal_name", ""),
         total=total, currency=invoice.currency, due_date=invoice.due_date, link=link_url(link.token), again=again,

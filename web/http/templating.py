@@ -1,8 +1,10 @@
 """The Jinja2 environment: autoescape, translations chosen per render, money/date filters, hashed static URLs.
 
-`_()` and `{% trans %}` in a template read the `texts` in its context (web.i18n.catalogs.Texts): a portal page
-passes the reader's, the document part the invoice's ({% with texts=doc_texts %}), mails the recipient's;
-a template rendered without any (the console) is English. Catalog texts and overrides are escaped like values."""
+`_()` and `{% trans %}` in a template read the `texts` of the template's context (web.i18n.catalogs.Texts): a
+portal page passes the reader's, mails the recipient's; a template rendered without any (the console) is English.
+Only a new context changes it: `{% with texts=doc_texts %}{% include "invoices/_document.html" %}{% endwith %}`
+gives the included document the invoice's words, but a `_()` written directly inside such a `with` block still
+reads the page's (it is a local variable, not the context's). Catalog texts and overrides are escaped like values."""
 
 from __future__ import annotations
 

@@ -38,10 +38,12 @@ def choose_texts(
     """`fallbacks`: the invoice's locale, then the workspace's default. `overrides`: the workspace's wording by
     language."""
     found = None
+    accepted = [f for f in map(_supported, accepted_tags(accept_language or "")) if f is not None]
     if chosen in available_languages():
-        found = _supported(chosen)
+        # The picker names a language; the browser may say the region, whose formats the reader is used to.
+        found = next((f for f in accepted if f[0] == chosen), None) or _supported(chosen)
     if found is None:
-        found = next(filter(None, map(_supported, accepted_tags(accept_language or ""))), None)
+        found = next(iter(accepted), None)
     if found is None:
         found = next(filter(None, map(_supported, fallbacks)), None)
     code, locale = found or (SOURCE_LANGUAGE, None)

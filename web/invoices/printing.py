@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
@@ -29,7 +30,14 @@ async def invoice_pdf_bytes(
                 logo_src = await logo_data_uri(conn, document.logo_sha)
         return print_html(templates, document, logo_src)
 
-    return await pdf_cache.get(pool, invoice.id, invoice.version, build_html)
+    return await pdf_cache.get(pool, invoice.id, invoice.version, build_html, words=words_key(document_texts(document)))
+
+
+def words_key(texts: Texts) -> str:
+    """What the PDF's words depend on besides the templates: the language and formats, and the workspace's
+    wording in that language."""
+    wording = "\n".join(f"{key}={value}" for key, value in sorted(texts.overrides.items()))
+    return hashlib.sha256(f"{texts.key}\n{wording}".encode()).hexdigest()[:16]
 
 
 def print_html(templates: Jinja2Templates, document: InvoiceDocument, logo_src: str | None) -> str:
@@ -45,7 +53,7 @@ def page_counter(texts: Texts) -> Markup:
     for piece in re.split(r"(%\(page\)s|%\(pages\)s)", texts.gettext("Page %(page)s of %(pages)s")):
         if piece in ("%(page)s", "%(pages)s"):
             pieces.append(f"counter({piece[2:-2]})")
-        elif piece:
+        elif piece := piece.replace("%%", "%"):  # a format string's escaped percent sign is one sign here
             # A CSS string inside <style>: quotes and backslashes escaped, "<" written as an escape so no text
             # can close the style element.
             quoted = piece.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ").replace("\n", " ")

@@ -2,7 +2,8 @@
 
 Per invoice: its InvoiceDocument, the live link tokens (by hash, with expiry) that lead to it, and rendered
 page bodies per (version, link token, reader's locale, part, page or fragment, day). An invoice's entry is dropped
-when the database announces a change to it (web/realtime.py); everything is dropped when the feed reconnects.
+when the database announces a change to it or to its workspace's wording (web/realtime.py); everything is
+dropped when the feed reconnects.
 Unknown tokens are never cached, so guessing cannot fill memory.
 """
 
@@ -33,7 +34,14 @@ class PortalCache:
         self.max_invoices = max_invoices
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
         self._invoice_by_link: dict[bytes, int] = {}
-        self.detach = feed.subscribe(lambda change: self.forget_invoice(change.invoice_id), self.clear)
+        detach_invoices = feed.subscribe(lambda change: self.forget_invoice(change.invoice_id), self.clear)
+        detach_workspaces = feed.subscribe_workspaces(self.forget_workspace)
+
+        def detach() -> None:
+            detach_invoices()
+            detach_workspaces()
+
+        self.detach = detach
 
     def document_for_link(self, token_hash: bytes, now: datetime) -> InvoiceDocument | None:
         if not self.feed.connected:
@@ -51,7 +59,7 @@ class PortalCache:
     def remember(self, stamp: int, token_hash: bytes, expires_at: datetime | None, document: InvoiceDocument) -> None:
         """Store what was read from the database at `stamp`, unless the invoice changed meanwhile."""
         invoice_id = document.invoice.id
-        if self.feed.changed_since(invoice_id, stamp):
+        if self.feed.changed_since(invoice_id, stamp, document.invoice.workspace_id):
             return
         entry = self._entries.get(invoice_id)
         if entry is None or entry.document.invoice.version != document.invoice.version:
@@ -68,11 +76,15 @@ class PortalCache:
 
     def remember_page(self, stamp: int, invoice_id: int, key: PageKey, body: bytes) -> None:
         entry = self._entries.get(invoice_id)
-        if entry is None or self.feed.changed_since(invoice_id, stamp):
+        if entry is None or self.feed.changed_since(invoice_id, stamp, entry.document.invoice.workspace_id):
             return
         if len(entry.pages) >= _MAX_PAGES_PER_INVOICE:
             entry.pages.clear()
         entry.pages[key] = body
+
+    def forget_workspace(self, workspace_id: int) -> None:
+        for invoice_id in [i for i, e in self._entries.items() if e.document.invoice.workspace_id == workspace_id]:
+            self.forget_invoice(invoice_id)
 
     def forget_invoice(self, invoice_id: int) -> None:
         entry = self._entries.pop(invoice_id, None)

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.logos import select_workspace_logo_sha, set_workspace_logo
 from db.stripe_status import select_last_webhook
+from db.wording import forget_rendered
 from db.workspaces import Workspace, select_workspace, update_workspace_settings
 from web.console import settings_form
 from web.console.fields import Form
@@ -37,10 +38,15 @@ async def settings_update(request: AppRequest) -> Response:
     form, values = settings_form.check(form_text(request))
     if values is None:
         return await _settings_page(request, await _workspace(request), form, status=422)
-    async with request.state["pool"].acquire() as conn:
-        updated = await update_workspace_settings(conn, current_staff(request).workspace_id, **asdict(values))
-    if updated is None:
-        raise HTTPException(404)
+    workspace_id = current_staff(request).workspace_id
+    async with request.state["pool"].acquire() as conn, conn.transaction():
+        before = await select_workspace(conn, workspace_id)
+        updated = await update_workspace_settings(conn, workspace_id, **asdict(values))
+        if updated is None or before is None:
+            raise HTTPException(404)
+        if before.default_locale != updated.default_locale:
+            # Pages and PDFs of invoices whose own language has no catalog are in this one.
+            await forget_rendered(conn, workspace_id)
     return _saved(request, "settings")
 
 
