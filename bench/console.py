@@ -27,8 +27,9 @@ import asyncpg
 import pyotp
 
 from bench.payments import connection, report, timed
-from bench.portal import bench_database, prepare, start_server, wait_ready
+from bench.portal import BENCH_SECRET_KEY, bench_database, prepare, start_server, wait_ready
 from web.dev.demo import DEMO_PASSWORD, DEMO_STAFF
+from web.secret_box import SecretBox
 
 BENCH_DB = "invoice_portal_bench_console"
 FORM = "application/x-www-form-urlencoded"
@@ -60,7 +61,9 @@ class Browser:
 async def totp_secret(url: str, email: str) -> str:
     conn = await asyncpg.connect(url)
     try:
-        return str(await conn.fetchval("SELECT totp_secret FROM staff WHERE email = $1", email))
+        return SecretBox(BENCH_SECRET_KEY).open(
+            await conn.fetchval("SELECT totp_secret FROM staff WHERE email = $1", email)
+        )
     finally:
         await conn.close()
 

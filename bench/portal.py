@@ -104,6 +104,10 @@ class Server:
         return [line for line in lines if re.search(pattern, line)]
 
 
+# The benchmark's servers seal their TOTP secrets with this key (bench/console.py opens one to sign in).
+BENCH_SECRET_KEY = "bench-secret-key-0123456789abcdefghijklmnopqrstuv"
+
+
 def start_server(name: str, target: str, env: dict[str, str], log_dir: Path) -> Server:
     with socket.socket() as sock:  # a free port; uvicorn binds it a moment later
         sock.bind(("127.0.0.1", 0))
@@ -113,7 +117,7 @@ def start_server(name: str, target: str, env: dict[str, str], log_dir: Path) -> 
     command += ["--no-access-log", "--log-level", "warning"]
     with log.open("wb") as out:  # the child keeps its own descriptor
         # A session of its own, so a stuck server and its PDF workers can be killed as one group.
-        env = {**env, "HOST": "127.0.0.1", "PORT": str(port)}
+        env = {"SECRET_KEY": BENCH_SECRET_KEY, **env, "HOST": "127.0.0.1", "PORT": str(port)}
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -31,6 +31,7 @@ from db.rows import init_connection
 from tests.browser import chromium
 from tests.live import free_port
 from tests.mailbox import Mailbox, smtp_server
+from tests.sealed import TEST_SECRET_KEY
 from web.app import create_app
 from web.dev.local_stripe import TokenCardId, flush, localstripe
 from web.pdf import PdfRenderer
@@ -230,6 +231,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe
         stripe_js_url=f"{stripe_base}/js.stripe.com/v3/",
         smtp_url=smtp.url,
         mail_from="Acme invoices <invoices@acme.example>",
+        secret_key=TEST_SECRET_KEY,
     )
 
 

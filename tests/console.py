@@ -12,6 +12,7 @@ from bs4 import BeautifulSoup
 from db.staff import Staff, select_staff_by_email
 from db.workspaces import Workspace
 from tests.conftest import MovableClock
+from tests.sealed import opened
 from web.console.auth import create_staff
 
 PASSWORD = "correct horse battery staple"
@@ -29,7 +30,7 @@ async def account(
 async def current_code(conn: asyncpg.Connection, email: str, clock: MovableClock) -> str:
     staff = await select_staff_by_email(conn, email)
     assert staff is not None and staff.totp_secret, "the account has not started TOTP enrolment"
-    return pyotp.TOTP(staff.totp_secret).at(clock())
+    return pyotp.TOTP(opened(staff.totp_secret)).at(clock())
 
 
 async def sign_in(

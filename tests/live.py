@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from tests.sealed import TEST_SECRET_KEY
 from web.settings import PROJECT_ROOT
 
 
@@ -31,7 +32,7 @@ PIDS: dict[str, int] = {}
 def portal_processes(database_url: str, count: int = 2, **env: str) -> Iterator[list[str]]:
     """`count` portal processes serving on 127.0.0.1; yields their origins once each answers /healthz."""
     ports = [free_port() for _ in range(count)]
-    environment = {**os.environ, "DATABASE_URL": database_url, "PDF_WORKERS": "1", **env}
+    environment = {**os.environ, "DATABASE_URL": database_url, "PDF_WORKERS": "1", "SECRET_KEY": TEST_SECRET_KEY, **env}
     for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY"):
         environment.pop(key, None)
     command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_from_env", "--host", "127.0.0.1"]

@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.sealed import TEST_SECRET_KEY
 from web.settings import PROJECT_ROOT
 
 CLI = [sys.executable, "-m", "web.cli"]
@@ -20,7 +21,7 @@ LABELS = ["open", "partial", "paid", "void", "jpy", "kwd", "long", "expired", "r
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
     env.update(DATA_DIR=str(data_dir), PORT=str(port), HOST="127.0.0.1", DATABASE_URL="")
     return env
 
@@ -49,6 +50,11 @@ def test_cli_demo_and_serve_on_embedded_database(tmp_path: Path) -> None:
     assert all(re.fullmatch(rf"\w+: http://127\.0\.0\.1:{port}/i/[A-Za-z0-9_-]{{32}}", line) for line in lines)
     assert second.stdout == first.stdout  # idempotent: same invoices, same links
 
+    # The demo made and kept a key; `serve` is a deployment: without SECRET_KEY it refuses to start, and says why.
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0  # readable by its owner only
+    refused = subprocess.run([*CLI, "serve"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert refused.returncode != 0 and "SECRET_KEY is not set" in refused.stderr
+    env = {**env, "SECRET_KEY": TEST_SECRET_KEY}
     server = subprocess.Popen(
         [*CLI, "serve"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )

@@ -14,6 +14,7 @@ from db.staff import select_staff_by_email
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import PASSWORD, account, csrf_of, current_code, errors_of, sign_in
+from tests.sealed import opened
 from web import cli
 
 
@@ -32,7 +33,7 @@ async def test_first_sign_in_enrols_totp_with_a_qr_code_then_asks_only_for_the_c
     assert (await client.get("/console/account")).status_code == 303
     reloaded = await client.get("/console/sign-in/code")
     assert csrf_of(reloaded.text) == csrf_of(enrol.text)
-    secret = (await select_staff_by_email(conn, staff.email)).totp_secret  # type: ignore[union-attr]
+    secret = opened((await select_staff_by_email(conn, staff.email)).totp_secret)  # type: ignore[union-attr]
     assert secret and secret.replace(" ", "") in enrol.text.replace(" ", "")
 
     code = pyotp.TOTP(secret).at(clock())

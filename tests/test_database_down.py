@@ -11,6 +11,7 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from db.migrate import migrate
+from tests.sealed import TEST_SECRET_KEY
 from web.app import create_app
 from web.pdf import PdfRenderer
 from web.settings import Settings
@@ -31,7 +32,8 @@ async def test_database_down_gives_503_not_500(pdf_renderer: PdfRenderer) -> Non
         await migrate(conn)
         await conn.close()
         app = create_app(
-            Settings(database_url=url, data_dir=data_dir, db_pool_min=1, db_pool_max=2), pdf_renderer=pdf_renderer
+            Settings(database_url=url, data_dir=data_dir, db_pool_min=1, db_pool_max=2, secret_key=TEST_SECRET_KEY),
+            pdf_renderer=pdf_renderer,
         )
         async with LifespanManager(app) as manager:
             transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]

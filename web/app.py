@@ -26,6 +26,7 @@ from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal.page_cache import PortalCache
 from web.realtime import ChangeFeed
 from web.routes import LOGOS, PORTAL, STATIC, build_routes
+from web.secret_box import SecretBox
 from web.settings import Settings
 from web.state import State, utc_now
 from web.streams import StreamHub
@@ -45,6 +46,10 @@ def create_app(
     """`pdf_renderer` and `change_feed` may be shared by several apps (tests); the app then leaves them running.
     `stripe_cards` is how card tokens are confirmed (Stripe's way unless a test double needs its own)."""
     mailer = Mailer(settings.smtp_url, settings.mail_from)  # checks SMTP_URL before anything starts
+    if not settings.secret_key:
+        # Without it the secrets the database keeps (TOTP secrets) could not be sealed or opened.
+        raise ValueError("SECRET_KEY is not set: generate one with `openssl rand -hex 32` (see README, Configuration)")
+    box = SecretBox(settings.secret_key, [settings.secret_key_old])  # checks the keys before anything starts
     if settings.stripe_api_base and stripe_cards is None:
         log.warning(
             "STRIPE_API_BASE is set but cards are confirmed Stripe's way; a local double such as localstripe needs "
@@ -91,6 +96,7 @@ def create_app(
                 streams=streams,
                 mailer=mailer,
                 letters=Letters(templates),
+                secrets=box,
                 clock=clock,
             )
         finally:

@@ -10,14 +10,17 @@ import logging
 import secrets
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import uvicorn
 
 from db.migrate import migrate
+from db.sealed_secrets import reseal_all
 from web.app import create_app
 from web.database import database_url
 from web.routes import absolute_url
+from web.secret_box import SecretBox, SecretUnreadable
 from web.settings import Settings
 
 log = logging.getLogger("invoice_portal")
@@ -44,7 +47,12 @@ def cmd_migrate(settings: Settings) -> int:
 
 def cmd_serve(settings: Settings) -> int:
     settings = _settings_with_database(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=True)
+    try:
+        app = create_app(settings)  # refuses a missing SECRET_KEY or a malformed SMTP_URL
+    except ValueError as wrong:
+        print(f"invoice-portal: {wrong}", file=sys.stderr)
+        return 2
+    uvicorn.run(app, host=settings.host, port=settings.port, proxy_headers=True)
     return 0
 
 
@@ -91,6 +99,8 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     from web.dev.demo import load_demo
 
     settings = _settings_with_database(settings)
+    if not settings.secret_key:
+        settings = dataclasses.replace(settings, secret_key=_demo_secret_key(settings.data_dir))
     assert settings.database_url is not None
     asyncio.run(_migrate(settings.database_url))
     links = asyncio.run(load_demo(settings.database_url))
@@ -121,6 +131,17 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     return 0
 
 
+def _demo_secret_key(data_dir: Path) -> str:
+    """The demo's SECRET_KEY: made once and kept under DATA_DIR (owner-only), so the demo's sealed secrets still
+    open after a restart. A deployment sets SECRET_KEY itself; `serve` refuses to start without it."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 @contextlib.contextmanager
 def _local_stripe(settings: Settings) -> Iterator[Settings]:
     """No Stripe keys: run localstripe on 127.0.0.1 and wire the portal to it, webhooks included, so the whole
@@ -146,6 +167,32 @@ def _local_stripe(settings: Settings) -> Iterator[Settings]:
         )
 
 
+async def rotate_secrets(url: str, box: SecretBox) -> int:
+    """How many secrets were sealed again under `box`'s key; SecretUnreadable (and nothing written) when one does
+    not open."""
+    conn = await asyncpg.connect(url)
+    try:
+        return await reseal_all(conn, box.reseal)
+    finally:
+        await conn.close()
+
+
+def cmd_rotate_secrets(settings: Settings) -> int:
+    """Seal every stored secret under SECRET_KEY (opening each with it or SECRET_KEY_OLD); secrets stored before
+    encryption are sealed for the first time. Run it after changing SECRET_KEY, then drop SECRET_KEY_OLD."""
+    if not settings.secret_key:
+        print("SECRET_KEY is not set", file=sys.stderr)
+        return 2
+    box = SecretBox(settings.secret_key, [settings.secret_key_old])
+    try:
+        count = asyncio.run(rotate_secrets(database_url(settings), box))
+    except SecretUnreadable as unreadable:
+        print(f"nothing changed: {unreadable}", file=sys.stderr)
+        return 1
+    print(f"sealed {count} secrets under the current SECRET_KEY")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="invoice-portal", description="Invoice portal")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--role", required=True, choices=["billing", "support"])
     staff.add_argument("--workspace", default="demo", help="workspace slug (default: demo)")
     staff.add_argument("--name", default="", help="display name (default: the part of the address before @)")
+    commands.add_parser("rotate-secrets", help="seal every stored secret under SECRET_KEY (after a key change)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # pgserver logs every pg_ctl call at INFO; its warnings and errors still show.
@@ -172,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_serve(settings)
     if args.command == "create-staff":
         return cmd_create_staff(settings, args)
+    if args.command == "rotate-secrets":
+        return cmd_rotate_secrets(settings)
     return cmd_demo(settings, serve=not args.no_serve)
 
 

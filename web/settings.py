@@ -44,6 +44,10 @@ class Settings:
     body_timeout_seconds: float = 20.0
     # Only `invoice-portal create-staff` reads it: the new account's password (never from the command line).
     staff_password: str = field(default="", repr=False)
+    # Seals the secrets the database keeps (web/secret_box.py); the app refuses to start without it. While keys
+    # are rotated, SECRET_KEY_OLD still opens what the old key sealed.
+    secret_key: str = field(default="", repr=False)
+    secret_key_old: str = field(default="", repr=False)
 
     @property
     def stripe_connected(self) -> bool:
@@ -80,4 +84,6 @@ class Settings:
             mail_from=config("MAIL_FROM", cast=str, default="Invoice portal <invoices@localhost>"),
             body_timeout_seconds=config("BODY_TIMEOUT_SECONDS", cast=float, default=20.0),
             staff_password=config("STAFF_PASSWORD", cast=str, default=""),
+            secret_key=config("SECRET_KEY", cast=str, default=""),
+            secret_key_old=config("SECRET_KEY_OLD", cast=str, default=""),
         )

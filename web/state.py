@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the state names the services; the services never import the
     from web.pdf import PdfCache
     from web.portal.page_cache import PortalCache
     from web.realtime import ChangeFeed
+    from web.secret_box import SecretBox
     from web.settings import Settings
     from web.streams import StreamHub
     from web.stripe.gateway import StripeGateway
@@ -37,6 +38,7 @@ class State(TypedDict):
     streams: StreamHub
     mailer: Mailer
     letters: Letters
+    secrets: SecretBox
     # The one clock of request paths (UTC): "today", code and session expiry, holds. Tests move it.
     clock: Callable[[], datetime]
     # Set by the console guard for the request it lets through.

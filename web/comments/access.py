@@ -35,6 +35,7 @@ from web.otp import (
     totp_uri,
     unmatchable_hash,
 )
+from web.secret_box import SecretBox
 
 CODE_TTL = timedelta(minutes=10)
 MAX_WRONG_TRIES = 5
@@ -198,18 +199,22 @@ def needs_totp(invoice: Invoice, session: access.CommentSession) -> bool:
     return invoice.comments_require_totp and session.totp_passed_at is None
 
 
-async def totp_prompt(conn: Connection, invoice: Invoice, session: access.CommentSession) -> TotpPrompt:
-    """What the TOTP step shows: the code field only, or the enrolment (QR code and secret) the first time."""
-    enrolment = await access.select_or_start_enrolment(conn, invoice.workspace_id, session.email, new_totp_secret())
+async def totp_prompt(conn: Connection, invoice: Invoice, session: access.CommentSession, box: SecretBox) -> TotpPrompt:
+    """What the TOTP step shows: the code field only, or the enrolment (QR code and secret) the first time. The
+    secret is stored sealed (web/secret_box.py)."""
+    enrolment = await access.select_or_start_enrolment(
+        conn, invoice.workspace_id, session.email, box.seal(new_totp_secret())
+    )
     if enrolment.confirmed_at is not None:
         return TotpPrompt(enrolled=True)
     seller = (invoice.seller_snapshot or {}).get("legal_name", "")
-    uri = totp_uri(enrolment.secret, session.email, seller)
-    return TotpPrompt(enrolled=False, qr_data_uri=qr_data_uri(uri), secret=spaced_secret(enrolment.secret))
+    secret = box.open(enrolment.secret)
+    uri = totp_uri(secret, session.email, seller)
+    return TotpPrompt(enrolled=False, qr_data_uri=qr_data_uri(uri), secret=spaced_secret(secret))
 
 
 async def verify_totp(
-    conn: Connection, invoice: Invoice, session: access.CommentSession, *, code: str, now: datetime
+    conn: Connection, invoice: Invoice, session: access.CommentSession, *, code: str, now: datetime, box: SecretBox
 ) -> None:
     """Accept a code from the writer's app once (replay guard); enrolment is confirmed by the first good code."""
     code = code.strip().replace(" ", "")
@@ -217,8 +222,10 @@ async def verify_totp(
     async with conn.transaction():
         if await access.lock_totp_failures(conn, session.id) >= MAX_TOTP_FAILURES:
             raise AccessError(TOO_MANY_TOTP_FAILURES)
-        enrolment = await access.select_or_start_enrolment(conn, invoice.workspace_id, session.email, new_totp_secret())
-        timecode = totp_timecode(enrolment.secret, code, now)
+        enrolment = await access.select_or_start_enrolment(
+            conn, invoice.workspace_id, session.email, box.seal(new_totp_secret())
+        )
+        timecode = totp_timecode(box.open(enrolment.secret), code, now)
         if timecode is None:
             failures = await access.record_totp_failure(conn, session.id)
             if failures >= MAX_TOTP_FAILURES:

@@ -15,6 +15,7 @@ from db.invoices import Invoice
 from db.rows import Connection
 from web.comments.access import TotpPrompt, needs_totp, totp_prompt
 from web.i18n.message import Message
+from web.secret_box import SecretBox
 
 SESSION_COOKIE = "comment_session"
 
@@ -56,7 +57,7 @@ def anonymous_form(invoice: Invoice) -> CommentForm:
 
 
 async def form_for(
-    conn: Connection, invoice: Invoice, writer: CommentSession | None, **values: Unpack[FormValues]
+    conn: Connection, invoice: Invoice, writer: CommentSession | None, box: SecretBox, **values: Unpack[FormValues]
 ) -> CommentForm:
     """The form for this reader: `values` (name, email, body, error, notice, step) carry what they typed."""
     if invoice.comment_mode == "closed":
@@ -65,7 +66,7 @@ async def form_for(
         return CommentForm(step="email").with_values(**values)
     values.pop("step", None)
     if needs_totp(invoice, writer):
-        return CommentForm(step="totp", writer=writer, totp=await totp_prompt(conn, invoice, writer)).with_values(
+        return CommentForm(step="totp", writer=writer, totp=await totp_prompt(conn, invoice, writer, box)).with_values(
             **values
         )
     # A fresh key per rendered form: a double submit of this form writes one comment.

@@ -21,6 +21,7 @@ from db.rows import Connection
 from db.staff import Staff, StaffSession
 from web.invoices.links import token_hash
 from web.otp import new_totp_secret, qr_data_uri, spaced_secret, totp_timecode, totp_uri
+from web.secret_box import SecretBox
 
 SESSION_COOKIE = "console_session"
 SESSION_IDLE = timedelta(minutes=30)
@@ -134,29 +135,31 @@ async def check_password(
     return token, staff
 
 
-async def enrolment(conn: Connection, staff: Staff) -> Enrolment | None:
-    """The QR code and key to add to an authenticator app, or None once the account is enrolled."""
+async def enrolment(conn: Connection, staff: Staff, box: SecretBox) -> Enrolment | None:
+    """The QR code and key to add to an authenticator app, or None once the account is enrolled. The secret is
+    stored sealed (web/secret_box.py)."""
     if staff.totp_confirmed_at is not None:
         return None
-    secret = await store.start_totp_enrolment(conn, staff.id, new_totp_secret())
+    secret = box.open(await store.start_totp_enrolment(conn, staff.id, box.seal(new_totp_secret())))
     uri = totp_uri(secret, staff.email, "Invoice portal console")
     return Enrolment(qr_data_uri(uri), spaced_secret(secret))
 
 
 async def check_totp(
-    conn: Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
+    conn: Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime, box: SecretBox
 ) -> str:
     """The TOTP step: the new token of the now signed-in session, or SignInError. A code is accepted once."""
     async with conn.transaction():
         await store.lock_sign_in(conn, staff.email, client)
-        result = await _totp_step(conn, session, staff, code=code, client=client, now=now)
+        secret = box.open(staff.totp_secret) if staff.totp_secret else None
+        result = await _totp_step(conn, session, staff, secret, code=code, client=client, now=now)
     if isinstance(result, SignInError):
         raise result
     return result
 
 
 async def _totp_step(
-    conn: Connection, session: StaffSession, staff: Staff, *, code: str, client: str, now: datetime
+    conn: Connection, session: StaffSession, staff: Staff, secret: str | None, *, code: str, client: str, now: datetime
 ) -> str | SignInError:
     """Failures are returned, not raised, so the caller's transaction commits the failure it recorded."""
     try:
@@ -166,7 +169,6 @@ async def _totp_step(
     code = code.strip().replace(" ", "")
     # `staff` was read with the session in this request; its secret is set before any code can exist and never
     # changes afterwards (db.staff.start_totp_enrolment), so there is nothing newer to read.
-    secret = staff.totp_secret
     if not code:
         return SignInError("Enter the 6-digit code from your authenticator app.")
     timecode = totp_timecode(secret, code, now) if secret else None

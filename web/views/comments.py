@@ -134,7 +134,10 @@ async def comment_totp_verify(request: AppRequest) -> Response:
         return await _form_response(request, viewer, None, 422, **kept, error=_NOT_VERIFIED)
     try:
         async with request.state["pool"].acquire() as conn:
-            await verify_totp(conn, viewer.invoice, writer, code=form.get("code", ""), now=request.state["clock"]())
+            await verify_totp(
+                conn, viewer.invoice, writer, code=form.get("code", ""), now=request.state["clock"](),
+                box=request.state["secrets"],
+            )  # fmt: skip
     except AccessError as refusal:
         return await _form_response(request, viewer, await _writer(request, viewer), 422, **kept, error=refusal.message)
     return await _form_response(request, viewer, await _writer(request, viewer), 200, body=kept["body"])
@@ -215,7 +218,7 @@ async def _form_response(
 ) -> Response:
     """The form alone for htmx (plus the posted comment out of band); the whole page without JavaScript."""
     async with request.state["pool"].acquire() as conn:
-        form: CommentForm = await form_for(conn, viewer.invoice, writer, **values)
+        form: CommentForm = await form_for(conn, viewer.invoice, writer, request.state["secrets"], **values)
     if wants_fragment(request):
         context = {**portal_context(request, viewer), "comment_form": form, "posted": posted or []}
         return html_response(render_to_bytes(request, "portal/_comment_form_update.html", context), status)

@@ -27,7 +27,7 @@ async def invoice_show(request: AppRequest) -> Response:
         # A verified writer sees their own form: rendered for them alone, never cached.
         async with request.state["pool"].acquire() as conn:
             writer = await find_session(conn, invoice, request.cookies[SESSION_COOKIE], request.state["clock"]())
-            form = await form_for(conn, invoice, writer) if writer is not None else None
+            form = await form_for(conn, invoice, writer, request.state["secrets"]) if writer is not None else None
         if form is not None:
             context = {**portal_context(request, viewer), **await thread_context(request, viewer, form)}
             return html_response(render_to_bytes(request, "portal/show.html", context))

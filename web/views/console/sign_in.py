@@ -80,7 +80,7 @@ async def _code_page(request: AppRequest, error: str, status: int) -> Response:
         session, staff = found
         if session.stage == "full":
             return RedirectResponse(path_for(request, "console_home"), status_code=303)
-        setup = await enrolment(conn, staff)
+        setup = await enrolment(conn, staff, request.state["secrets"])
     context = {
         "enrolment": setup, "staff_email": staff.email, "csrf_token": session.csrf_token, "error": error,
         "next": _next_path(request, request.query_params.get("next")),
@@ -100,8 +100,9 @@ async def sign_in_code(request: AppRequest) -> Response:
             return await _code_page(request, "This form has expired. Please enter the code again.", 403)
         try:
             token = await check_totp(
-                conn, session, staff, code=form.get("code", "")[:20], client=client_address(request), now=now
-            )
+                conn, session, staff, code=form.get("code", "")[:20], client=client_address(request), now=now,
+                box=request.state["secrets"],
+            )  # fmt: skip
         except SignInError as refused:
             error, status = str(refused), refused.status
         else:
