@@ -24,6 +24,7 @@ from web.i18n.catalogs import texts_for
 from web.i18n.choice import LANGUAGE_COOKIE, choose_texts
 from web.i18n.message import Money, msg
 from web.mail import Mailer
+from web.settings import Settings
 
 
 def soup(response: httpx.Response) -> BeautifulSoup:
@@ -134,10 +135,11 @@ async def test_languages_code_mail_in_the_readers_language(
     assert subject == template % {"number": japanese.invoice.number, "code": code}
 
 
-async def test_languages_reply_mail_in_the_customers_language(
-    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox, settings, settle
-) -> None:
-    issued = await factories.invoice(conn, locale="ja_JP")
+async def _reply_read_back(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, issued: factories.Issued, mailbox: Mailbox, settings: Settings
+) -> tuple[str, str]:
+    """The customer verifies an address, the billing team replies, the mail is delivered: its subject and body
+    as the customer's mail server received them."""
     await grant_access(client, issued, mailbox)
     posted = await staff_reply(conn, issued, "PO-4711")
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
@@ -145,7 +147,14 @@ async def test_languages_reply_mail_in_the_customers_language(
         await Mailer(settings.smtp_url, settings.mail_from).deliver(pool, posted.mail_ids)
     finally:
         await pool.close()
-    subject, body = await mailbox.text_of("ap@customer.example", 2)
+    return await mailbox.text_of("ap@customer.example", 2)
+
+
+async def test_languages_reply_mail_in_the_customers_language(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox, settings, settle
+) -> None:
+    issued = await factories.invoice(conn, locale="ja_JP")
+    subject, body = await _reply_read_back(client, conn, issued, mailbox, settings)
     assert subject == texts_for("ja").gettext("Reply about invoice %(number)s") % {"number": issued.invoice.number}
     assert "PO-4711" in body and texts_for("ja").gettext("Answer: %(url)s").split("%")[0] in body
 
@@ -208,14 +217,7 @@ async def test_languages_mails_fall_back_to_the_workspace_language(
     """No Hungarian catalog: the reply mail is in the workspace's language, like the page and the PDF."""
     ws = await factories.workspace(conn, default_locale="sv_SE")
     issued = await factories.invoice(conn, locale="hu_HU", ws=ws)
-    await grant_access(client, issued, mailbox)
-    posted = await staff_reply(conn, issued, "PO-4711")
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
-    try:
-        await Mailer(settings.smtp_url, settings.mail_from).deliver(pool, posted.mail_ids)
-    finally:
-        await pool.close()
-    subject, _body = await mailbox.text_of("ap@customer.example", 2)
+    subject, _body = await _reply_read_back(client, conn, issued, mailbox, settings)
     assert subject == words("sv", "Reply about invoice %(number)s") % {"number": issued.invoice.number}
 
 
