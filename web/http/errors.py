@@ -92,8 +92,8 @@ def _render(
     # Absent when the lifespan never ran (or failed).
     templates: Jinja2Templates | None = request.scope.get("state", {}).get("templates")
     headers = {"Retry-After": "30"} if status_code == 503 else None
-    said = detail if isinstance(detail, str) else texts.say(detail or message)
     if templates is None:
+        said = detail if isinstance(detail, str) else texts.say(detail or message)
         return PlainTextResponse(f"{texts.say(title)}. {said}", status_code=status_code, headers=headers)
     context = {"title": title, "message": detail or message, "status_code": status_code, "texts": texts}
     body = templates.get_template(template).render({"request": request, **context})

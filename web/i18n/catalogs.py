@@ -22,9 +22,9 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 from markupsafe import Markup, escape
 
-from web.i18n.message import Day, Message, Money, Param
+from web.i18n.message import Message, Money, Param
 from web.invoices.money import format_money
-from web.locales import format_day, format_moment
+from web.locales import format_day, format_moment, locale_tag
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
@@ -97,7 +97,7 @@ class Texts:
     @property
     def tag(self) -> str:
         """BCP 47, for lang attributes: de-AT."""
-        return str(self.locale).replace("_", "-") if self.code not in _registered else self.code
+        return locale_tag(self.locale) if self.code not in _registered else self.code
 
     @property
     def key(self) -> str:
@@ -145,8 +145,6 @@ class Texts:
             return self.say(value)
         if isinstance(value, Money):
             return format_money(value.minor, value.currency, str(self.locale))
-        if isinstance(value, Day):
-            return format_day(value.value, self.locale)
         if isinstance(value, datetime):
             return format_moment(value, self.locale)
         if isinstance(value, date):

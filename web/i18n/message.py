@@ -20,14 +20,7 @@ class Money:
     currency: str
 
 
-@dataclass(frozen=True, slots=True)
-class Day:
-    """A calendar day shown in the reader's format."""
-
-    value: date
-
-
-Param = Union[str, int, Money, Day, datetime, "Message"]
+Param = Union[str, int, Money, date, datetime, "Message"]
 
 
 @dataclass(frozen=True, slots=True)

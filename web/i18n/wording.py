@@ -113,13 +113,19 @@ def as_format(typed: str) -> str:
     return re.sub(r"%(?!\(\w+\)s)", "%%", typed)
 
 
-async def workspace_wording(conn: Connection, workspace_id: int) -> dict[str, dict[str, str]]:
+async def typed_wording(conn: Connection, workspace_id: int) -> dict[str, dict[str, str]]:
+    """The workspace's overrides as its teammates typed them (what the console shows and edits), by language and
+    override id."""
     wording: dict[str, dict[str, str]] = {}
     for override in await select_overrides(conn, workspace_id):
-        wording.setdefault(override.language, {})[override_id(override.text_id, override.category)] = as_format(
-            override.text
-        )
+        wording.setdefault(override.language, {})[override_id(override.text_id, override.category)] = override.text
     return wording
+
+
+async def workspace_wording(conn: Connection, workspace_id: int) -> dict[str, dict[str, str]]:
+    """The overrides as Texts uses them: format strings (as_format)."""
+    typed = await typed_wording(conn, workspace_id)
+    return {language: {key: as_format(text) for key, text in texts.items()} for language, texts in typed.items()}
 
 
 def override_id(text_id: str, category: str) -> str:

@@ -28,8 +28,8 @@ from web.i18n.wording import (
     plural_categories,
     split_override_id,
     text_by_key,
+    typed_wording,
     variants,
-    workspace_wording,
 )
 from web.invoices.documents import load_document
 from web.portal.pages import portal_context
@@ -48,7 +48,7 @@ async def wording_list(request: AppRequest) -> Response:
     language = await _language(request, request.query_params.get("language", ""))
     search = request.query_params.get("q", "")[:_MAX_SEARCH].strip()
     async with request.state["pool"].acquire() as conn:
-        overrides = (await workspace_wording(conn, current_staff(request).workspace_id)).get(language, {})
+        overrides = (await typed_wording(conn, current_staff(request).workspace_id)).get(language, {})
     rows = []
     for text in catalog_texts():
         defaults = variants(text, language)
@@ -56,7 +56,7 @@ async def wording_list(request: AppRequest) -> Response:
         shown = " / ".join(defaults.values())
         if search and search.casefold() not in f"{text.text} {text.plural} {shown} {' '.join(own)}".casefold():
             continue
-        rows.append({"text": text, "default": shown, "own": " / ".join(own).replace("%%", "%")})
+        rows.append({"text": text, "default": shown, "own": " / ".join(own)})
     return page(request, "console/wording.html", {
         "language": language, "languages": _language_choices(), "search": search, "rows": rows,
         "total": len(catalog_texts()), "reworded": sum(1 for row in rows if row["own"]),
@@ -67,9 +67,9 @@ async def wording_list(request: AppRequest) -> Response:
 async def wording_edit(request: AppRequest) -> Response:
     language, text = await _language(request, request.query_params.get("language", "")), _text(request)
     async with request.state["pool"].acquire() as conn:
-        overrides = (await workspace_wording(conn, current_staff(request).workspace_id)).get(language, {})
+        overrides = (await typed_wording(conn, current_staff(request).workspace_id)).get(language, {})
     defaults = variants(text, language)
-    typed = [overrides.get(text_id, "").replace("%%", "%") for text_id in defaults]
+    typed = [overrides.get(text_id, "") for text_id in defaults]
     if request.query_params.get("draft") == "1":  # the preview button without JavaScript
         typed = [request.query_params.get(f"text.{i}", "")[: MAX_LENGTH * 2] for i in range(len(defaults))]
     notice = _NOTICES.get(request.query_params.get("done", ""), "")
