@@ -12,10 +12,14 @@ import os
 import socket
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from localstripe import resources, server
+
+sys.path.insert(0, str(Path(__file__).parent))
+from stripe_double import invoicing  # found through the line above
 
 
 @web.middleware
@@ -69,6 +73,7 @@ def main() -> None:
     print(f"localstripe listening on http://127.0.0.1:{sock.getsockname()[1]}", flush=True)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     server.app.middlewares.append(block_scoped_stripe_js)
+    invoicing.install(server.app)
     web.run_app(server.app, sock=sock, print=None, access_log=None)
 
 
