@@ -171,8 +171,9 @@ WEBHOOK_SECRET = "whsec_test_portal"
 
 @pytest.fixture(scope="session")
 def stripe_base() -> Iterator[str]:
-    """A localstripe process for the run (flushed by the tests that need a clean slate)."""
-    with localstripe() as base:
+    """A localstripe process for the run (flushed by the tests that need a clean slate); its default account is the
+    one every test's settings name (sk_test_portal / pk_test_portal)."""
+    with localstripe(secret_key="sk_test_portal", publishable_key="pk_test_portal") as base:
         yield base
 
 

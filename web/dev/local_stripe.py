@@ -1,5 +1,8 @@
 """The local Stripe test double (localstripe) for `make demo` and the tests: started as a separate process from
-devtools/localstripe_server.py (localstripe is GPL and never imported by the app), bound to 127.0.0.1."""
+devtools/localstripe_server.py (localstripe is GPL and never imported by the app), bound to 127.0.0.1.
+
+The double holds several Stripe accounts, each known by its keys; the keys given to `localstripe()` are the
+default (first) account's. The helpers below drive the double's own `/_config/...` endpoints."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from starlette.applications import Starlette
@@ -19,16 +22,21 @@ from web.stripe.gateway import CardSummary, CardToConfirm
 if TYPE_CHECKING:
     from stripe import StripeClient
 
-# Any key works with localstripe; these make it obvious in logs that no real Stripe account is involved.
-SECRET_KEY = "sk_test_localstripe"  # noqa: S105 (not a secret: the test double accepts any key)
+# The default account's keys (`make demo`): they make it obvious in logs that no real Stripe account is involved.
+SECRET_KEY = "sk_test_localstripe"  # noqa: S105 (not a secret: a key of the local test double)
 PUBLISHABLE_KEY = "pk_test_localstripe"
+# A second account of the demo, standing for a business's own Stripe account (console → Settings → Stripe).
+DEMO_OWN_SECRET_KEY = "sk_test_northwind_own_account"  # noqa: S105 (a key of the local test double)
+DEMO_OWN_PUBLISHABLE_KEY = "pk_test_northwind_own_account"
 
 
 @contextlib.contextmanager
-def localstripe() -> Iterator[str]:
-    """Run localstripe on a free port for the duration of the block; yield its base URL."""
+def localstripe(secret_key: str = SECRET_KEY, publishable_key: str = PUBLISHABLE_KEY) -> Iterator[str]:
+    """Run localstripe on a free port for the duration of the block, its default account known by these keys;
+    yield its base URL."""
+    script = str(PROJECT_ROOT / "devtools" / "localstripe_server.py")
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and script, no user input)
-        [sys.executable, str(PROJECT_ROOT / "devtools" / "localstripe_server.py"), "--port", "0"],
+        [sys.executable, script, "--port", "0", "--secret-key", secret_key, "--publishable-key", publishable_key],
         stdin=subprocess.PIPE,  # closed when we exit, however we exit: the server then stops too
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -52,8 +60,29 @@ def register_webhook(base: str, url: str, secret: str, name: str = "portal", eve
 
 
 def flush(base: str) -> None:
-    """Forget every object (between tests)."""
+    """Forget every object and webhook endpoint of every account (between tests); accounts and keys stay."""
     httpx.delete(f"{base}/_config/data", timeout=5).raise_for_status()
+
+
+def create_account(base: str, name: str, *, livemode: bool = False, **fields: Any) -> dict[str, Any]:
+    """A new Stripe account in the double (keys generated unless given in `fields`): its JSON, keys included."""
+    response = httpx.post(f"{base}/_config/accounts", json={"name": name, "livemode": livemode, **fields}, timeout=5)
+    response.raise_for_status()
+    account: dict[str, Any] = response.json()
+    return account
+
+
+def add_restricted_key(base: str, account_id: str, permissions: list[str] | None) -> str:
+    """A restricted key (rk_…) of the account, allowed the API resources named (None: all of them)."""
+    url = f"{base}/_config/accounts/{account_id}/restricted_keys"
+    response = httpx.post(url, json={"permissions": permissions}, timeout=5)
+    response.raise_for_status()
+    return str(response.json()["key"])
+
+
+def revoke_key(base: str, key: str) -> None:
+    """The key stops working, as a rolled key does at Stripe."""
+    httpx.delete(f"{base}/_config/keys/{key}", timeout=5).raise_for_status()
 
 
 class TokenCardId:
