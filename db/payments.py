@@ -27,6 +27,9 @@ class Payment:
     attempt_key: str | None
     attempt_held_until: datetime | None
     client: str  # the peer address that started a card attempt (limits count by it); '' otherwise
+    # The Stripe account the card payment's intent lives in: a workspace's connected acct_ id, or None for the
+    # deployment's account (STRIPE_SECRET_KEY).
+    stripe_account_id: str | None = None
 
 
 COLUMNS = columns(Payment)
@@ -111,40 +114,58 @@ async def apply_refunded_amount(conn: Connection, *, intent_id: str, amount_refu
     return row_to(Payment, record)
 
 
-async def lock_invoice_of_intent(conn: Connection, intent_id: str) -> int | None:
+async def lock_invoice_of_intent(
+    conn: Connection, intent_id: str, *, workspace_id: int | None, stripe_account_id: str | None
+) -> int | None:
     """Lock the invoice an intent pays, first, so every writer of one invoice's payments takes its locks in the
-    same order (invoice, then payment) and cannot deadlock with a customer confirming at the same moment."""
+    same order (invoice, then payment) and cannot deadlock with a customer confirming at the same moment.
+
+    Only a payment made in the event's own Stripe account counts, and for a workspace's endpoint only that
+    workspace's (`workspace_id` None: the deployment's endpoint, whose account serves any workspace): None
+    otherwise, and the event changes nothing."""
     value: int | None = await conn.fetchval(
         """
         SELECT i.id FROM invoices i JOIN payments p ON p.invoice_id = i.id
-        WHERE p.stripe_payment_intent_id = $1
+        WHERE p.stripe_payment_intent_id = $1 AND p.stripe_account_id IS NOT DISTINCT FROM $2
+          AND ($3::bigint IS NULL OR i.workspace_id = $3)
         FOR UPDATE OF i
         """,
-        intent_id,
-    )
+        intent_id, stripe_account_id, workspace_id,
+    )  # fmt: skip
     return value
 
 
-async def record_stripe_event(conn: Connection, event_id: str, event_type: str) -> bool:
-    """True the first time an event id is seen; call inside the transaction that applies the event."""
+async def record_stripe_event(conn: Connection, event_id: str, event_type: str, workspace_id: int | None) -> bool:
+    """True the first time an event id is seen at this endpoint (a workspace's, or the deployment's for None); call
+    inside the transaction that applies the event."""
     status = await conn.execute(
-        "INSERT INTO stripe_events (id, type) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", event_id, event_type
-    )
+        "INSERT INTO stripe_events (id, type, workspace_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        event_id, event_type, workspace_id,
+    )  # fmt: skip
     return status == "INSERT 0 1"
 
 
 async def insert_card_attempt(
-    conn: Connection, *, invoice_id: int, amount: int, currency: str, attempt_key: str, client: str, now: datetime
+    conn: Connection,
+    *,
+    invoice_id: int,
+    amount: int,
+    currency: str,
+    attempt_key: str,
+    client: str,
+    now: datetime,
+    stripe_account_id: str | None,
 ) -> tuple[Payment, bool]:
     """The payment row for one customer attempt, created once per attempt key; (row, created now)."""
     record = await conn.fetchrow(
         f"""
-        INSERT INTO payments (invoice_id, amount, currency, method, status, attempt_key, client, created_at)
-        VALUES ($1, $2, $3, 'card', 'pending', $4, left($5, 100), $6)
+        INSERT INTO payments (invoice_id, amount, currency, method, status, attempt_key, client, created_at,
+                              stripe_account_id)
+        VALUES ($1, $2, $3, 'card', 'pending', $4, left($5, 100), $6, $7)
         ON CONFLICT (attempt_key) DO NOTHING
         RETURNING {COLUMNS}
         """,
-        invoice_id, amount, currency, attempt_key, client, now,
+        invoice_id, amount, currency, attempt_key, client, now, stripe_account_id,
     )  # fmt: skip
     if record is not None:
         return row_to_one(Payment, record), True

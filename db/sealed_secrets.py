@@ -1,11 +1,12 @@
 """Every secret the database keeps sealed (web/secret_box.py), read and written back for key rotation: staff
-TOTP secrets and comment writers' TOTP enrolments (Stripe keys will join them)."""
+TOTP secrets, comment writers' TOTP enrolments, and each workspace's Stripe key and webhook signing secret."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from db.rows import Connection
+from db.stripe_connections import select_sealed_stripe_secrets
 
 
 async def reseal_all(conn: Connection, reseal: Callable[[str], str]) -> int:
@@ -23,4 +24,10 @@ async def reseal_all(conn: Connection, reseal: Callable[[str], str]) -> int:
                 record["workspace_id"], record["email"], reseal(record["secret"]),
             )  # fmt: skip
             count += 1
+        for workspace_id, key, webhook_secret in await select_sealed_stripe_secrets(conn):
+            await conn.execute(
+                "UPDATE stripe_connections SET secret_key = $2, webhook_secret = $3 WHERE workspace_id = $1",
+                workspace_id, reseal(key), reseal(webhook_secret),
+            )  # fmt: skip
+            count += 2
     return count

@@ -71,4 +71,9 @@ async def forget_rendered(conn: Connection, workspace_id: int) -> None:
     await conn.execute(
         "DELETE FROM pdf_cache WHERE invoice_id IN (SELECT id FROM invoices WHERE workspace_id = $1)", workspace_id
     )
+    await forget_pages(conn, workspace_id)
+
+
+async def forget_pages(conn: Connection, workspace_id: int) -> None:
+    """Every process drops the workspace's cached invoice pages at commit (its PDFs stay: they did not change)."""
     await notify(conn, CHANGES_CHANNEL, f"{WORKSPACE_PREFIX}{workspace_id}")

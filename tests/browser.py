@@ -31,11 +31,12 @@ def chromium_path() -> str:
 
 
 @contextlib.asynccontextmanager
-async def live_server(app: Starlette) -> AsyncIterator[str]:
-    """Serve `app` with uvicorn on a pre-bound 127.0.0.1 socket in this event loop; yield its origin."""
+async def live_server(app: Starlette, port: int = 0) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn on a pre-bound 127.0.0.1 socket in this event loop; yield its origin. `port`: one
+    chosen beforehand (an app whose BASE_URL must name it), else any free one."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))

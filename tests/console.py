@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pyotp
 from bs4 import BeautifulSoup
+from playwright.async_api import Page, expect
 
 from db.staff import Staff, select_staff_by_email
 from db.workspaces import Workspace
@@ -61,3 +62,19 @@ def csrf_of(html: str) -> str:
 def errors_of(html: str) -> list[str]:
     soup = BeautifulSoup(html, "html.parser")
     return [node.get_text(" ", strip=True) for node in soup.select(".field-error, [role=alert]")]
+
+
+async def console_sign_in(
+    page: Page, origin: str, conn: asyncpg.Connection, email: str, password: str = PASSWORD
+) -> None:
+    """A first sign-in to the console, enrolling the authenticator (the code computed from the stored secret)."""
+    await page.goto(f"{origin}/console")
+    await page.get_by_label("E-mail address").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Continue").click()
+    await expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
+    await expect(page.get_by_alt_text("QR code to add the console to your authenticator app")).to_be_visible()
+    staff = await select_staff_by_email(conn, email)
+    assert staff is not None and staff.totp_secret
+    await page.get_by_label("6-digit code").fill(pyotp.TOTP(opened(staff.totp_secret)).now())
+    await page.get_by_role("button", name="Sign in").click()

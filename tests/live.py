@@ -32,9 +32,9 @@ PIDS: dict[str, int] = {}
 def portal_processes(database_url: str, count: int = 2, **env: str) -> Iterator[list[str]]:
     """`count` portal processes serving on 127.0.0.1; yields their origins once each answers /healthz."""
     ports = [free_port() for _ in range(count)]
-    environment = {**os.environ, "DATABASE_URL": database_url, "PDF_WORKERS": "1", "SECRET_KEY": TEST_SECRET_KEY, **env}
-    for key in ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY"):
-        environment.pop(key, None)
+    # The machine's own Stripe keys never leak in; a test that wants the deployment's account passes them in `env`.
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("STRIPE_")}
+    environment = {**inherited, "DATABASE_URL": database_url, "PDF_WORKERS": "1", "SECRET_KEY": TEST_SECRET_KEY, **env}
     command = [sys.executable, "-m", "uvicorn", "--factory", "web.app:app_from_env", "--host", "127.0.0.1"]
     processes = [
         subprocess.Popen([*command, "--port", str(port), "--log-level", "warning"], cwd=PROJECT_ROOT, env=environment)

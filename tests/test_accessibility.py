@@ -28,7 +28,7 @@ from tests.queries import demo_invoice_id, select_invoice
 from tests.sealed import opened
 from web.app import create_app
 from web.dev.demo import DEMO_PASSWORD, load_demo
-from web.dev.local_stripe import TokenCardId
+from web.dev.local_stripe import TokenCardId, create_account
 from web.pdf import PdfRenderer
 from web.routes import build_routes
 from web.settings import PROJECT_ROOT, Settings
@@ -240,7 +240,7 @@ async def _sign_in(page: Page, origin: str, conn: asyncpg.Connection, audit: Aud
 
 
 async def test_console_pages_are_accessible(
-    origin: str, links: dict[str, str], page: Page, audit: Auditor, conn: asyncpg.Connection
+    origin: str, links: dict[str, str], page: Page, audit: Auditor, conn: asyncpg.Connection, stripe_base: str
 ) -> None:
     # A customer question waiting in the inbox.
     partial = await demo_invoice_id(conn, "partial")
@@ -324,6 +324,17 @@ async def test_console_pages_are_accessible(
     await page.get_by_role("button", name="Save settings").click()
     await expect(page.locator("#email-error")).to_be_visible()
     await audit(page, "console/settings-error", route="console_settings_update")
+    stripe = create_account(stripe_base, "Audited account")
+    section = page.locator("#stripe-status")
+    await section.get_by_label("Secret key or restricted key").fill("sk_test_" + "Z" * 24)
+    await section.get_by_label("Publishable key").fill(stripe["publishable_key"])
+    await section.get_by_role("button", name="Connect Stripe").click()
+    await expect(page.locator("#secret_key-error")).to_be_visible()
+    await audit(page, "console/stripe-error", route="console_stripe_connect")
+    await section.get_by_label("Secret key or restricted key").fill(stripe["secret_key"])
+    await section.get_by_role("button", name="Connect Stripe").click()
+    await expect(page.locator(".notice")).to_contain_text("Stripe is connected")
+    await audit(page, "console/settings-stripe-connected", route="console_settings_show")
     await page.get_by_role("link", name="Change customer-facing texts").click()
     await audit(page, "console/texts", route="console_wording_list")
     await page.get_by_role("link", name="Change: Amount due").click()

@@ -157,6 +157,17 @@ def test_architecture_only_the_gateway_imports_stripe() -> None:
     assert offenders == []
 
 
+def test_architecture_the_stripe_double_is_never_imported_by_the_app() -> None:
+    """devtools/ (localstripe is GPL) runs as its own process; web/dev/local_stripe.py only starts it and talks HTTP."""
+    offenders = [
+        f"{path} imports {name}"
+        for path, tree in _modules()
+        for name in _imported(tree)
+        if name.split(".")[0] in {"devtools", "stripe_double", "localstripe"}
+    ]
+    assert offenders == []
+
+
 def test_architecture_no_url_literal_in_python_outside_routes() -> None:
     offenders = []
     for path, tree in _modules():

@@ -9,16 +9,13 @@ import re
 from collections.abc import AsyncIterator
 
 import asyncpg
-import pyotp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from db.staff import select_staff_by_email
 from tests import factories
 from tests.browser import live_server
-from tests.console import PASSWORD, account
+from tests.console import account, console_sign_in
 from tests.mailbox import Mailbox
-from tests.sealed import opened
 from web.app import create_app
 from web.pdf import PdfRenderer
 from web.settings import Settings
@@ -40,19 +37,6 @@ async def _page(browser: Browser, errors: list[str], width: int = 1280) -> Page:
     return page
 
 
-async def _sign_in(page: Page, origin: str, conn: asyncpg.Connection, email: str) -> None:
-    await page.goto(f"{origin}/console")
-    await page.get_by_label("E-mail address").fill(email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Continue").click()
-    await expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
-    await expect(page.get_by_alt_text("QR code to add the console to your authenticator app")).to_be_visible()
-    staff = await select_staff_by_email(conn, email)
-    assert staff is not None and staff.totp_secret
-    await page.get_by_label("6-digit code").fill(pyotp.TOTP(opened(staff.totp_secret)).now())
-    await page.get_by_role("button", name="Sign in").click()
-
-
 async def _fill_line(page: Page, index: int, values: tuple[str, str, str, str]) -> None:
     line = page.locator("fieldset.line").nth(index)
     for label, value in zip(("Description", "Quantity", "Unit price", "VAT %"), values, strict=True):
@@ -66,7 +50,7 @@ async def test_billing_builds_sends_and_support_answers_live(
     billing = await account(conn, ws)
     errors: list[str] = []
     page = await _page(browser, errors)
-    await _sign_in(page, origin, conn, billing.email)
+    await console_sign_in(page, origin, conn, billing.email)
     await expect(page.get_by_role("heading", name="Invoices")).to_be_visible()
 
     # A customer, then a draft for them.
@@ -132,7 +116,7 @@ async def test_billing_builds_sends_and_support_answers_live(
     # Support watches the inbox while the comment is posted.
     support = await account(conn, ws, role="support")
     desk = await _page(browser, errors)
-    await _sign_in(desk, origin, conn, support.email)
+    await console_sign_in(desk, origin, conn, support.email)
     await expect(desk.get_by_role("heading", name="Inbox")).to_be_visible()
     await desk.evaluate("window.sameDocument = true")
     await customer.get_by_label("Your comment", exact=True).fill("Can you split the workshop into two sessions?")

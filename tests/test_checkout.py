@@ -21,6 +21,7 @@ from web.invoices.documents import InvoiceDocument, load_document
 from web.payments.amounts import AmountError, parse_amount, rules_for
 from web.payments.checkout import availability, payment_card, start_card_payment
 from web.settings import Settings
+from web.stripe.accounts import StripeAccount
 from web.stripe.gateway import ProviderUnavailable, StripeGateway
 
 
@@ -29,10 +30,15 @@ def who() -> dict[str, Any]:
     return {"client": "192.0.2.1", "now": datetime.now(UTC)}
 
 
+def deployment(gateway: StripeGateway) -> StripeAccount:
+    """The deployment's account (the environment's keys), as the app builds it."""
+    return StripeAccount(None, None, "pk_test_portal", "whsec_test_portal", gateway)
+
+
 @pytest.fixture
-def gateway(stripe_base: str) -> StripeGateway:
+def account(stripe_base: str) -> StripeAccount:
     flush(stripe_base)
-    return StripeGateway("sk_test_portal", api_base=stripe_base)
+    return deployment(StripeGateway("sk_test_portal", api_base=stripe_base))
 
 
 async def document_of(conn: asyncpg.Connection, issued: factories.Issued) -> InvoiceDocument:
@@ -55,33 +61,33 @@ async def test_checkout_gates(conn: asyncpg.Connection, settings: Settings) -> N
     assert "voided" in english(availability(settings, await document_of(conn, issued)).reason)
 
 
-async def test_checkout_creates_one_intent_per_attempt(conn: asyncpg.Connection, gateway: StripeGateway) -> None:
+async def test_checkout_creates_one_intent_per_attempt(conn: asyncpg.Connection, account: StripeAccount) -> None:
     issued = await factories.invoice(conn)
     document = await document_of(conn, issued)
     key = secrets.token_urlsafe(16)
     first_payment, first_intent = await start_card_payment(
-        conn, gateway, document, amount_text="50.00", locale="en", attempt_key=key, **who()
+        conn, account, document, amount_text="50.00", locale="en", attempt_key=key, **who()
     )
     again_payment, again_intent = await start_card_payment(
-        conn, gateway, document, amount_text="50.00", locale="en", attempt_key=key, **who()
+        conn, account, document, amount_text="50.00", locale="en", attempt_key=key, **who()
     )
     assert (first_payment.id, first_intent.id) == (again_payment.id, again_intent.id)
     assert first_intent.amount == 5000 and first_intent.currency == "EUR"
     assert await conn.fetchval("SELECT count(*) FROM payments WHERE invoice_id = $1", issued.invoice.id) == 1
     with pytest.raises(AmountError, match="another amount"):
-        await start_card_payment(conn, gateway, document, amount_text="60.00", locale="en", attempt_key=key, **who())
+        await start_card_payment(conn, account, document, amount_text="60.00", locale="en", attempt_key=key, **who())
 
 
 # 172.20 would leave €0.30, which no card could pay; 0.015 is no thousands group.
 @pytest.mark.parametrize("text", ["", "1e3", "NaN", "-5", "0", "١٢", "172.51", "0.10", "172.20", "0,015"])
 async def test_checkout_refuses_bad_amounts_without_writing(
-    conn: asyncpg.Connection, gateway: StripeGateway, text: str
+    conn: asyncpg.Connection, account: StripeAccount, text: str
 ) -> None:
     issued = await factories.invoice(conn)
     with pytest.raises(AmountError):
         await start_card_payment(
             conn,
-            gateway,
+            account,
             await document_of(conn, issued),
             amount_text=text,
             locale="en",
@@ -92,19 +98,19 @@ async def test_checkout_refuses_bad_amounts_without_writing(
 
 
 async def test_checkout_stripe_down_loses_nothing_and_retry_succeeds(
-    conn: asyncpg.Connection, gateway: StripeGateway
+    conn: asyncpg.Connection, account: StripeAccount
 ) -> None:
     issued = await factories.invoice(conn)
     document = await document_of(conn, issued)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    down = StripeGateway("sk_test_portal", api_base=f"http://127.0.0.1:{port}", timeout=2)
+    down = deployment(StripeGateway("sk_test_portal", api_base=f"http://127.0.0.1:{port}", timeout=2))
     key = secrets.token_urlsafe(16)
     with pytest.raises(ProviderUnavailable):
         await start_card_payment(conn, down, document, amount_text="20", locale="en", attempt_key=key, **who())
     payment, intent = await start_card_payment(
-        conn, gateway, document, amount_text="20", locale="en", attempt_key=key, **who()
+        conn, account, document, amount_text="20", locale="en", attempt_key=key, **who()
     )
     assert intent.amount == 2000
     assert await conn.fetchval("SELECT count(*) FROM payments") == 1
@@ -112,7 +118,7 @@ async def test_checkout_stripe_down_loses_nothing_and_retry_succeeds(
 
 
 async def test_checkout_three_decimal_rest_states_the_true_minimum_and_how_to_pay_it(
-    conn: asyncpg.Connection, settings: Settings, gateway: StripeGateway
+    conn: asyncpg.Connection, settings: Settings, account: StripeAccount
 ) -> None:
     """KWD 12.345: a card charge must end in 0, so a card pays 12.340 and the last 0.005 needs another way."""
     issued = await factories.invoice(conn, currency="KWD", lines=[factories.line("Freight", "1", 12345, "0")])
@@ -123,7 +129,7 @@ async def test_checkout_three_decimal_rest_states_the_true_minimum_and_how_to_pa
     assert "The last KWD\xa00.005 cannot be paid by card" in hint and "by bank transfer" in hint
 
     _payment, intent = await start_card_payment(
-        conn, gateway, await document_of(conn, issued), amount_text=card.prefill, locale="en",
+        conn, account, await document_of(conn, issued), amount_text=card.prefill, locale="en",
         attempt_key=secrets.token_urlsafe(16), **who(),
     )  # fmt: skip
     assert intent.amount == 12340

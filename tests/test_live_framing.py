@@ -18,8 +18,10 @@ CHUNK = b"a" * (64 * 1024)
 
 @pytest.fixture(scope="module")
 def origin(database_url: str) -> Iterator[str]:
+    # The deployment's Stripe account (keys from the environment) gives /webhooks/stripe a body to read.
+    stripe = {"STRIPE_SECRET_KEY": "sk_test_framing", "STRIPE_PUBLISHABLE_KEY": "pk_test_framing"}
     with portal_processes(
-        database_url, 1, STRIPE_WEBHOOK_SECRET="whsec_live", BODY_TIMEOUT_SECONDS="1", PDF_WORKERS="1"
+        database_url, 1, STRIPE_WEBHOOK_SECRET="whsec_live", BODY_TIMEOUT_SECONDS="1", PDF_WORKERS="1", **stripe
     ) as origins:
         yield origins[0]
 

@@ -415,7 +415,7 @@ async def test_declined_cards_cannot_get_around_the_attempt_limit(
     for _ in range(MAX_ATTEMPTS_PER_INVOICE - 1):  # other readers' attempts this hour, one short of the limit
         await insert_card_attempt(
             conn, invoice_id=issued.invoice.id, amount=100, currency="EUR", attempt_key=secrets.token_urlsafe(18),
-            client="192.0.2.50", now=datetime.now(UTC),
+            client="192.0.2.50", now=datetime.now(UTC), stripe_account_id=None,
         )  # fmt: skip
     declined = await confirm(client, confirm_url, await card_token(stripe_api, DECLINED))
     assert declined.status_code == 409  # the attempt is closed: no fresh one to retry with

@@ -50,6 +50,7 @@ async def card_payment(conn: asyncpg.Connection, invoice_id: int, amount: int, i
         attempt_key=intent_id,
         client="192.0.2.1",
         now=datetime.now(UTC),
+        stripe_account_id=None,
     )
     await set_payment_intent(conn, payment.id, intent_id)
 

@@ -30,7 +30,8 @@ from web.secret_box import SecretBox
 from web.settings import Settings
 from web.state import State, utc_now
 from web.streams import StreamHub
-from web.stripe.gateway import CardAttachment, StripeGateway
+from web.stripe.accounts import StripeAccounts
+from web.stripe.gateway import CardAttachment
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,7 @@ def create_app(
                 pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
                 change_feed=feed,
                 portal_cache=portal_cache,
-                stripe=(
-                    StripeGateway(settings.stripe_secret_key, api_base=settings.stripe_api_base, cards=stripe_cards)
-                    if settings.stripe_secret_key
-                    else None
-                ),
+                stripe=StripeAccounts(settings, box, stripe_cards),
                 streams=streams,
                 mailer=mailer,
                 letters=Letters(templates),
@@ -136,8 +133,7 @@ class PortalApp(Starlette):
 
 
 def _csp(settings: Settings) -> str:
-    if not settings.stripe_connected:
-        return content_security_policy()
+    # Any workspace may connect its own Stripe account at any time, so Stripe.js is always allowed to load.
     return content_security_policy(**stripe_sources(settings.stripe_js_url, settings.stripe_api_base))
 
 

@@ -151,10 +151,18 @@ def _local_stripe(settings: Settings) -> Iterator[Settings]:
     with local_stripe.localstripe() as base:
         secret = "whsec_demo_" + secrets.token_hex(16)
         local_stripe.register_webhook(base, absolute_url(settings, "stripe_webhook"), secret)
+        # A second account, as a business's own: pasting its keys in Settings → Stripe moves the demo workspace
+        # off the server's account. The double forgets everything when it stops; the keys stay the same, so after
+        # a restart "Connect Stripe" again recreates the webhook endpoint.
+        own = local_stripe.create_account(
+            base, "Northwind Studio (its own Stripe account)",
+            secret_key=local_stripe.DEMO_OWN_SECRET_KEY, publishable_key=local_stripe.DEMO_OWN_PUBLISHABLE_KEY,
+        )  # fmt: skip
         print(
             f"payments: local Stripe test double on {base} (no STRIPE_SECRET_KEY set). Test cards: "
             "4242 4242 4242 4242 pays, 4000 0000 0000 0341 is declined, 4000 0027 6000 3184 asks for 3-D Secure; "
-            "any future expiry, any CVC.",
+            "any future expiry, any CVC. To connect the workspace's own account (console → Settings → Stripe), "
+            f"paste secret key {own['secret_key']} and publishable key {own['publishable_key']}.",
             flush=True,
         )
         yield dataclasses.replace(

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the state names the services; the services never import the
     from web.secret_box import SecretBox
     from web.settings import Settings
     from web.streams import StreamHub
-    from web.stripe.gateway import StripeGateway
+    from web.stripe.accounts import StripeAccounts
 
 
 class State(TypedDict):
@@ -34,7 +34,7 @@ class State(TypedDict):
     pdf_cache: PdfCache
     change_feed: ChangeFeed
     portal_cache: PortalCache
-    stripe: StripeGateway | None
+    stripe: StripeAccounts
     streams: StreamHub
     mailer: Mailer
     letters: Letters

@@ -1,13 +1,21 @@
-"""What the settings page says about the Stripe connection: which keys are present (the mode only, never the key),
-the webhook secret, the last webhook received, and in plain words what does not work while a piece is missing."""
+"""What the settings page says about Stripe: the workspace's own connection (the account, the key's kind, mode and
+last four, never the key; the webhook endpoint as Stripe reports it; the last event received), or the deployment's
+account that serves it meanwhile (which keys are present, and in plain words what does not work while one is
+missing)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
+from db.rows import Connection
+from db.stripe_connections import StripeConnection, select_last_webhook, select_workspace_card_account
+from web.secret_box import SecretBox
 from web.settings import Settings
+from web.stripe.accounts import StripeAccounts
+from web.stripe.gateway import PaymentRefused, ProviderUnavailable
 
 _KEY = re.compile(r"^(?:sk|rk|pk)_(test|live)_")
 
@@ -59,8 +67,7 @@ def stripe_checks(settings: Settings, last_webhook: tuple[str, datetime] | None)
         )  # fmt: skip
     else:
         kind, received = last_webhook
-        when = received.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        checks.append(StripeCheck("Last webhook received", True, f"{kind}, {when}", "Received"))
+        checks.append(StripeCheck("Last webhook received", True, f"{kind}, {_when(received)}", "Received"))
     return checks
 
 
@@ -72,3 +79,64 @@ def _key_hint(key: str) -> str:
     # The last four only when the rest stays long: a short test key would be half revealed.
     tail = key[-4:] if len(key) >= len(match.group(0)) + 16 else ""
     return f"{match.group(0)}…{tail} ({mode})"
+
+
+class Serving(StrEnum):
+    OWN = "own"  # the workspace's own connected account
+    DEPLOYMENT = "deployment"  # the server's account from the environment
+    NONE = "none"  # no card payment
+
+
+@dataclass(frozen=True, slots=True)
+class StripeSection:
+    serving: Serving
+    connection: StripeConnection | None = None
+    key_hint: str = ""
+    endpoint_state: str = ""  # as Stripe reports it now, in words
+    last_webhook: str = ""
+    deployment_checks: tuple[StripeCheck, ...] = ()
+    # The server has an account of its own that the workspace gave up by connecting its own.
+    deployment_available: bool = False
+
+
+async def stripe_section(
+    conn: Connection, accounts: StripeAccounts, box: SecretBox, settings: Settings, workspace_id: int
+) -> StripeSection:
+    own, deployment_allowed = await select_workspace_card_account(conn, workspace_id)
+    if own is None and deployment_allowed and accounts.deployment is not None:
+        checks = stripe_checks(settings, await select_last_webhook(conn, None))
+        return StripeSection(Serving.DEPLOYMENT, deployment_checks=tuple(checks))
+    if own is None:
+        return StripeSection(Serving.NONE, deployment_available=accounts.deployment is not None)
+    last = await select_last_webhook(conn, workspace_id)
+    return StripeSection(
+        Serving.OWN,
+        connection=own,
+        key_hint=_connected_key_hint(own),
+        endpoint_state=await _endpoint_state(accounts, box, own),
+        last_webhook="None yet" if last is None else f"{last[0]}, {_when(last[1])}",
+    )
+
+
+def _connected_key_hint(connection: StripeConnection) -> str:
+    prefix = ("sk_" if connection.key_kind == "secret" else "rk_") + ("live_" if connection.livemode else "test_")
+    kind = "Secret key" if connection.key_kind == "secret" else "Restricted key"
+    return f"{kind} {prefix}…{connection.key_last4}"
+
+
+async def _endpoint_state(accounts: StripeAccounts, box: SecretBox, connection: StripeConnection) -> str:
+    """Asked of Stripe each time the page is shown (briefly: a slow Stripe only costs this line)."""
+    gateway = accounts.gateway_for_key(box.open(connection.secret_key), timeout=5.0)
+    try:
+        endpoint = await gateway.retrieve_webhook_endpoint(connection.webhook_endpoint_id)
+    except (ProviderUnavailable, PaymentRefused) as failed:
+        return f"Could not be checked just now ({failed})"
+    if endpoint is None:
+        return "Missing at Stripe: it was deleted in the Dashboard. Connect again to create a new one."
+    if endpoint.status != "enabled":
+        return "Disabled at Stripe: payments are not recorded until it is enabled again in the Dashboard."
+    return "Enabled"
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -15,6 +15,7 @@ from db.invoices import Invoice, InvoiceLine, select_invoice_lines
 from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
 from db.rows import Connection
+from db.stripe_connections import CardKeys, select_card_keys
 from db.workspaces import select_workspace
 from web.i18n.wording import Wording, workspace_wording
 from web.invoices.status import OWES_NOTHING, InvoiceStatus
@@ -54,6 +55,8 @@ class InvoiceDocument:
     workspace_locale: str = "en"
     # The workspace's own wording of customer-facing texts, by language (web.i18n.wording).
     wording: Wording = field(default_factory=dict)
+    # Which Stripe account, if any, takes the workspace's card payments (web.stripe.accounts.publishable_key_for).
+    card_keys: CardKeys = field(default_factory=lambda: CardKeys(None, True))
 
     @property
     def amount_due(self) -> int:
@@ -108,4 +111,5 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         logo_sha=logo_sha,
         workspace_locale=workspace.default_locale,
         wording=await workspace_wording(conn, invoice.workspace_id),
+        card_keys=await select_card_keys(conn, invoice.workspace_id),
     )

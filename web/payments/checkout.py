@@ -34,6 +34,7 @@ from web.payments.amounts import (
     rules_for,
 )
 from web.settings import Settings
+from web.stripe.accounts import StripeAccount, publishable_key_for
 from web.stripe.gateway import Intent, StripeGateway
 
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -61,7 +62,7 @@ class Availability:
 
 def availability(settings: Settings, document: InvoiceDocument) -> Availability:
     status = document.invoice.status
-    if not settings.stripe_connected:
+    if not publishable_key_for(settings, document.card_keys):
         return Availability(False, msg("Online card payment is not available for this invoice."))
     if status == InvoiceStatus.PAID or (status == InvoiceStatus.OPEN and document.amount_due == 0):
         return Availability(False, msg("This invoice is paid in full. Nothing is due."))
@@ -182,7 +183,7 @@ def _digits_rule(decimals: int, ends_in_zero: bool, decimal: str) -> Message:
 
 async def start_card_payment(
     conn: Connection,
-    gateway: StripeGateway,
+    account: StripeAccount,
     document: InvoiceDocument,
     *,
     amount_text: str,
@@ -207,11 +208,14 @@ async def start_card_payment(
             raise TooManyAttempts(sentences(TOO_MANY_ATTEMPTS, other_way(document, whole_invoice=True)))
         payment, _created = await insert_card_attempt(
             conn, invoice_id=invoice.id, amount=amount, currency=invoice.currency, attempt_key=attempt_key,
-            client=client, now=now,
+            client=client, now=now, stripe_account_id=account.account_id,
         )  # fmt: skip
     if payment.invoice_id != invoice.id or payment.amount != amount:
         raise AmountError(msg("This payment form was already used for another amount. Please reload the page."))
-    return payment, await ensure_intent(conn, gateway, invoice, payment)
+    if payment.stripe_account_id != account.account_id:
+        # The workspace connected another Stripe account since this form was shown.
+        raise AmountError(msg("This payment form has expired. Please reload the page and try again."))
+    return payment, await ensure_intent(conn, account.gateway, invoice, payment)
 
 
 async def under_attempt_limits(

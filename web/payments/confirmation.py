@@ -45,6 +45,7 @@ from web.payments.checkout import (
 )
 from web.payments.declines import NOT_COMPLETED, decline_message
 from web.payments.status import PaymentStatus
+from web.stripe.accounts import StripeAccounts
 from web.stripe.gateway import CardDeclined, Intent, IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ STRIPE_DOWN = msg(
 )
 ENTER_CARD = msg("Enter your card details.")
 NOT_CHARGED = msg("Your card was not charged.")
+# The workspace disconnected (or replaced) the Stripe account this attempt was made in.
+CARD_GONE = msg("Online card payment is not available for this invoice.")
 
 
 # Where confirming with a card can still happen; anything else has moved on at Stripe.
@@ -87,7 +90,7 @@ class Outcome:
 
 async def confirm_attempt(
     pool: asyncpg.Pool,
-    gateway: StripeGateway,
+    accounts: StripeAccounts,
     *,
     invoice_id: int,
     attempt_key: str,
@@ -105,6 +108,10 @@ async def confirm_attempt(
             finished = _finished(payment)
             if finished is not None:
                 return finished
+            account = await accounts.for_payment(conn, invoice.workspace_id, payment.stripe_account_id)
+            if account is None:
+                return Outcome(Step.CLOSED, payment, CARD_GONE)
+            gateway = account.gateway
             if not _held(payment, now) and not CARD_TOKEN.match(card_token):
                 # Before any hold: a form sent without a usable card must not block other tabs.
                 return Outcome(Step.CARD, payment, ENTER_CARD)
@@ -159,7 +166,7 @@ async def _at_stripe(
 
 
 async def reconcile_attempt(
-    pool: asyncpg.Pool, gateway: StripeGateway, *, invoice_id: int, attempt_key: str, now: datetime
+    pool: asyncpg.Pool, accounts: StripeAccounts, *, workspace_id: int, invoice_id: int, attempt_key: str, now: datetime
 ) -> Outcome:
     """The return path after 3-D Secure (or a reload): retrieve the intent and say where it stands."""
     if not ATTEMPT_KEY.match(attempt_key):
@@ -171,8 +178,11 @@ async def reconcile_attempt(
         finished = _finished(payment)
         if finished is not None or not payment.stripe_payment_intent_id:
             return finished or Outcome(Step.CARD, payment)
+        account = await accounts.for_payment(conn, workspace_id, payment.stripe_account_id)
+        if account is None:
+            return Outcome(Step.CLOSED, payment, CARD_GONE)
         try:
-            intent = await gateway.retrieve_intent(payment.stripe_payment_intent_id)
+            intent = await account.gateway.retrieve_intent(payment.stripe_payment_intent_id)
         except ProviderUnavailable:
             return Outcome(Step.CARD, payment, STRIPE_DOWN, unavailable=True)
         return await _follow(conn, payment, intent, now)
@@ -281,6 +291,7 @@ async def _declined(conn: Connection, payment: Payment, message: Message, now: d
         fresh, _ = await insert_card_attempt(
             conn, invoice_id=payment.invoice_id, amount=payment.amount, currency=payment.currency,
             attempt_key=secrets.token_urlsafe(18), client=payment.client, now=now,
+            stripe_account_id=payment.stripe_account_id,
         )  # fmt: skip
     retry = msg("You can try again or use another card.")
     return Outcome(Step.CARD, fresh, sentences(message, NOT_CHARGED, retry))

@@ -20,6 +20,7 @@ from db.payments import (
 from db.rows import Connection
 from web.payments.settlement import settle
 from web.payments.status import PaymentStatus
+from web.stripe.accounts import StripeAccount
 from web.stripe.gateway import PaymentRefused, StripeGateway
 from web.stripe.webhooks import EventHandler, StripeEvent, amount_field, dict_field, text_field
 
@@ -40,29 +41,44 @@ def _card(intent: dict[str, Any]) -> tuple[str, str]:
     return "", ""
 
 
-async def _intent_status(status: str, conn: Connection, gateway: StripeGateway | None, event: StripeEvent) -> str:
+async def _intent_status(status: str, conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
     intent = event.object
     intent_id = text_field(intent, "id")
     amount_received = amount_field(intent, "amount_received", 0) or amount_field(intent, "amount", 0)
-    await lock_invoice_of_intent(conn, intent_id)
+    if not await _lock_invoice(conn, account, intent_id):
+        return NOT_OURS
     brand, last4 = _card(intent)
     payment = await apply_intent_status(
         conn, intent_id=intent_id, status=status, event_at=event.created_at, card_brand=brand, card_last4=last4,
         failure_message=str(dict_field(intent, "last_payment_error").get("message") or "")[:1000],
         amount_received=amount_received,
     )  # fmt: skip
-    return await _settle(conn, gateway, payment)
+    return await _settle(conn, account.gateway, payment)
 
 
-async def _charge_refunded(conn: Connection, gateway: StripeGateway | None, event: StripeEvent) -> str:
+async def _charge_refunded(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
     linked = event.object.get("payment_intent")
     if linked is None:
         return "no change"  # a charge made without a PaymentIntent: never one of ours
     intent_id = linked if isinstance(linked, str) else text_field(dict_field(event.object, "payment_intent"), "id")
     amount_refunded = amount_field(event.object, "amount_refunded")
-    await lock_invoice_of_intent(conn, intent_id)
+    if not await _lock_invoice(conn, account, intent_id):
+        return NOT_OURS
     payment = await apply_refunded_amount(conn, intent_id=intent_id, amount_refunded=amount_refunded)
-    return await _settle(conn, gateway, payment)
+    return await _settle(conn, account.gateway, payment)
+
+
+# An intent of another account, or of another workspace using the same account: nothing here to change.
+NOT_OURS = "not ours"
+
+
+async def _lock_invoice(conn: Connection, account: StripeAccount, intent_id: str) -> bool:
+    """Lock the invoice of the intent's payment, if the payment was made in `account` (and for a workspace's own
+    account, on that workspace's invoice)."""
+    invoice_id = await lock_invoice_of_intent(
+        conn, intent_id, workspace_id=account.workspace_id, stripe_account_id=account.account_id
+    )
+    return invoice_id is not None
 
 
 EVENT_HANDLERS: dict[str, EventHandler] = {

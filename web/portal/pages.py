@@ -17,6 +17,7 @@ from web.payments.checkout import payment_card
 from web.portal.page_cache import PageKey, PortalCache
 from web.portal.viewer import LinkHolder, Viewer
 from web.state import AppRequest
+from web.stripe.accounts import publishable_key_for
 
 PREVIEW_MODES = ("document", "pdf")
 
@@ -40,7 +41,7 @@ def portal_context(request: AppRequest, viewer: Viewer, *, words: Texts | None =
         "doc": document,
         "card": payment_card(settings, document, str(texts.locale)),
         "stripe_js_url": settings.stripe_js_url,
-        "publishable_key": settings.stripe_publishable_key,
+        "publishable_key": publishable_key_for(settings, document.card_keys),
         # The page's words and numbers are the reader's; the document's are the invoice's own.
         "texts": texts,
         "viewer_locale": texts.locale,

@@ -16,7 +16,7 @@ import asyncpg
 
 from db.payments import record_stripe_event
 from db.rows import Connection
-from web.stripe.gateway import StripeGateway
+from web.stripe.accounts import StripeAccount
 
 
 class MalformedEvent(ValueError):
@@ -79,18 +79,19 @@ def dict_field(obj: dict[str, Any], name: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-# A handler runs inside the event's transaction and says what happened ("applied", "no change", ...).
-EventHandler = Callable[[Connection, StripeGateway | None, StripeEvent], Awaitable[str]]
+# A handler runs inside the event's transaction and says what happened ("applied", "no change", ...). It is
+# given the account whose endpoint verified the event, and touches only that account's rows of that workspace.
+EventHandler = Callable[[Connection, StripeAccount, StripeEvent], Awaitable[str]]
 
 
 async def apply_event(
-    pool: asyncpg.Pool, gateway: StripeGateway | None, event: StripeEvent, handlers: Mapping[str, EventHandler]
+    pool: asyncpg.Pool, account: StripeAccount, event: StripeEvent, handlers: Mapping[str, EventHandler]
 ) -> str:
-    """Apply one verified event; return what happened (for logs and tests)."""
+    """Apply one event verified with `account`'s signing secret; return what happened (for logs and tests)."""
     async with pool.acquire() as conn, conn.transaction():
-        if not await record_stripe_event(conn, event.id, event.type):
+        if not await record_stripe_event(conn, event.id, event.type, account.workspace_id):
             return "duplicate"
         handler = handlers.get(event.type)
         if handler is None:
             return "ignored"
-        return await handler(conn, gateway, event)
+        return await handler(conn, account, event)

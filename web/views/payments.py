@@ -15,7 +15,7 @@ from web.payments.confirmation import STRIPE_DOWN, AttemptNotFound, Outcome, Ste
 from web.portal.pages import cached_page, portal_context
 from web.portal.viewer import link_holder
 from web.state import AppRequest
-from web.stripe.gateway import IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
+from web.stripe.gateway import IntentStatus, PaymentRefused, ProviderUnavailable
 
 # Forms here carry an amount and a key or token: anything bigger is not from our page.
 _MAX_FORM_BYTES = 4096
@@ -38,7 +38,9 @@ async def payment_start(request: AppRequest) -> Response:
     form = await read_form(request, _MAX_FORM_BYTES)
     amount_text, attempt_key = form.get("amount", ""), form.get("attempt_key", "")
     kept = {"amount_text": amount_text[:64], "attempt_key": attempt_key if ATTEMPT_KEY.match(attempt_key) else ""}
-    if not card.availability.payable or request.state["stripe"] is None:
+    async with request.state["pool"].acquire() as conn:
+        account = await request.state["stripe"].for_workspace(conn, document.invoice.workspace_id)
+    if not card.availability.payable or account is None:
         return _payment(request, "portal/_payment.html", context, 409)
     if not attempt_key and not wants_fragment(request):
         error = sentences(
@@ -48,7 +50,7 @@ async def payment_start(request: AppRequest) -> Response:
     try:
         async with request.state["pool"].acquire() as conn:
             payment, intent = await start_card_payment(
-                conn, request.state["stripe"], document,
+                conn, account, document,
                 amount_text=amount_text, locale=str(context["viewer_locale"]), attempt_key=attempt_key,
                 client=client_address(request), now=request.state["clock"](),
             )  # fmt: skip
@@ -74,7 +76,7 @@ async def payment_confirm(request: AppRequest) -> Response:
     form = await read_form(request, _MAX_FORM_BYTES)
     try:
         outcome = await confirm_attempt(
-            request.state["pool"], _gateway(request), invoice_id=document.invoice.id,
+            request.state["pool"], request.state["stripe"], invoice_id=document.invoice.id,
             attempt_key=request.path_params["attempt"], card_token=form.get("card_token", ""),
             now=request.state["clock"](),
         )  # fmt: skip
@@ -90,18 +92,12 @@ async def payment_return(request: AppRequest) -> Response:
     context = portal_context(request, viewer)
     try:
         outcome = await reconcile_attempt(
-            request.state["pool"], _gateway(request), invoice_id=document.invoice.id,
-            attempt_key=request.path_params["attempt"], now=request.state["clock"](),
+            request.state["pool"], request.state["stripe"], workspace_id=document.invoice.workspace_id,
+            invoice_id=document.invoice.id, attempt_key=request.path_params["attempt"], now=request.state["clock"](),
         )  # fmt: skip
     except AttemptNotFound:
         raise HTTPException(status_code=404) from None
     return _outcome(request, context, outcome)
-
-
-def _gateway(request: AppRequest) -> StripeGateway:
-    if request.state["stripe"] is None or not request.state["settings"].stripe_connected:
-        raise HTTPException(status_code=404)
-    return request.state["stripe"]
 
 
 def _outcome(request: AppRequest, context: dict[str, object], outcome: Outcome) -> Response:

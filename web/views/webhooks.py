@@ -1,4 +1,6 @@
-"""POST /webhooks/stripe: verify the signature on the raw body, then apply the event once."""
+"""POST /webhooks/stripe/{workspace} (a workspace's own Stripe account) and /webhooks/stripe (the deployment's
+account from the environment): verify the signature on the raw body with that account's secret, then apply the
+event once, to that account's rows only."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from starlette.responses import JSONResponse
 from web.http.forms import read_body
 from web.payments.ledger import EVENT_HANDLERS
 from web.state import AppRequest
+from web.stripe.accounts import StripeAccount
 from web.stripe.gateway import InvalidWebhook, ProviderUnavailable, StripeGateway
 from web.stripe.webhooks import MalformedEvent, StripeEvent, apply_event
 
@@ -18,22 +21,38 @@ log = logging.getLogger(__name__)
 _MAX_BODY = 512 * 1024
 
 
+_LARGEST_ID = 2**63 - 1
+
+
 async def stripe_webhook(request: AppRequest) -> JSONResponse:
-    secret = request.state["settings"].stripe_webhook_secret
-    if not secret:
+    account = request.state["stripe"].deployment
+    if account is None or not account.webhook_secret:
         return JSONResponse({"error": "Stripe webhooks are not configured here."}, status_code=404)
+    return await _receive(request, account)
+
+
+async def workspace_stripe_webhook(request: AppRequest) -> JSONResponse:
+    workspace_id: int = request.path_params["workspace"]
+    account = None
+    if workspace_id <= _LARGEST_ID:
+        async with request.state["pool"].acquire() as conn:
+            account = await request.state["stripe"].own(conn, workspace_id)
+    if account is None:
+        return JSONResponse({"error": "This workspace has not connected a Stripe account."}, status_code=404)
+    return await _receive(request, account)
+
+
+async def _receive(request: AppRequest, account: StripeAccount) -> JSONResponse:
     try:
         body = await read_body(request, _MAX_BODY)
     except HTTPException as refused:
         return JSONResponse({"error": refused.detail}, status_code=refused.status_code)
     try:
-        event = StripeGateway.verify_event(body, request.headers.get("stripe-signature"), secret)
+        event = StripeGateway.verify_event(body, request.headers.get("stripe-signature"), account.webhook_secret)
     except InvalidWebhook:
         return JSONResponse({"error": "Invalid signature."}, status_code=400)
     try:
-        outcome = await apply_event(
-            request.state["pool"], request.state["stripe"], StripeEvent.from_payload(event), EVENT_HANDLERS
-        )
+        outcome = await apply_event(request.state["pool"], account, StripeEvent.from_payload(event), EVENT_HANDLERS)
     except MalformedEvent as malformed:
         # Rolled back whole (the event id too): a corrected resend is applied.
         log.warning("stripe event refused: %s", malformed)

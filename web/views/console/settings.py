@@ -1,5 +1,6 @@
-"""Workspace settings (billing only): seller details and defaults, the logo, and a read-only view of the Stripe
-connection (web/console/stripe_status.py)."""
+"""Workspace settings (billing only): seller details and defaults, the logo, and the workspace's Stripe account:
+connect with pasted keys, disconnect, and what Stripe reports about it (web/console/stripe_connect.py,
+web/console/stripe_status.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from db.logos import select_workspace_logo_sha, set_workspace_logo
-from db.stripe_status import select_last_webhook
 from db.wording import forget_rendered
 from db.workspaces import Workspace, select_workspace, update_workspace_settings
 from web.console import settings_form
@@ -17,14 +17,25 @@ from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text, posted_form
 from web.console.pages import page
 from web.console.scope import in_workspace
-from web.console.stripe_status import stripe_checks
+from web.console.stripe_connect import ConnectRefused, check_keys, connect, disconnect
+from web.console.stripe_status import stripe_section
 from web.http.urls import path_for, public_url
 from web.invoices.logos import MAX_BYTES, LogoError, save_workspace_logo, validate_upload
 from web.state import AppRequest
 
 # Room for the largest accepted logo plus the multipart framing; a bigger body is refused (413) before it is read.
 LOGO_MAX_BODY = 1024 * 1024
-_NOTICES = {"settings": "Saved.", "logo": "Logo saved.", "logo-removed": "Logo removed."}
+_NOTICES = {
+    "settings": "Saved.",
+    "logo": "Logo saved.",
+    "logo-removed": "Logo removed.",
+    "stripe-connected": "Stripe is connected. Customers can pay this workspace's invoices by card with this account.",
+    "stripe-disconnected": "Stripe is disconnected. Customers can no longer pay this workspace's invoices by card; "
+    "its webhook endpoint was removed from the Stripe account.",
+    "stripe-disconnected-endpoint-left": "Stripe is disconnected. Customers can no longer pay this workspace's "
+    "invoices by card. The webhook endpoint could not be removed at Stripe just now: delete it in Stripe's "
+    "Dashboard (Developers → Webhooks).",
+}
 
 
 @console_view(role="billing")
@@ -71,6 +82,38 @@ async def settings_logo_remove(request: AppRequest) -> Response:
     return _saved(request, "logo-removed")
 
 
+@console_view(role="billing")
+async def stripe_connect(request: AppRequest) -> Response:
+    posted = form_text(request)
+    publishable = posted.get("publishable_key", "")[:300]
+    workspace_id = current_staff(request).workspace_id
+    try:
+        keys = check_keys(posted.get("secret_key", ""), publishable)
+        await connect(
+            request.state["pool"], request.state["stripe"], request.state["secrets"], workspace_id=workspace_id,
+            keys=keys, webhook_url=public_url(request, "stripe_workspace_webhook", workspace=workspace_id),
+            staff_email=current_staff(request).email,
+        )  # fmt: skip
+    except ConnectRefused as refused:
+        workspace = await _workspace(request)
+        # The secret key is never sent back to the browser, not even the one just typed.
+        stripe_form = {"error": refused.message, "field": refused.field, "publishable_key": publishable}
+        status = 503 if not refused.field else 422
+        return await _settings_page(
+            request, workspace, settings_form.form_for(workspace), status=status, stripe_form=stripe_form
+        )
+    return _saved(request, "stripe-connected")
+
+
+@console_view(role="billing")
+async def stripe_disconnect(request: AppRequest) -> Response:
+    workspace_id = current_staff(request).workspace_id
+    gone = await disconnect(request.state["pool"], request.state["stripe"], request.state["secrets"], workspace_id)
+    if gone is not None and not gone.endpoint_removed:
+        return _saved(request, "stripe-disconnected-endpoint-left")
+    return _saved(request, "stripe-disconnected")
+
+
 def _saved(request: AppRequest, what: str) -> Response:
     return RedirectResponse(path_for(request, "console_settings_show") + f"?saved={what}", status_code=303)
 
@@ -81,16 +124,23 @@ async def _workspace(request: AppRequest) -> Workspace:
 
 
 async def _settings_page(
-    request: AppRequest, workspace: Workspace, form: Form, *, status: int = 200, logo_error: str = ""
+    request: AppRequest,
+    workspace: Workspace,
+    form: Form,
+    *,
+    status: int = 200,
+    logo_error: str = "",
+    stripe_form: dict[str, str] | None = None,
 ) -> Response:
-    async with request.state["pool"].acquire() as conn:
+    state = request.state
+    async with state["pool"].acquire() as conn:
         logo_sha = await select_workspace_logo_sha(conn, workspace.id)
-        last_webhook = await select_last_webhook(conn)
+        stripe = await stripe_section(conn, state["stripe"], state["secrets"], state["settings"], workspace.id)
     context = {
         "workspace": workspace, "form": form, **settings_form.choices(), "logo_sha": logo_sha,
         "logo_error": logo_error, "logo_limit_kb": MAX_BYTES // 1024,
         "notice": _NOTICES.get(request.query_params.get("saved", "")) if status == 200 else None,
-        "stripe_checks": stripe_checks(request.state["settings"], last_webhook),
+        "stripe": stripe, "stripe_form": stripe_form or {},
         "webhook_url": public_url(request, "stripe_webhook"),
     }  # fmt: skip
     return page(request, "console/settings.html", context, status=status)

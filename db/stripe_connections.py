@@ -1,0 +1,127 @@
+"""Each workspace's own Stripe account: the connection row (keys and webhook secret sealed by the caller), and what
+the console shows about it (the newest event its endpoint received)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from db.rows import Connection, columns, row_to, row_to_one
+
+
+@dataclass(frozen=True, slots=True)
+class StripeConnection:
+    workspace_id: int
+    account_id: str
+    account_name: str
+    livemode: bool
+    secret_key: str  # sealed
+    key_kind: str  # 'secret' or 'restricted'
+    key_last4: str
+    publishable_key: str
+    webhook_endpoint_id: str
+    webhook_url: str
+    webhook_secret: str  # sealed
+    connect_account_id: str | None
+    connected_by: str
+    connected_at: datetime | None = None  # None until saved: the database sets it
+
+
+COLUMNS = columns(StripeConnection)
+
+
+async def select_stripe_connection(conn: Connection, workspace_id: int) -> StripeConnection | None:
+    return row_to(
+        StripeConnection,
+        await conn.fetchrow(f"SELECT {COLUMNS} FROM stripe_connections WHERE workspace_id = $1", workspace_id),
+    )
+
+
+async def select_workspace_card_account(conn: Connection, workspace_id: int) -> tuple[StripeConnection | None, bool]:
+    """The workspace's own connection, and whether the deployment's account may serve it (one query: the
+    payment path asks this on every attempt)."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT w.deployment_stripe, {", ".join("c." + name for name in COLUMNS.split(", "))}
+        FROM workspaces w LEFT JOIN stripe_connections c ON c.workspace_id = w.id
+        WHERE w.id = $1
+        """,
+        workspace_id,
+    )
+    if record is None:
+        return None, False
+    own = row_to(StripeConnection, record) if record["workspace_id"] is not None else None
+    return own, bool(record["deployment_stripe"])
+
+
+@dataclass(frozen=True, slots=True)
+class CardKeys:
+    """What decides whether a workspace's customers can pay by card, and with which publishable key."""
+
+    own_publishable_key: str | None  # of the account the workspace connected; None: none connected
+    deployment_stripe: bool  # the deployment's account may serve it (it never connected its own)
+
+
+async def select_card_keys(conn: Connection, workspace_id: int) -> CardKeys:
+    record = await conn.fetchrow(
+        """
+        SELECT c.publishable_key, w.deployment_stripe
+        FROM workspaces w LEFT JOIN stripe_connections c ON c.workspace_id = w.id
+        WHERE w.id = $1
+        """,
+        workspace_id,
+    )
+    if record is None:
+        return CardKeys(None, False)
+    return CardKeys(record["publishable_key"], record["deployment_stripe"])
+
+
+async def save_stripe_connection(conn: Connection, connection: StripeConnection) -> StripeConnection:
+    """Insert the workspace's connection, or replace the one it had (a new key or another account). From now on
+    the deployment's account no longer serves the workspace, even after a disconnect."""
+    await conn.execute("UPDATE workspaces SET deployment_stripe = false WHERE id = $1", connection.workspace_id)
+    names = [name for name in COLUMNS.split(", ") if name != "connected_at"]
+    values = [getattr(connection, name) for name in names]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != "workspace_id")
+    placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
+    return row_to_one(
+        StripeConnection,
+        await conn.fetchrow(
+            f"""
+            INSERT INTO stripe_connections ({", ".join(names)}) VALUES ({placeholders})
+            ON CONFLICT (workspace_id) DO UPDATE SET {updates}, connected_at = now()
+            RETURNING {COLUMNS}
+            """,
+            *values,
+        ),
+    )
+
+
+async def delete_stripe_connection(conn: Connection, workspace_id: int) -> StripeConnection | None:
+    """Forget the workspace's connection (card payment stops at once); the deleted row, to clean up at Stripe."""
+    return row_to(
+        StripeConnection,
+        await conn.fetchrow(
+            f"DELETE FROM stripe_connections WHERE workspace_id = $1 RETURNING {COLUMNS}", workspace_id
+        ),
+    )
+
+
+async def select_last_webhook(conn: Connection, workspace_id: int | None) -> tuple[str, datetime] | None:
+    """Type and arrival time of the newest event verified at the workspace's endpoint (None: the deployment's)."""
+    record = await conn.fetchrow(
+        """
+        SELECT type, received_at FROM stripe_events WHERE workspace_id IS NOT DISTINCT FROM $1
+        ORDER BY received_at DESC, id LIMIT 1
+        """,
+        workspace_id,
+    )
+    return None if record is None else (record["type"], record["received_at"])
+
+
+async def select_sealed_stripe_secrets(conn: Connection) -> list[tuple[int, str, str]]:
+    """Every connection's sealed key and webhook secret, locked for key rotation (db/sealed_secrets.py)."""
+    records = await conn.fetch(
+        "SELECT workspace_id, secret_key, webhook_secret FROM stripe_connections ORDER BY workspace_id FOR UPDATE"
+    )
+    return [(record["workspace_id"], record["secret_key"], record["webhook_secret"]) for record in records]
