@@ -276,3 +276,20 @@ async def set_card_details(conn: Connection, payment_id: int, *, brand: str, las
         brand[:40],
         last4 if len(last4) == 4 and last4.isdigit() else "",
     )
+
+
+async def select_open_card_intents(
+    conn: Connection, workspace_id: int, stripe_account_id: str
+) -> list[tuple[int, str]]:
+    """(payment id, intent id) of the workspace's card attempts still under way in that account."""
+    records = await conn.fetch(
+        """
+        SELECT p.id, p.stripe_payment_intent_id FROM payments p JOIN invoices i ON i.id = p.invoice_id
+        WHERE i.workspace_id = $1 AND p.stripe_account_id = $2 AND p.method = 'card'
+          AND p.status IN ('pending', 'processing') AND p.stripe_payment_intent_id IS NOT NULL
+        ORDER BY p.id
+        """,
+        workspace_id,
+        stripe_account_id,
+    )
+    return [(record["id"], record["stripe_payment_intent_id"]) for record in records]

@@ -109,13 +109,13 @@ async def delete_stripe_connection(conn: Connection, workspace_id: int) -> Strip
 
 async def select_last_webhook(conn: Connection, workspace_id: int | None) -> tuple[str, datetime] | None:
     """Type and arrival time of the newest event verified at the workspace's endpoint (None: the deployment's)."""
-    record = await conn.fetchrow(
-        """
-        SELECT type, received_at FROM stripe_events WHERE workspace_id IS NOT DISTINCT FROM $1
-        ORDER BY received_at DESC, id LIMIT 1
-        """,
-        workspace_id,
-    )
+    # Two statements, so each uses stripe_events_newest (IS NOT DISTINCT FROM could not).
+    if workspace_id is None:
+        query = "SELECT type, received_at FROM stripe_events WHERE workspace_id IS NULL"
+        record = await conn.fetchrow(query + " ORDER BY received_at DESC, id LIMIT 1")
+    else:
+        query = "SELECT type, received_at FROM stripe_events WHERE workspace_id = $1"
+        record = await conn.fetchrow(query + " ORDER BY received_at DESC, id LIMIT 1", workspace_id)
     return None if record is None else (record["type"], record["received_at"])
 
 

@@ -21,7 +21,14 @@ from aiohttp import web
 from localstripe import resources, server
 
 sys.path.insert(0, str(Path(__file__).parent))
-from stripe_double import accounts, auth, billing_portal, invoicing, webhook_endpoints  # found through the line above
+from stripe_double import (  # found through the line above
+    accounts,
+    auth,
+    billing_portal,
+    invoicing,
+    tokens,
+    webhook_endpoints,
+)
 
 
 @web.middleware
@@ -76,6 +83,7 @@ def main() -> None:
     accounts.install(server.app)
     webhook_endpoints.install(server.app)
     billing_portal.install(server.app)
+    tokens.install(server.app)
     invoicing.install(server.app)
     if args.secret_key or args.publishable_key:  # before the port is announced: the first request finds it
         accounts.registry.create(

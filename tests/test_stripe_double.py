@@ -198,6 +198,18 @@ async def test_account_is_the_keys_own(sdk: Client, new_account: Callable[..., d
     assert shown["type"] == "standard"
 
 
+async def test_pii_tokens_are_made_with_the_publishable_key_and_read_only_in_their_account(
+    sdk: Client, new_account: Callable[..., dict[str, Any]]
+) -> None:
+    mine, other = new_account(), new_account()
+    token = await sdk(mine["publishable_key"]).v1.tokens.create_async({"pii": {"id_number": "000000000"}})
+    assert token.id.startswith("pii_") and token.to_dict()["type"] == "pii"
+    assert (await sdk(mine["secret_key"]).v1.tokens.retrieve_async(token.id)).id == token.id
+    missing = await fails(sdk(other["secret_key"]).v1.tokens.retrieve_async(token.id), stripe.InvalidRequestError)
+    assert missing.http_status == 404
+    await fails(sdk(mine["publishable_key"]).v1.tokens.create_async({"pii": {}}), stripe.InvalidRequestError)
+
+
 async def test_webhook_endpoint_lifecycle(sdk: Client, new_account: Callable[..., dict[str, Any]]) -> None:
     client, other = sdk(new_account()["secret_key"]), sdk(new_account()["secret_key"])
     made = await client.v1.webhook_endpoints.create_async(

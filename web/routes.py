@@ -59,7 +59,7 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
         Route(token + "/comments/forget", comments.comment_forget, methods=["POST"], name="comment_forget"),
         Route("/webhooks/stripe", webhooks.stripe_webhook, methods=["POST"], name="stripe_webhook"),
         Route(
-            "/webhooks/stripe/{workspace:int}",
+            "/webhooks/stripe/{workspace:id}",
             webhooks.workspace_stripe_webhook,
             methods=["POST"],
             name="stripe_workspace_webhook",

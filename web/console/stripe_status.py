@@ -6,7 +6,7 @@ missing)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -95,25 +95,23 @@ class StripeSection:
     endpoint_state: str = ""  # as Stripe reports it now, in words
     last_webhook: str = ""
     deployment_checks: tuple[StripeCheck, ...] = ()
-    # The server has an account of its own that the workspace gave up by connecting its own.
-    deployment_available: bool = False
 
 
 async def stripe_section(
-    conn: Connection, accounts: StripeAccounts, box: SecretBox, settings: Settings, workspace_id: int
+    conn: Connection, accounts: StripeAccounts, settings: Settings, workspace_id: int
 ) -> StripeSection:
+    """What the database says; `with_endpoint_state` then asks Stripe (with no connection held meanwhile)."""
     own, deployment_allowed = await select_workspace_card_account(conn, workspace_id)
     if own is None and deployment_allowed and accounts.deployment is not None:
         checks = stripe_checks(settings, await select_last_webhook(conn, None))
         return StripeSection(Serving.DEPLOYMENT, deployment_checks=tuple(checks))
     if own is None:
-        return StripeSection(Serving.NONE, deployment_available=accounts.deployment is not None)
+        return StripeSection(Serving.NONE)
     last = await select_last_webhook(conn, workspace_id)
     return StripeSection(
         Serving.OWN,
         connection=own,
         key_hint=_connected_key_hint(own),
-        endpoint_state=await _endpoint_state(accounts, box, own),
         last_webhook="None yet" if last is None else f"{last[0]}, {_when(last[1])}",
     )
 
@@ -124,13 +122,21 @@ def _connected_key_hint(connection: StripeConnection) -> str:
     return f"{kind} {prefix}…{connection.key_last4}"
 
 
+async def with_endpoint_state(section: StripeSection, accounts: StripeAccounts, box: SecretBox) -> StripeSection:
+    if section.connection is None:
+        return section
+    return replace(section, endpoint_state=await _endpoint_state(accounts, box, section.connection))
+
+
 async def _endpoint_state(accounts: StripeAccounts, box: SecretBox, connection: StripeConnection) -> str:
-    """Asked of Stripe each time the page is shown (briefly: a slow Stripe only costs this line)."""
-    gateway = accounts.gateway_for_key(box.open(connection.secret_key), timeout=5.0)
+    """Asked of Stripe each time the page is shown (briefly, no retries: a slow Stripe only costs this line)."""
+    admin = accounts.admin_for_key(box.open(connection.secret_key), timeout=5.0)
     try:
-        endpoint = await gateway.retrieve_webhook_endpoint(connection.webhook_endpoint_id)
+        endpoint = await admin.retrieve_webhook_endpoint(connection.webhook_endpoint_id)
     except (ProviderUnavailable, PaymentRefused) as failed:
         return f"Could not be checked just now ({failed})"
+    finally:
+        await admin.close()
     if endpoint is None:
         return "Missing at Stripe: it was deleted in the Dashboard. Connect again to create a new one."
     if endpoint.status != "enabled":

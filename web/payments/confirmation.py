@@ -178,7 +178,7 @@ async def reconcile_attempt(
         finished = _finished(payment)
         if finished is not None or not payment.stripe_payment_intent_id:
             return finished or Outcome(Step.CARD, payment)
-        account = await accounts.for_payment(conn, workspace_id, payment.stripe_account_id)
+        account = await accounts.holding(conn, workspace_id, payment.stripe_account_id)
         if account is None:
             return Outcome(Step.CLOSED, payment, CARD_GONE)
         try:

@@ -8,6 +8,7 @@ the event again later (the refund's idempotency key prevents a second refund).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -21,7 +22,7 @@ from db.rows import Connection
 from web.payments.settlement import settle
 from web.payments.status import PaymentStatus
 from web.stripe.accounts import StripeAccount
-from web.stripe.gateway import PaymentRefused, StripeGateway
+from web.stripe.gateway import Intent, IntentStatus, PaymentRefused, StripeGateway
 from web.stripe.webhooks import EventHandler, StripeEvent, amount_field, dict_field, text_field
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,26 @@ async def _lock_invoice(conn: Connection, account: StripeAccount, intent_id: str
         conn, intent_id, workspace_id=account.workspace_id, stripe_account_id=account.account_id
     )
     return invoice_id is not None
+
+
+# Stripe's intent statuses as the events that report them (for an intent read from Stripe, not from an event).
+_STATUS_EVENTS = {
+    IntentStatus.SUCCEEDED: "payment_intent.succeeded",
+    IntentStatus.PROCESSING: "payment_intent.processing",
+    IntentStatus.CANCELED: "payment_intent.canceled",
+}
+
+
+async def record_intent(conn: Connection, account: StripeAccount, intent: Intent, now: datetime) -> str:
+    """Apply an intent as just read from Stripe, the way its event would: for attempts whose events can no longer
+    arrive (the workspace is forgetting the account). Call inside a transaction."""
+    kind = _STATUS_EVENTS.get(IntentStatus(intent.status)) if intent.status in set(IntentStatus) else None
+    if kind is None and intent.status == IntentStatus.REQUIRES_PAYMENT_METHOD and intent.failure_message:
+        kind = "payment_intent.payment_failed"
+    if kind is None:
+        return "no change"
+    event = StripeEvent(id=f"read-{intent.id}", type=kind, created_at=now, object=intent.raw)
+    return await EVENT_HANDLERS[kind](conn, account, event)
 
 
 EVENT_HANDLERS: dict[str, EventHandler] = {

@@ -16,6 +16,7 @@ from db.rows import Connection
 from db.stripe_connections import CardKeys, StripeConnection, select_stripe_connection, select_workspace_card_account
 from web.secret_box import SecretBox
 from web.settings import Settings
+from web.stripe.admin import StripeAdmin
 from web.stripe.gateway import CardAttachment, StripeGateway
 
 # Gateways are kept per key (each holds an HTTP connection pool); a deployment with more connected workspaces
@@ -56,12 +57,16 @@ class StripeAccounts:
                 gateway=self.gateway_for_key(settings.stripe_secret_key),
             )
 
-    def gateway_for_key(self, secret_key: str, *, timeout: float = 20.0) -> StripeGateway:
-        """The gateway that speaks with `secret_key` (cached: the same key gets the same HTTP pool)."""
-        name = hashlib.sha256(f"{secret_key}\0{timeout}".encode()).hexdigest()
+    def admin_for_key(self, secret_key: str, *, timeout: float = 15.0) -> StripeAdmin:
+        """For one console action with `secret_key` (checked or managed); the caller closes it."""
+        return StripeAdmin(secret_key, api_base=self._api_base, timeout=timeout)
+
+    def gateway_for_key(self, secret_key: str) -> StripeGateway:
+        """The gateway that speaks with `secret_key`, a saved one (cached: the same key gets the same HTTP pool)."""
+        name = hashlib.sha256(secret_key.encode()).hexdigest()
         gateway = self._gateways.get(name)
         if gateway is None:
-            gateway = StripeGateway(secret_key, api_base=self._api_base, timeout=timeout, cards=self._cards)
+            gateway = StripeGateway(secret_key, api_base=self._api_base, cards=self._cards)
             self._gateways[name] = gateway
             while len(self._gateways) > _MAX_GATEWAYS:
                 self._gateways.popitem(last=False)
@@ -88,6 +93,14 @@ class StripeAccounts:
         if own is not None:
             return self.connected(own)
         return self.deployment if deployment_allowed else None
+
+    async def holding(self, conn: Connection, workspace_id: int, stripe_account_id: str | None) -> StripeAccount | None:
+        """The account a payment's intent lives in, if the portal still holds its key (to read where it stands,
+        even when that account no longer takes the workspace's new payments)."""
+        if stripe_account_id is None:
+            return self.deployment
+        own = await self.own(conn, workspace_id)
+        return own if own is not None and own.account_id == stripe_account_id else None
 
     async def for_payment(
         self, conn: Connection, workspace_id: int, stripe_account_id: str | None

@@ -7,7 +7,7 @@ create carries an idempotency key) and `PaymentRefused` (Stripe said no to this 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -34,27 +34,6 @@ class CardDeclined(PaymentRefused):
 
 class InvalidWebhook(ValueError):
     pass
-
-
-class KeyRefused(PaymentRefused):
-    """Stripe refused the key itself (wrong, revoked, or a restricted key without a permission we need); str() says
-    why, in the console's words."""
-
-
-@dataclass(frozen=True, slots=True)
-class AccountInfo:
-    id: str
-    name: str  # the business name the account shows in its Dashboard ('' when it has none)
-    email: str
-
-
-@dataclass(frozen=True, slots=True)
-class WebhookEndpoint:
-    id: str
-    url: str
-    status: str  # 'enabled' or 'disabled'
-    enabled_events: tuple[str, ...]
-    secret: str = ""  # Stripe shows the signing secret once, in the answer to the create
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +64,8 @@ class Intent:
     failure_message: str
     failure_code: str = ""  # last_payment_error's code, and its decline_code when a bank declined
     decline_code: str = ""
+    # The whole object as Stripe sent it (what the ledger reads when no event will bring it).
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _intent(stripe_object: Any) -> Intent:
@@ -99,6 +80,7 @@ def _intent(stripe_object: Any) -> Intent:
         failure_message=(error.get("message") or "") if isinstance(error, dict) else "",
         failure_code=str(error.get("code") or "") if isinstance(error, dict) else "",
         decline_code=str(error.get("decline_code") or "") if isinstance(error, dict) else "",
+        raw=obj,
     )
 
 
@@ -188,7 +170,7 @@ class StripeGateway:
                 str(getattr(error, "decline_code", "") or ""),
             ) from error
         except stripe.StripeError as error:
-            raise _translate(error) from error
+            raise translate(error) from error
         return _intent(confirmed), card.summary
 
     async def refund(self, *, intent_id: str, amount: int, idempotency_key: str) -> str:
@@ -196,49 +178,8 @@ class StripeGateway:
         try:
             refund = await self._client.v1.refunds.create_async(params, {"idempotency_key": idempotency_key})  # type: ignore[arg-type]
         except stripe.StripeError as error:
-            raise _translate(error) from error
+            raise translate(error) from error
         return str(refund.id)
-
-    async def retrieve_account(self) -> AccountInfo:
-        """The account the key belongs to: the check that a pasted key works before it is saved."""
-        account = (await self._admin(self._client.v1.accounts.retrieve_current_async())).to_dict()
-        profile = account.get("business_profile") or {}
-        dashboard = (account.get("settings") or {}).get("dashboard") or {}
-        name = profile.get("name") or dashboard.get("display_name") or ""
-        return AccountInfo(str(account["id"]), str(name), str(account.get("email") or ""))
-
-    async def create_webhook_endpoint(
-        self, *, url: str, events: list[str], description: str, metadata: dict[str, str]
-    ) -> WebhookEndpoint:
-        params = {"url": url, "enabled_events": events, "description": description, "metadata": metadata}
-        return _endpoint(await self._admin(self._client.v1.webhook_endpoints.create_async(params)))  # type: ignore[arg-type]
-
-    async def retrieve_webhook_endpoint(self, endpoint_id: str) -> WebhookEndpoint | None:
-        """None when Stripe no longer has it (someone deleted it in the Dashboard)."""
-        try:
-            return _endpoint(await self._client.v1.webhook_endpoints.retrieve_async(endpoint_id))
-        except stripe.InvalidRequestError as error:
-            if error.http_status == 404:
-                return None
-            raise _translate(error) from error
-        except stripe.StripeError as error:
-            raise _admin_error(error) from error
-
-    async def delete_webhook_endpoint(self, endpoint_id: str) -> None:
-        """Remove it; one already gone counts as removed."""
-        try:
-            await self._client.v1.webhook_endpoints.delete_async(endpoint_id)
-        except stripe.InvalidRequestError as error:
-            if error.http_status != 404:
-                raise _translate(error) from error
-        except stripe.StripeError as error:
-            raise _admin_error(error) from error
-
-    async def _admin(self, awaitable: Any) -> Any:
-        try:
-            return await awaitable
-        except stripe.StripeError as error:
-            raise _admin_error(error) from error
 
     @staticmethod
     def verify_event(payload: bytes, signature: str | None, secret: str, tolerance: int = 300) -> dict[str, Any]:
@@ -254,36 +195,10 @@ class StripeGateway:
         try:
             return _intent(await awaitable)
         except stripe.StripeError as error:
-            raise _translate(error) from error
+            raise translate(error) from error
 
 
-def _endpoint(stripe_object: Any) -> WebhookEndpoint:
-    obj: dict[str, Any] = stripe_object.to_dict()
-    return WebhookEndpoint(
-        id=str(obj["id"]),
-        url=str(obj.get("url") or ""),
-        status=str(obj.get("status") or ""),
-        enabled_events=tuple(str(kind) for kind in obj.get("enabled_events") or ()),
-        secret=str(obj.get("secret") or ""),
-    )
-
-
-def _admin_error(error: stripe.StripeError) -> Exception:
-    """Errors of the console's calls (checking a key, managing the webhook endpoint), said for the billing team."""
-    if isinstance(error, stripe.AuthenticationError):
-        return KeyRefused(
-            "Stripe did not accept this secret key: it is mistyped, or it was revoked or rolled in the Dashboard."
-        )
-    if isinstance(error, stripe.PermissionError):
-        return KeyRefused(
-            "This restricted key lacks a permission the portal needs. Give it write access to PaymentIntents, "
-            "Refunds and Webhook Endpoints and read access to the Account, or use the secret key. Stripe said: "
-            + (error.user_message or str(error))
-        )
-    return _translate(error)
-
-
-def _translate(error: stripe.StripeError) -> Exception:
+def translate(error: stripe.StripeError) -> Exception:
     status = error.http_status or 0
     if isinstance(error, stripe.APIConnectionError | stripe.RateLimitError) or status >= 500 or status == 0:
         return ProviderUnavailable("The payment service is not answering right now.")

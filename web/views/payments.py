@@ -42,6 +42,8 @@ async def payment_start(request: AppRequest) -> Response:
         account = await request.state["stripe"].for_workspace(conn, document.invoice.workspace_id)
     if not card.availability.payable or account is None:
         return _payment(request, "portal/_payment.html", context, 409)
+    # The card form loads the key of the account this payment is made in (a cached page may predate a change).
+    context["publishable_key"] = account.publishable_key
     if not attempt_key and not wants_fragment(request):
         error = sentences(
             msg("Card payment needs JavaScript in your browser."), other_way(document, whole_invoice=True)

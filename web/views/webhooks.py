@@ -21,9 +21,6 @@ log = logging.getLogger(__name__)
 _MAX_BODY = 512 * 1024
 
 
-_LARGEST_ID = 2**63 - 1
-
-
 async def stripe_webhook(request: AppRequest) -> JSONResponse:
     account = request.state["stripe"].deployment
     if account is None or not account.webhook_secret:
@@ -32,11 +29,9 @@ async def stripe_webhook(request: AppRequest) -> JSONResponse:
 
 
 async def workspace_stripe_webhook(request: AppRequest) -> JSONResponse:
-    workspace_id: int = request.path_params["workspace"]
-    account = None
-    if workspace_id <= _LARGEST_ID:
-        async with request.state["pool"].acquire() as conn:
-            account = await request.state["stripe"].own(conn, workspace_id)
+    workspace_id: int = request.path_params["workspace"]  # a row id (web/routes.py bounds it)
+    async with request.state["pool"].acquire() as conn:
+        account = await request.state["stripe"].own(conn, workspace_id)
     if account is None:
         return JSONResponse({"error": "This workspace has not connected a Stripe account."}, status_code=404)
     return await _receive(request, account)

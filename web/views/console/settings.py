@@ -17,8 +17,8 @@ from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text, posted_form
 from web.console.pages import page
 from web.console.scope import in_workspace
-from web.console.stripe_connect import ConnectRefused, check_keys, connect, disconnect
-from web.console.stripe_status import stripe_section
+from web.console.stripe_connect import PUBLISHABLE_KEY, ConnectRefused, check_keys, connect, disconnect
+from web.console.stripe_status import stripe_section, with_endpoint_state
 from web.http.urls import path_for, public_url
 from web.invoices.logos import MAX_BYTES, LogoError, save_workspace_logo, validate_upload
 from web.state import AppRequest
@@ -32,6 +32,7 @@ _NOTICES = {
     "stripe-connected": "Stripe is connected. Customers can pay this workspace's invoices by card with this account.",
     "stripe-disconnected": "Stripe is disconnected. Customers can no longer pay this workspace's invoices by card; "
     "its webhook endpoint was removed from the Stripe account.",
+    "stripe-not-connected": "No Stripe account was connected: nothing changed.",
     "stripe-disconnected-endpoint-left": "Stripe is disconnected. Customers can no longer pay this workspace's "
     "invoices by card. The webhook endpoint could not be removed at Stripe just now: delete it in Stripe's "
     "Dashboard (Developers → Webhooks).",
@@ -86,6 +87,9 @@ async def settings_logo_remove(request: AppRequest) -> Response:
 async def stripe_connect(request: AppRequest) -> Response:
     posted = form_text(request)
     publishable = posted.get("publishable_key", "")[:300]
+    # Sent back into the form after a refusal only when it looks like a publishable key: a secret key pasted into
+    # the wrong field must not come back in the page.
+    shown_publishable = publishable if PUBLISHABLE_KEY.match(publishable.strip()) else ""
     workspace_id = current_staff(request).workspace_id
     try:
         keys = check_keys(posted.get("secret_key", ""), publishable)
@@ -97,10 +101,9 @@ async def stripe_connect(request: AppRequest) -> Response:
     except ConnectRefused as refused:
         workspace = await _workspace(request)
         # The secret key is never sent back to the browser, not even the one just typed.
-        stripe_form = {"error": refused.message, "field": refused.field, "publishable_key": publishable}
-        status = 503 if not refused.field else 422
+        stripe_form = {"error": refused.message, "field": refused.field, "publishable_key": shown_publishable}
         return await _settings_page(
-            request, workspace, settings_form.form_for(workspace), status=status, stripe_form=stripe_form
+            request, workspace, settings_form.form_for(workspace), status=refused.status, stripe_form=stripe_form
         )
     return _saved(request, "stripe-connected")
 
@@ -108,8 +111,17 @@ async def stripe_connect(request: AppRequest) -> Response:
 @console_view(role="billing")
 async def stripe_disconnect(request: AppRequest) -> Response:
     workspace_id = current_staff(request).workspace_id
-    gone = await disconnect(request.state["pool"], request.state["stripe"], request.state["secrets"], workspace_id)
-    if gone is not None and not gone.endpoint_removed:
+    try:
+        gone = await disconnect(request.state["pool"], request.state["stripe"], request.state["secrets"], workspace_id)
+    except ConnectRefused as refused:
+        workspace = await _workspace(request)
+        form = settings_form.form_for(workspace)
+        return await _settings_page(
+            request, workspace, form, status=refused.status, stripe_form={"error": refused.message}
+        )
+    if gone is None:
+        return _saved(request, "stripe-not-connected")
+    if not gone.endpoint_removed:
         return _saved(request, "stripe-disconnected-endpoint-left")
     return _saved(request, "stripe-disconnected")
 
@@ -135,7 +147,8 @@ async def _settings_page(
     state = request.state
     async with state["pool"].acquire() as conn:
         logo_sha = await select_workspace_logo_sha(conn, workspace.id)
-        stripe = await stripe_section(conn, state["stripe"], state["secrets"], state["settings"], workspace.id)
+        stripe = await stripe_section(conn, state["stripe"], state["settings"], workspace.id)
+    stripe = await with_endpoint_state(stripe, state["stripe"], state["secrets"])
     context = {
         "workspace": workspace, "form": form, **settings_form.choices(), "logo_sha": logo_sha,
         "logo_error": logo_error, "logo_limit_kb": MAX_BYTES // 1024,
