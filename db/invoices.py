@@ -40,6 +40,9 @@ class Invoice:
     # The support inbox lists the thread again only when a customer writes after this comment id.
     thread_handled_through: int
     created_at: datetime
+    # 'portal' (issued here) or 'stripe' (made in Stripe Invoicing and copied: db/stripe_invoices.py).
+    source: str = "portal"
+    stripe_invoice_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,9 @@ class InvoiceLine:
     quantity: Decimal
     unit_price: int
     tax_rate: Decimal
+    # A line copied from Stripe: Stripe's own net amount and tax for it (None on the portal's own lines).
+    stripe_net: int | None = None
+    stripe_tax: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from tests.sealed import opened
 from tests.test_payment_flow import VISA, confirm, start, step_urls
 from tests.test_webhooks import event, signed
 from web.dev.local_stripe import add_restricted_key, create_account, flush, revoke_key
-from web.payments.ledger import EVENT_HANDLERS
+from web.stripe_sync.events import HANDLED_EVENTS
 
 CONNECT = "/console/settings/stripe/connect"
 DISCONNECT = "/console/settings/stripe/disconnect"
@@ -127,7 +127,7 @@ async def test_connect_checks_the_keys_creates_the_endpoint_and_shows_no_secret(
     # The endpoint was created in the workspace's own account, for the events the portal handles.
     [endpoint] = await endpoints(stripe_base, north)
     assert endpoint["url"].endswith(f"/webhooks/stripe/{north.ws.id}")
-    assert sorted(endpoint["enabled_events"]) == sorted(EVENT_HANDLERS)
+    assert sorted(endpoint["enabled_events"]) == sorted(HANDLED_EVENTS)
     connection = await select_stripe_connection(conn, north.ws.id)
     assert connection is not None and connection.webhook_endpoint_id == endpoint["id"]
     assert connection.account_id == north.stripe["id"] and not connection.livemode

@@ -1,4 +1,4 @@
-"""The `invoice-portal` command: serve, migrate, demo, create-staff."""
+"""The `invoice-portal` command: serve, migrate, demo, create-staff, rotate-secrets, stripe-sync."""
 
 from __future__ import annotations
 
@@ -10,18 +10,24 @@ import logging
 import secrets
 import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import asyncpg
 import uvicorn
 
 from db.migrate import migrate
+from db.rows import init_connection
 from db.sealed_secrets import reseal_all
+from db.stripe_invoices import StripeSync
+from db.workspaces import select_workspace_by_slug
 from web.app import create_app
 from web.database import database_url
 from web.routes import absolute_url
 from web.secret_box import SecretBox, SecretUnreadable
 from web.settings import Settings
+from web.stripe.accounts import StripeAccounts
+from web.stripe.gateway import CardAttachment, ProviderUnavailable
 
 log = logging.getLogger("invoice_portal")
 
@@ -119,12 +125,7 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
     with contextlib.ExitStack() as stack:
         if not settings.stripe_secret_key:
             settings = stack.enter_context(_local_stripe(settings))
-        # The demo against a local double (its own, or one STRIPE_API_BASE points at) confirms cards its way.
-        cards = None
-        if settings.stripe_api_base:
-            from web.dev.local_stripe import TokenCardId
-
-            cards = TokenCardId()
+        cards = _local_cards(settings)
         print(f"serving on {settings.public_origin} (Ctrl+C to stop)", flush=True)
         app = create_app(settings, stripe_cards=cards)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
@@ -201,6 +202,75 @@ def cmd_rotate_secrets(settings: Settings) -> int:
     return 0
 
 
+def cmd_stripe_sync(settings: Settings, args: argparse.Namespace) -> int:
+    """Copy the workspace's Stripe invoices; the summary at the end, the progress on stderr as it goes."""
+    from web.stripe_sync.backfill import SyncAlreadyRunning
+
+    try:
+        since = date.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        print(f"--since {args.since!r} is not a date (YYYY-MM-DD)", file=sys.stderr)
+        return 2
+    try:
+        sync = asyncio.run(_stripe_sync(settings, args.workspace, since))
+    except (LookupError, SyncAlreadyRunning) as refused:
+        print(str(refused.args[0] if refused.args else refused), file=sys.stderr)
+        return 1
+    except ProviderUnavailable:
+        print(
+            "\nStripe could not be reached; what was synced is kept: run the command again to resume.", file=sys.stderr
+        )
+        return 1
+    print(
+        f"\nStripe sync of {args.workspace}: {sync.created} created, {sync.updated} updated, "
+        f"{sync.unchanged} unchanged, {sync.skipped} drafts skipped, {len(sync.failed)} failed"
+    )
+    for failure in sync.failed:
+        print(f"  {failure['id']}: {failure['reason']}")
+    return 0
+
+
+async def _stripe_sync(settings: Settings, slug: str, since: date | None) -> StripeSync:
+    from web.stripe_sync.backfill import backfill
+
+    url = database_url(settings)
+    box = SecretBox(settings.secret_key, [settings.secret_key_old])
+    accounts = StripeAccounts(settings, box, _local_cards(settings))
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=3, init=init_connection)
+    try:
+        async with pool.acquire() as conn:
+            workspace = await select_workspace_by_slug(conn, slug)
+            if workspace is None:
+                raise LookupError(f"no workspace {slug!r}")
+            account = await accounts.own(conn, workspace.id)
+        if account is None:
+            raise LookupError(f"workspace {slug!r} has not connected its own Stripe account (console → Settings)")
+        return await backfill(pool, account, since=since, progress=_progress_bar)
+    finally:
+        await pool.close()
+
+
+def _progress_bar(sync: StripeSync, resumed: bool) -> None:
+    """One line on stderr, redrawn after each page (Stripe's lists give no total: the bar grows a block a page)."""
+    done = sync.created + sync.updated + sync.unchanged + sync.skipped + len(sync.failed)
+    pages = max(1, (done + 99) // 100)
+    note = " (resumed)" if resumed else ""
+    sys.stderr.write(
+        f"\r[{'#' * min(pages, 40):<40}] {done} invoices{note}: {sync.created} created, {sync.updated} updated, "
+        f"{sync.unchanged} unchanged, {len(sync.failed)} failed"
+    )
+    sys.stderr.flush()
+
+
+def _local_cards(settings: Settings) -> CardAttachment | None:
+    """Against a local double (its own, or one STRIPE_API_BASE points at), cards are confirmed its way."""
+    if not settings.stripe_api_base:
+        return None
+    from web.dev.local_stripe import TokenCardId
+
+    return TokenCardId()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="invoice-portal", description="Invoice portal")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -216,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     staff.add_argument("--workspace", default="demo", help="workspace slug (default: demo)")
     staff.add_argument("--name", default="", help="display name (default: the part of the address before @)")
     commands.add_parser("rotate-secrets", help="seal every stored secret under SECRET_KEY (after a key change)")
+    sync = commands.add_parser("stripe-sync", help="copy a workspace's Stripe invoices (resumes an interrupted run)")
+    sync.add_argument("--workspace", required=True, help="workspace slug (it must have connected Stripe)")
+    sync.add_argument("--since", default="", help="only invoices created on or after this date (YYYY-MM-DD)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # pgserver logs every pg_ctl call at INFO; its warnings and errors still show.
@@ -230,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_create_staff(settings, args)
     if args.command == "rotate-secrets":
         return cmd_rotate_secrets(settings)
+    if args.command == "stripe-sync":
+        return cmd_stripe_sync(settings, args)
     return cmd_demo(settings, serve=not args.no_serve)
 
 

@@ -22,12 +22,12 @@ from db.stripe_connections import (
     select_stripe_connection,
 )
 from db.wording import forget_pages
-from web.payments.ledger import EVENT_HANDLERS
 from web.payments.wind_down import settle_attempts_before_forgetting
 from web.secret_box import SecretBox
 from web.stripe.accounts import StripeAccounts
 from web.stripe.admin import AccountInfo, EndpointRefused, KeyRefused, StripeAdmin
 from web.stripe.gateway import PaymentRefused, ProviderUnavailable
+from web.stripe_sync.events import HANDLED_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ async def connect(
     try:
         account = await _checked(admin, keys)
         endpoint = await admin.create_webhook_endpoint(
-            url=webhook_url, events=sorted(EVENT_HANDLERS), description="Invoice portal: card payments",
+            url=webhook_url, events=sorted(HANDLED_EVENTS), description="Invoice portal",
             metadata={"workspace_id": str(workspace_id)},
         )  # fmt: skip
     except ProviderUnavailable:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from db.customers import select_customer
@@ -16,10 +17,11 @@ from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
 from db.rows import Connection
 from db.stripe_connections import CardKeys, select_card_keys
+from db.stripe_invoices import select_stripe_amounts
 from db.workspaces import select_workspace
 from web.i18n.wording import Wording, workspace_wording
 from web.invoices.status import OWES_NOTHING, InvoiceStatus
-from web.invoices.totals import Totals, compute_totals
+from web.invoices.totals import TaxGroup, Totals, compute_totals
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ class InvoiceDocument:
     wording: Wording = field(default_factory=dict)
     # Which Stripe account, if any, takes the workspace's card payments (web.stripe.accounts.publishable_key_for).
     card_keys: CardKeys = field(default_factory=lambda: CardKeys(None, True))
+    # An invoice made in Stripe Invoicing: Stripe's links and whether its last payment attempt failed.
+    stripe: StripeCopy | None = None
 
     @property
     def amount_due(self) -> int:
@@ -99,6 +103,12 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         bank = workspace.bank_transfer_instructions
         logo_sha = await select_workspace_logo_sha(conn, invoice.workspace_id)
     totals = compute_totals(lines, invoice.currency)
+    paid = amount_paid(payments)
+    stripe = None
+    if invoice.source == "stripe" and (amounts := await select_stripe_amounts(conn, invoice.id)) is not None:
+        # Stripe is the ledger of record for its invoices: its amounts, never ours recomputed.
+        totals, paid = stripe_totals(lines, amounts), int(amounts["amount_paid"])
+        stripe = StripeCopy(amounts["hosted_invoice_url"], amounts["invoice_pdf"], amounts["payment_failed"])
     return InvoiceDocument(
         invoice=invoice,
         seller=seller,
@@ -107,9 +117,25 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         lines=lines,
         totals=totals,
         payments=payments,
-        amount_paid=amount_paid(payments),
+        amount_paid=paid,
         logo_sha=logo_sha,
         workspace_locale=workspace.default_locale,
         wording=await workspace_wording(conn, invoice.workspace_id),
         card_keys=await select_card_keys(conn, invoice.workspace_id),
+        stripe=stripe,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StripeCopy:
+    hosted_invoice_url: str
+    invoice_pdf: str
+    payment_failed: bool
+
+
+def stripe_totals(lines: list[InvoiceLine], amounts: dict[str, Any]) -> Totals:
+    groups = tuple(
+        TaxGroup(Decimal(group["rate"]), int(group["net"]), int(group["tax"])) for group in amounts["tax_groups"]
+    )
+    nets = tuple(line.stripe_net if line.stripe_net is not None else 0 for line in lines)
+    return Totals(nets, groups, int(amounts["net"]), int(amounts["tax"]), int(amounts["total"]))

@@ -50,6 +50,9 @@ PAYMENTS_OFF = msg(
 )
 
 
+PAY_AT_STRIPE = msg("This invoice was issued through Stripe: it is paid on Stripe's secure payment page.")
+
+
 class TooManyAttempts(Refusal):
     """New card attempts are over a limit; the text says when to retry and how else to pay."""
 
@@ -70,6 +73,10 @@ def availability(settings: Settings, document: InvoiceDocument) -> Availability:
         return Availability(False, msg("This invoice was voided and cannot be paid."))
     if status != InvoiceStatus.OPEN:
         return Availability(False, msg("This invoice cannot be paid online. Please contact the sender."))
+    if document.stripe is not None:
+        # Paying it here must pay it in Stripe, the ledger of record (attached to that invoice): until the portal
+        # does that, its customer pays on Stripe's own page, linked from the payment card.
+        return Availability(False, PAY_AT_STRIPE)
     if not document.invoice.payments_enabled:
         return Availability(False, PAYMENTS_OFF)
     rules = rules_for(document.invoice.currency, document.amount_due)

@@ -128,6 +128,11 @@ class StripeGateway:
             secret_key, http_client=stripe.HTTPXClient(timeout=timeout, allow_sync_methods=True), **options
         )
 
+    @property
+    def client(self) -> stripe.StripeClient:
+        """For the other modules of the gateway (web/stripe/invoices.py); nothing outside web/stripe uses it."""
+        return self._client
+
     async def create_intent(
         self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
     ) -> Intent:

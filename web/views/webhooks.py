@@ -10,11 +10,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from web.http.forms import read_body
-from web.payments.ledger import EVENT_HANDLERS
 from web.state import AppRequest
 from web.stripe.accounts import StripeAccount
 from web.stripe.gateway import InvalidWebhook, ProviderUnavailable, StripeGateway
 from web.stripe.webhooks import MalformedEvent, StripeEvent, apply_event
+from web.stripe_sync.events import HANDLED_EVENTS
 
 log = logging.getLogger(__name__)
 # Stripe events are a few KB; anything far larger is not from Stripe.
@@ -47,7 +47,7 @@ async def _receive(request: AppRequest, account: StripeAccount) -> JSONResponse:
     except InvalidWebhook:
         return JSONResponse({"error": "Invalid signature."}, status_code=400)
     try:
-        outcome = await apply_event(request.state["pool"], account, StripeEvent.from_payload(event), EVENT_HANDLERS)
+        outcome = await apply_event(request.state["pool"], account, StripeEvent.from_payload(event), HANDLED_EVENTS)
     except MalformedEvent as malformed:
         # Rolled back whole (the event id too): a corrected resend is applied.
         log.warning("stripe event refused: %s", malformed)

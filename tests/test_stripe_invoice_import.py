@@ -1,0 +1,238 @@
+"""Invoices made in Stripe Invoicing copied into their workspace (issue 16, Stripe → portal), with the real SDK
+against the Stripe double: events as triggers (alone, duplicated, late, shuffled), Stripe's amounts kept as they
+are, the portal page of an imported invoice, and the backfill (250 invoices over pages, twice, interrupted and
+resumed, and the command)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import stripe
+from bs4 import BeautifulSoup
+
+from db.rows import init_connection
+from db.stripe_connections import select_stripe_connection
+from tests.sealed import BOX, TEST_SECRET_KEY, opened
+from tests.test_stripe_workspaces import Team
+from tests.test_stripe_workspaces import teams as teams  # the fixture
+from tests.test_webhooks import event, signed
+from web.settings import PROJECT_ROOT, Settings
+from web.stripe.accounts import StripeAccounts
+from web.stripe_sync.backfill import backfill
+
+
+def sdk(base: str, team: Team) -> stripe.StripeClient:
+    return stripe.StripeClient(team.stripe["secret_key"], base_addresses={"api": base}, max_network_retries=0)
+
+
+def make_invoice(client: stripe.StripeClient, *, finalize: bool = True, customer: str | None = None) -> Any:
+    """A one-off invoice in Stripe: 100.00 at 19 % VAT and 3 × 25.00 untaxed, due in 30 days."""
+    if customer is None:
+        customer = client.v1.customers.create(
+            {"name": "Globex Corp", "email": "ap@globex.example",
+             "address": {"line1": "1 Main St", "postal_code": "12345", "city": "Springfield", "country": "US"}}
+        ).id  # fmt: skip
+    rate = client.v1.tax_rates.create({"display_name": "VAT", "percentage": 19, "inclusive": False})
+    draft = client.v1.invoices.create(
+        {"customer": customer, "collection_method": "send_invoice", "days_until_due": 30, "currency": "eur"}
+    )
+    client.v1.invoice_items.create(
+        {"customer": customer, "invoice": draft.id, "amount": 10000, "currency": "eur", "description": "Consulting",
+         "tax_rates": [rate.id]}
+    )  # fmt: skip
+    client.v1.invoice_items.create(
+        {"customer": customer, "invoice": draft.id, "unit_amount_decimal": "2500", "quantity": 3, "currency": "eur",
+         "description": "Support"}
+    )  # fmt: skip
+    return client.v1.invoices.finalize_invoice(draft.id) if finalize else draft
+
+
+async def connected(team: Team, conn: asyncpg.Connection) -> str:
+    """Connect the team's account; its webhook secret."""
+    assert (await team.connect()).status_code == 303
+    connection = await select_stripe_connection(conn, team.ws.id)
+    assert connection is not None
+    return opened(connection.webhook_secret)
+
+
+async def deliver(client: httpx.AsyncClient, team: Team, secret: str, kind: str, invoice_id: str) -> str:
+    """An event about the invoice at the team's endpoint (what it carries does not matter: the invoice is read)."""
+    body = json.dumps(event(kind, {"id": invoice_id, "object": "invoice"})).encode()
+    answer = await client.post(f"/webhooks/stripe/{team.ws.id}", content=body, headers=signed(body, secret))
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["outcome"])
+
+
+async def imported(conn: asyncpg.Connection, stripe_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        """
+        SELECT i.id, i.number, i.status, i.version, s.total, s.amount_remaining, s.net, s.tax
+        FROM invoices i JOIN stripe_invoices s ON s.invoice_id = i.id WHERE i.stripe_invoice_id = $1
+        """,
+        stripe_id,
+    )
+
+
+async def test_events_alone_duplicated_late_and_shuffled_end_on_stripes_state(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    north, _ = teams
+    secret = await connected(north, conn)
+    api = sdk(stripe_base, north)
+    draft = await asyncio.to_thread(make_invoice, api, finalize=False)
+    assert await deliver(client, north, secret, "invoice.created", draft.id) == "draft"
+    assert await imported(conn, draft.id) is None  # a draft is not shown
+
+    finalized = await asyncio.to_thread(api.v1.invoices.finalize_invoice, draft.id)
+    assert await deliver(client, north, secret, "invoice.finalized", draft.id) == "created"
+    row = await imported(conn, draft.id)
+    assert row is not None and row["number"] == finalized.number and row["status"] == "open"
+    assert (row["net"], row["tax"], row["total"], row["amount_remaining"]) == (17500, 1900, 19400, 19400)
+    # The same event again is recorded once; a late one (another id) reads the invoice again: nothing new.
+    duplicate = json.dumps(event("invoice.finalized", {"id": draft.id})).encode()
+    for _ in range(2):
+        answer = await client.post(
+            f"/webhooks/stripe/{north.ws.id}", content=duplicate, headers=signed(duplicate, secret)
+        )
+        assert answer.status_code == 200
+    assert answer.json()["outcome"] == "duplicate"
+    assert await deliver(client, north, secret, "invoice.created", draft.id) == "unchanged"
+
+    await asyncio.to_thread(api.v1.invoices.pay, draft.id, {"paid_out_of_band": True})
+    assert await deliver(client, north, secret, "invoice.paid", draft.id) == "updated"
+    # Shuffled: an older event arriving after the payment still finds the invoice paid.
+    assert await deliver(client, north, secret, "invoice.finalized", draft.id) == "unchanged"
+    paid = await imported(conn, draft.id)
+    assert paid is not None and paid["status"] == "paid" and paid["amount_remaining"] == 0
+    customer = await conn.fetchrow(
+        "SELECT name, email, billing_address FROM customers WHERE workspace_id = $1 AND stripe_customer_id = $2",
+        north.ws.id, finalized.customer,
+    )  # fmt: skip
+    assert customer is not None and customer["name"] == "Globex Corp" and "Springfield" in customer["billing_address"]
+    links = await conn.fetchval("SELECT count(*) FROM portal_links WHERE invoice_id = $1", paid["id"])
+    assert links == 1  # a link like any invoice's, made once
+
+
+async def test_voided_shows_void_deleted_draft_never_appears_and_other_accounts_stay_out(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    north, south = teams
+    secret = await connected(north, conn)
+    api = sdk(stripe_base, north)
+    voided = await asyncio.to_thread(make_invoice, api)
+    assert await deliver(client, north, secret, "invoice.finalized", voided.id) == "created"
+    await asyncio.to_thread(api.v1.invoices.void_invoice, voided.id)
+    assert await deliver(client, north, secret, "invoice.voided", voided.id) == "updated"
+    row = await imported(conn, voided.id)
+    assert row is not None and row["status"] == "void"
+
+    draft = await asyncio.to_thread(make_invoice, api, finalize=False)
+    await asyncio.to_thread(api.v1.invoices.delete, draft.id)
+    assert await deliver(client, north, secret, "invoice.deleted", draft.id) == "not at Stripe"
+    assert await imported(conn, draft.id) is None
+
+    # South's invoice, announced at North's endpoint: North's key cannot read it, so nothing is copied.
+    south_invoice = await asyncio.to_thread(make_invoice, sdk(stripe_base, south))
+    assert await deliver(client, north, secret, "invoice.finalized", south_invoice.id) == "not at Stripe"
+    # The deployment's account imports nothing (it serves every workspace; an invoice names none of them).
+    body = json.dumps(event("invoice.finalized", {"id": voided.id})).encode()
+    answer = await client.post("/webhooks/stripe", content=body, headers=signed(body))
+    assert answer.json()["outcome"].startswith("ignored")
+
+
+async def test_the_portal_page_of_an_imported_invoice_shows_stripes_amounts_and_links(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    north, _ = teams
+    secret = await connected(north, conn)
+    invoice = await asyncio.to_thread(make_invoice, sdk(stripe_base, north))
+    assert await deliver(client, north, secret, "invoice.finalized", invoice.id) == "created"
+    token = await conn.fetchval(
+        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
+        invoice.id,
+    )
+    page = await client.get(f"/i/{token}")
+    assert page.status_code == 200
+    soup = BeautifulSoup(page.text, "html.parser")
+    assert soup.select_one(".amount-due-value").get_text() == "€194.00"
+    assert invoice.number in soup.get_text() and "Consulting" in soup.get_text() and "Support" in soup.get_text()
+    assert soup.find(id="stripe-pdf")["href"] == invoice.invoice_pdf
+    payment = soup.find(id="payment")
+    assert payment.find("form") is None and "issued through Stripe" in payment.get_text()
+    assert soup.find(id="pay-at-stripe")["href"] == invoice.hosted_invoice_url
+    pdf = await client.get(f"/i/{token}/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+async def test_backfill_walks_every_page_twice_without_duplicates_and_resumes(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, stripe_base: str, settings: Settings
+) -> None:
+    north, _ = teams
+    assert (await north.connect()).status_code == 303
+    api = sdk(stripe_base, north)
+
+    def many() -> None:
+        customer = api.v1.customers.create({"name": "Initech", "email": "ap@initech.example"}).id
+        for _ in range(250):
+            make_invoice(api, customer=customer)
+        for _ in range(3):
+            make_invoice(api, customer=customer, finalize=False)
+
+    await asyncio.to_thread(many)
+    accounts = StripeAccounts(settings, BOX)
+    account = await accounts.own(conn, north.ws.id)
+    assert account is not None
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=3, init=init_connection)
+    try:
+
+        class Interrupted(Exception):
+            pass
+
+        def stop_after_first_page(sync: Any, resumed: bool) -> None:
+            raise Interrupted
+
+        with pytest.raises(Interrupted):
+            await backfill(pool, account, progress=stop_after_first_page)
+        # The first page (newest first) held the 3 drafts, skipped until they are finalized.
+        assert await conn.fetchval("SELECT count(*) FROM invoices WHERE source = 'stripe'") == 97
+        pages: list[bool] = []
+        first = await backfill(pool, account, progress=lambda sync, resumed: pages.append(resumed))
+        assert pages == [True, True]  # the rest, resumed after the last whole page
+        assert (first.created, first.skipped, first.failed) == (250, 3, [])
+        again = await backfill(pool, account)
+        assert (again.created, again.updated, again.unchanged, again.skipped) == (0, 0, 250, 3)
+    finally:
+        await pool.close()
+    assert await conn.fetchval("SELECT count(*) FROM invoices WHERE source = 'stripe'") == 250
+    assert await conn.fetchval("SELECT count(DISTINCT number) FROM invoices WHERE source = 'stripe'") == 250
+
+
+async def test_the_stripe_sync_command_prints_progress_and_a_summary(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, stripe_base: str, settings: Settings
+) -> None:
+    north, _ = teams
+    assert (await north.connect()).status_code == 303
+    await asyncio.to_thread(make_invoice, sdk(stripe_base, north))
+    environment = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("STRIPE_")},
+        "DATABASE_URL": str(settings.database_url), "SECRET_KEY": TEST_SECRET_KEY, "STRIPE_API_BASE": stripe_base,
+    }  # fmt: skip
+    command = [sys.executable, "-m", "web.cli", "stripe-sync", "--workspace", north.ws.slug]
+    done = await asyncio.to_thread(
+        subprocess.run, command, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 invoices" in done.stderr and f"Stripe sync of {north.ws.slug}: 1 created" in done.stdout
+    unknown = await asyncio.to_thread(
+        subprocess.run, [*command[:-1], "nowhere"], cwd=PROJECT_ROOT, env=environment, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert unknown.returncode == 1 and "no workspace 'nowhere'" in unknown.stderr

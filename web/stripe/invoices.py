@@ -1,0 +1,92 @@
+"""Reading Stripe Invoicing (part of the gateway: only web/stripe imports `stripe`): one invoice whole (every line,
+the percentage of every tax rate it names) and pages of a workspace's invoices for the backfill."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import stripe
+
+from web.stripe.gateway import StripeGateway, translate
+
+_PAGE = 100
+
+
+async def retrieve_invoice(gateway: StripeGateway, invoice_id: str) -> dict[str, Any] | None:
+    """The invoice as Stripe has it now, with all its lines and `tax_rate_percentages` ({txr id: "19.0"}) added;
+    None when Stripe has no such invoice (a deleted draft)."""
+    try:
+        invoice: dict[str, Any] = (await gateway.client.v1.invoices.retrieve_async(invoice_id)).to_dict()
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return None
+        raise translate(error) from error
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return await complete_invoice(gateway, invoice, {})
+
+
+async def complete_invoice(gateway: StripeGateway, invoice: dict[str, Any], rates: dict[str, str]) -> dict[str, Any]:
+    """`invoice` (retrieved or listed) with every line (Stripe includes the first ten) and the percentage of each tax
+    rate it names; `rates` caches percentages across invoices (a backfill asks for each rate once)."""
+    client = gateway.client
+    try:
+        lines = invoice.get("lines") or {}
+        data = list(lines.get("data") or [])
+        while lines.get("has_more") and data:
+            page = await client.v1.invoices.line_items.list_async(
+                str(invoice["id"]), {"limit": _PAGE, "starting_after": str(data[-1]["id"])}
+            )
+            lines = page.to_dict()
+            data += list(lines.get("data") or [])
+        whole = {**invoice, "lines": {"object": "list", "data": data, "has_more": False}}
+        whole["tax_rate_percentages"] = await _percentages(client, whole, rates)
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return whole
+
+
+async def list_invoices(
+    gateway: StripeGateway, *, since: date | None, starting_after: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the account's invoices, newest first, from `starting_after` on; (invoices, has more)."""
+    params: dict[str, Any] = {"limit": _PAGE}
+    if since is not None:
+        params["created"] = {"gte": int(datetime.combine(since, time(), UTC).timestamp())}
+    if starting_after:
+        params["starting_after"] = starting_after
+    try:
+        page = (await gateway.client.v1.invoices.list_async(params)).to_dict()  # type: ignore[arg-type]
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return list(page.get("data") or []), bool(page.get("has_more"))
+
+
+async def retrieve_customer(gateway: StripeGateway, customer_id: str) -> dict[str, Any] | None:
+    try:
+        customer: dict[str, Any] = (await gateway.client.v1.customers.retrieve_async(customer_id)).to_dict()
+    except stripe.InvalidRequestError as error:
+        if error.http_status == 404:
+            return None
+        raise translate(error) from error
+    except stripe.StripeError as error:
+        raise translate(error) from error
+    return customer
+
+
+async def _percentages(client: stripe.StripeClient, invoice: dict[str, Any], known: dict[str, str]) -> dict[str, str]:
+    named = set()
+    for taxed in [
+        *(invoice.get("total_taxes") or []),
+        *(t for line in invoice["lines"]["data"] for t in line.get("taxes") or []),
+    ]:
+        rate = (taxed.get("tax_rate_details") or {}).get("tax_rate")
+        if isinstance(rate, str):
+            named.add(rate)
+        elif isinstance(rate, dict) and isinstance(rate.get("id"), str):
+            named.add(rate["id"])
+    for rate_id in sorted(named - known.keys()):
+        rate = (await client.v1.tax_rates.retrieve_async(rate_id)).to_dict()
+        known[rate_id] = str(rate.get("effective_percentage") or rate.get("percentage") or "0")
+    return {rate_id: known[rate_id] for rate_id in named}

@@ -1,0 +1,86 @@
+"""Stripe Invoicing's events, as triggers: whatever the event says, the invoice is retrieved from Stripe as it is
+now and copied, so duplicated, late and shuffled events all end on Stripe's current state (a hash of what was
+copied tells "unchanged"). The table here joins the payment events' (web/payments/ledger.py) into all the events
+a workspace's webhook endpoint asks Stripe for.
+
+Only a workspace's own account imports invoices: the deployment's account serves many workspaces, and nothing in
+a Stripe invoice says which of them it belongs to.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+
+from db.rows import Connection
+from db.stripe_invoices import update_customer_from_stripe, upsert_imported_invoice
+from web.invoices.links import create_link
+from web.payments.ledger import EVENT_HANDLERS
+from web.stripe.accounts import StripeAccount
+from web.stripe.invoices import retrieve_customer, retrieve_invoice
+from web.stripe.webhooks import EventHandler, StripeEvent, text_field
+from web.stripe_sync.copy import NotCopyable, copy_of, customer_details
+
+log = logging.getLogger(__name__)
+
+NO_WORKSPACE = "ignored: the deployment's account imports no invoices"
+
+
+async def keep(conn: Connection, account: StripeAccount, invoice: dict[str, Any]) -> str:
+    """Copy one invoice read from Stripe into the account's workspace: 'created', 'updated', 'unchanged' or
+    'draft' (not shown until finalized). Raises NotCopyable. Call inside a transaction."""
+    assert account.workspace_id is not None and account.account_id is not None
+    copied = copy_of(invoice, account.account_id)
+    if copied is None:
+        return "draft"
+    outcome, invoice_id = await upsert_imported_invoice(conn, account.workspace_id, copied)
+    if outcome == "created":
+        await create_link(conn, invoice_id)  # a link like any other invoice's, for the billing team to send
+    return outcome
+
+
+async def sync_invoice(pool: asyncpg.Pool, account: StripeAccount, stripe_invoice_id: str) -> str:
+    """Retrieve one invoice from Stripe (no transaction open meanwhile) and keep it."""
+    invoice = await retrieve_invoice(account.gateway, stripe_invoice_id)
+    if invoice is None:
+        return "not at Stripe"
+    async with pool.acquire() as conn, conn.transaction():
+        return await keep(conn, account, invoice)
+
+
+async def _invoice_event(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
+    if account.workspace_id is None:
+        return NO_WORKSPACE
+    invoice = await retrieve_invoice(account.gateway, text_field(event.object, "id"))
+    if invoice is None:
+        return "not at Stripe"  # a deleted draft: it never appears
+    try:
+        return await keep(conn, account, invoice)
+    except NotCopyable as refused:
+        # Retrying cannot change it: recorded (the event id stays) and logged for a person.
+        log.warning("stripe invoice %s not copied: %s", invoice.get("id"), refused)
+        return f"not copied: {refused}"
+
+
+async def _customer_updated(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
+    if account.workspace_id is None:
+        return NO_WORKSPACE
+    customer = await retrieve_customer(account.gateway, text_field(event.object, "id"))
+    if customer is None:
+        return "not at Stripe"
+    details = customer_details(customer)
+    changed = await update_customer_from_stripe(conn, account.workspace_id, str(customer["id"]), **details)
+    return "applied" if changed else "no change"
+
+
+_INVOICE_EVENTS = (
+    "invoice.created", "invoice.finalized", "invoice.updated", "invoice.paid", "invoice.payment_succeeded",
+    "invoice.payment_failed", "invoice.voided", "invoice.marked_uncollectible", "invoice.deleted",
+)  # fmt: skip
+INVOICE_EVENT_HANDLERS: dict[str, EventHandler] = dict.fromkeys(_INVOICE_EVENTS, _invoice_event)
+INVOICE_EVENT_HANDLERS["customer.updated"] = _customer_updated
+
+# Every event a workspace's endpoint asks Stripe for, and how each is applied.
+HANDLED_EVENTS: dict[str, EventHandler] = {**EVENT_HANDLERS, **INVOICE_EVENT_HANDLERS}
