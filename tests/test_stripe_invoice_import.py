@@ -236,3 +236,26 @@ async def test_the_stripe_sync_command_prints_progress_and_a_summary(
         text=True, timeout=60,
     )  # fmt: skip
     assert unknown.returncode == 1 and "no workspace 'nowhere'" in unknown.stderr
+
+
+async def test_the_console_shows_an_imported_invoice_and_leaves_its_changes_to_stripe(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    north, _ = teams
+    secret = await connected(north, conn)
+    invoice = await asyncio.to_thread(make_invoice, sdk(stripe_base, north))
+    assert await deliver(client, north, secret, "invoice.finalized", invoice.id) == "created"
+    row = await imported(conn, invoice.id)
+    assert row is not None
+    page = await north.console.get(f"/console/invoices/{row['id']}")
+    assert page.status_code == 200
+    panel = BeautifulSoup(page.text, "html.parser").find(attrs={"data-source": "stripe"})
+    assert panel is not None and invoice.id in panel.get_text()
+    assert "€194.00" in page.text and invoice.number in page.text
+    for action, data in (
+        ("void", {"reason": "duplicate"}), ("uncollectible", {}), ("payments", {"amount": "10.00", "method": "other"}),
+    ):  # fmt: skip
+        refused = await north.console.post(f"/console/invoices/{row['id']}/{action}", data={"csrf": north.csrf, **data})
+        assert refused.status_code == 409 and "made in Stripe" in refused.text
+    assert await conn.fetchval("SELECT status FROM invoices WHERE id = $1", row["id"]) == "open"
+    assert await conn.fetchval("SELECT count(*) FROM payments WHERE invoice_id = $1", row["id"]) == 0

@@ -7,6 +7,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from db.invoices import Invoice
 from web.console import actions, console_texts
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
@@ -17,12 +18,26 @@ from web.payments.amounts import AmountError
 from web.state import AppRequest
 
 
+def _portal_owned(invoice: Invoice) -> Invoice:
+    """An invoice made in Stripe Invoicing follows Stripe: voiding it or recording its payments here would make the
+    two disagree, so that is done in Stripe (the copy follows its events)."""
+    if invoice.source == "stripe":
+        raise HTTPException(409, STRIPE_OWNS)
+    return invoice
+
+
+STRIPE_OWNS = (
+    "This invoice was made in Stripe: void it, mark it uncollectible or record its payments in Stripe's Dashboard. "
+    "The portal follows Stripe within seconds."
+)
+
+
 @console_view(role="billing")
 async def invoice_void(request: AppRequest) -> Response:
     form = Form.of(form_text(request), ("reason",))
     reason = form.text("reason", "reason for voiding", max_length=1000, required=True)
     async with request.state["pool"].acquire() as conn, conn.transaction():
-        invoice = await locked_invoice(conn, request)
+        invoice = _portal_owned(await locked_invoice(conn, request))
         if invoice.status not in UNPAID:
             return done(request, invoice, "unchanged")
         if form.ok and await actions.void(conn, invoice, reason=reason, by=current_staff(request).email):
@@ -33,7 +48,7 @@ async def invoice_void(request: AppRequest) -> Response:
 @console_view(role="billing")
 async def invoice_uncollectible(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn, conn.transaction():
-        invoice = await locked_invoice(conn, request)
+        invoice = _portal_owned(await locked_invoice(conn, request))
         written_off = await actions.write_off(conn, invoice, by=current_staff(request).email)
     return done(request, invoice, "uncollectible" if written_off else "unchanged")
 
@@ -45,7 +60,7 @@ async def payment_record(request: AppRequest) -> Response:
     method = form.choice("method", "payment method", actions.PAYMENT_METHODS)
     reference = form.text("reference", "reference", max_length=200)
     async with request.state["pool"].acquire() as conn, conn.transaction():
-        invoice = await locked_invoice(conn, request)
+        invoice = _portal_owned(await locked_invoice(conn, request))
         try:
             formats = current_staff(request).formats
             amount = await actions.received_amount(conn, invoice, form.values["amount"], formats)
