@@ -71,6 +71,14 @@ async def deliver(client: httpx.AsyncClient, team: Team, secret: str, kind: str,
     return str(answer.json()["outcome"])
 
 
+async def one_imported(client: httpx.AsyncClient, conn: asyncpg.Connection, base: str, team: Team) -> Any:
+    """Connect the team, make one invoice in its Stripe account, and let its event copy it; the Stripe invoice."""
+    secret = await connected(team, conn)
+    invoice = await asyncio.to_thread(make_invoice, sdk(base, team))
+    assert await deliver(client, team, secret, "invoice.finalized", invoice.id) == "created"
+    return invoice
+
+
 async def imported(conn: asyncpg.Connection, stripe_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
@@ -152,9 +160,7 @@ async def test_the_portal_page_of_an_imported_invoice_shows_stripes_amounts_and_
     teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
 ) -> None:
     north, _ = teams
-    secret = await connected(north, conn)
-    invoice = await asyncio.to_thread(make_invoice, sdk(stripe_base, north))
-    assert await deliver(client, north, secret, "invoice.finalized", invoice.id) == "created"
+    invoice = await one_imported(client, conn, stripe_base, north)
     token = await conn.fetchval(
         "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
         invoice.id,
@@ -242,9 +248,7 @@ async def test_the_console_shows_an_imported_invoice_and_leaves_its_changes_to_s
     teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
 ) -> None:
     north, _ = teams
-    secret = await connected(north, conn)
-    invoice = await asyncio.to_thread(make_invoice, sdk(stripe_base, north))
-    assert await deliver(client, north, secret, "invoice.finalized", invoice.id) == "created"
+    invoice = await one_imported(client, conn, stripe_base, north)
     row = await imported(conn, invoice.id)
     assert row is not None
     page = await north.console.get(f"/console/invoices/{row['id']}")

@@ -3,6 +3,7 @@ the percentage of every tax rate it names) and pages of a workspace's invoices f
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -16,15 +17,8 @@ _PAGE = 100
 async def retrieve_invoice(gateway: StripeGateway, invoice_id: str) -> dict[str, Any] | None:
     """The invoice as Stripe has it now, with all its lines and `tax_rate_percentages` ({txr id: "19.0"}) added;
     None when Stripe has no such invoice (a deleted draft)."""
-    try:
-        invoice: dict[str, Any] = (await gateway.client.v1.invoices.retrieve_async(invoice_id)).to_dict()
-    except stripe.InvalidRequestError as error:
-        if error.http_status == 404:
-            return None
-        raise translate(error) from error
-    except stripe.StripeError as error:
-        raise translate(error) from error
-    return await complete_invoice(gateway, invoice, {})
+    invoice = await _found(gateway.client.v1.invoices.retrieve_async(invoice_id))
+    return None if invoice is None else await complete_invoice(gateway, invoice, {})
 
 
 async def complete_invoice(gateway: StripeGateway, invoice: dict[str, Any], rates: dict[str, str]) -> dict[str, Any]:
@@ -64,15 +58,20 @@ async def list_invoices(
 
 
 async def retrieve_customer(gateway: StripeGateway, customer_id: str) -> dict[str, Any] | None:
+    return await _found(gateway.client.v1.customers.retrieve_async(customer_id))
+
+
+async def _found(retrieval: Awaitable[Any]) -> dict[str, Any] | None:
+    """The retrieved object as a dict, None when Stripe has no such object (404)."""
     try:
-        customer: dict[str, Any] = (await gateway.client.v1.customers.retrieve_async(customer_id)).to_dict()
+        found: dict[str, Any] = (await retrieval).to_dict()
     except stripe.InvalidRequestError as error:
         if error.http_status == 404:
             return None
         raise translate(error) from error
     except stripe.StripeError as error:
         raise translate(error) from error
-    return customer
+    return found
 
 
 async def _percentages(client: stripe.StripeClient, invoice: dict[str, Any], known: dict[str, str]) -> dict[str, str]:
