@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.rows import Connection, columns, row_to, row_to_one
+from db.rows import Connection, columns, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +125,10 @@ async def select_sealed_stripe_secrets(conn: Connection) -> list[tuple[int, str,
         "SELECT workspace_id, secret_key, webhook_secret FROM stripe_connections ORDER BY workspace_id FOR UPDATE"
     )
     return [(record["workspace_id"], record["secret_key"], record["webhook_secret"]) for record in records]
+
+
+async def select_all_stripe_connections(conn: Connection) -> list[StripeConnection]:
+    """Every workspace's connection (the periodic reconciliation walks them)."""
+    return rows_to(
+        StripeConnection, await conn.fetch(f"SELECT {COLUMNS} FROM stripe_connections ORDER BY workspace_id")
+    )

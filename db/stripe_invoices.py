@@ -256,3 +256,15 @@ def _sync(record: Any) -> StripeSync:
     failed = values["failed"]
     values["failed"] = json.loads(failed) if isinstance(failed, str) else list(failed)
     return StripeSync(**values)
+
+
+async def select_latest_sync(conn: Connection, workspace_id: int) -> StripeSync | None:
+    """The workspace's running sync, else its newest finished one (what the console shows)."""
+    record = await conn.fetchrow(
+        f"""
+        SELECT {SYNC_COLUMNS} FROM stripe_syncs WHERE workspace_id = $1
+        ORDER BY finished_at IS NULL DESC, id DESC LIMIT 1
+        """,
+        workspace_id,
+    )
+    return None if record is None else _sync(record)

@@ -51,6 +51,7 @@ NOT_PAGES = {
     "console_inbox_list": "a fragment of console_inbox_show, audited in place",
     "console_inbox_stream": "an event stream",
     "console_thread_comments": "a fragment of console_thread_show, audited in place",
+    "console_stripe_sync_status": "a fragment of console_settings_show (the sync's progress), audited in place",
 }
 
 

@@ -27,6 +27,7 @@ from tests.test_webhooks import event, signed
 from web.settings import PROJECT_ROOT, Settings
 from web.stripe.accounts import StripeAccounts
 from web.stripe_sync.backfill import backfill
+from web.stripe_sync.events import HANDLED_EVENTS
 
 
 def sdk(base: str, team: Team) -> stripe.StripeClient:
@@ -263,3 +264,50 @@ async def test_the_console_shows_an_imported_invoice_and_leaves_its_changes_to_s
         assert refused.status_code == 409 and "made in Stripe" in refused.text
     assert await conn.fetchval("SELECT status FROM invoices WHERE id = $1", row["id"]) == "open"
     assert await conn.fetchval("SELECT count(*) FROM payments WHERE invoice_id = $1", row["id"]) == 0
+
+
+async def test_sync_now_runs_in_the_background_and_the_page_follows_its_progress(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    north, _ = teams
+    assert (await north.connect()).status_code == 303
+    api = sdk(stripe_base, north)
+    await asyncio.to_thread(lambda: [make_invoice(api) for _ in range(3)])
+    shown = BeautifulSoup((await north.console.get("/console/settings")).text, "html.parser")
+    assert "Not synced yet" in shown.find(id="stripe-sync").get_text()
+    started = await north.console.post("/console/settings/stripe/sync", data={"csrf": north.csrf})
+    assert started.status_code == 303
+    for _ in range(100):
+        status = BeautifulSoup((await north.console.get("/console/settings/stripe/sync")).text, "html.parser")
+        state = status.find(attrs={"data-sync-state": True})
+        if state is not None and state["data-sync-state"] == "finished":
+            break
+        await asyncio.sleep(0.1)
+    assert state is not None and "3 new" in state.get_text()
+    assert status.find(id="stripe-sync").get("hx-trigger") is None  # the poll stops with the sync
+    assert await conn.fetchval("SELECT count(*) FROM invoices WHERE source = 'stripe'") == 3
+
+
+async def test_reconciliation_catches_missed_events_and_widens_an_old_endpoint(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, stripe_base: str, settings: Settings, app_variant: Any
+) -> None:
+    north, _ = teams
+    assert (await north.connect()).status_code == 303
+    connection = await select_stripe_connection(conn, north.ws.id)
+    assert connection is not None
+    api = sdk(stripe_base, north)
+    # An endpoint made before the portal handled invoices asked only for payment events.
+    await asyncio.to_thread(
+        api.v1.webhook_endpoints.update,
+        connection.webhook_endpoint_id,
+        {"enabled_events": ["payment_intent.succeeded"]},
+    )
+    missed = await asyncio.to_thread(make_invoice, api)  # its events never reach the portal (ASGI, no socket)
+    async with app_variant(stripe_reconcile_minutes=0.01):  # every 0.6 s
+        for _ in range(100):
+            if await imported(conn, missed.id) is not None:
+                break
+            await asyncio.sleep(0.1)
+    assert await imported(conn, missed.id) is not None
+    endpoint = await asyncio.to_thread(api.v1.webhook_endpoints.retrieve, connection.webhook_endpoint_id)
+    assert set(HANDLED_EVENTS) <= set(endpoint.enabled_events)

@@ -3,6 +3,7 @@ Stripe gateway; every request sees them as its typed state (web/state.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +33,7 @@ from web.state import State, utc_now
 from web.streams import StreamHub
 from web.stripe.accounts import StripeAccounts
 from web.stripe.gateway import CardAttachment
+from web.stripe_sync.reconcile import reconcile_forever
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,12 @@ def create_app(
             base_dir=settings.static_dir,
             time_limit=settings.pdf_time_limit_seconds,
         )
+        accounts = StripeAccounts(settings, box, stripe_cards)
+        reconciling = (
+            asyncio.create_task(reconcile_forever(pool, accounts, settings.stripe_reconcile_minutes))
+            if settings.stripe_reconcile_minutes > 0
+            else None
+        )
         try:
             if pdf_renderer is None:
                 await renderer.warm_up()
@@ -89,7 +97,7 @@ def create_app(
                 pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
                 change_feed=feed,
                 portal_cache=portal_cache,
-                stripe=StripeAccounts(settings, box, stripe_cards),
+                stripe=accounts,
                 streams=streams,
                 mailer=mailer,
                 letters=Letters(templates),
@@ -97,6 +105,8 @@ def create_app(
                 clock=clock,
             )
         finally:
+            if reconciling is not None:
+                reconciling.cancel()
             # A shared feed (tests) outlives this app: it must stop calling into it.
             portal_cache.detach()
             streams.detach()

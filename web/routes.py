@@ -132,6 +132,15 @@ def console_routes() -> list[BaseRoute]:
             methods=["POST"],
             name="console_stripe_disconnect",
         ),
+        Route(
+            CONSOLE + "/settings/stripe/sync",
+            workspace_settings.stripe_sync,
+            methods=["POST"],
+            name="console_stripe_sync",
+        ),
+        Route(
+            CONSOLE + "/settings/stripe/sync", workspace_settings.stripe_sync_status, name="console_stripe_sync_status"
+        ),
         Route(CONSOLE + "/settings/texts", wording.wording_list, name="console_wording_list"),
         Route(CONSOLE + "/settings/texts/edit", wording.wording_edit, name="console_wording_edit"),
         Route(CONSOLE + "/settings/texts/edit", wording.wording_save, methods=["POST"], name="console_wording_save"),

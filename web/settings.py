@@ -37,6 +37,9 @@ class Settings:
     stripe_webhook_secret: str = ""
     stripe_api_base: str = ""
     stripe_js_url: str = "https://js.stripe.com/v3/"
+    # How often every connected workspace's recent Stripe invoices are walked again (events that never arrived);
+    # 0 turns it off.
+    stripe_reconcile_minutes: float = 60.0
     # Mail (codes, comment notifications): SMTP when set, else the outbox table and the log (see web/mail.py).
     smtp_url: str = ""
     mail_from: str = "Invoice portal <invoices@localhost>"
@@ -80,6 +83,7 @@ class Settings:
             stripe_webhook_secret=config("STRIPE_WEBHOOK_SECRET", cast=str, default=""),
             stripe_api_base=config("STRIPE_API_BASE", cast=str, default=""),
             stripe_js_url=config("STRIPE_JS_URL", cast=str, default="https://js.stripe.com/v3/"),
+            stripe_reconcile_minutes=config("STRIPE_RECONCILE_MINUTES", cast=float, default=60.0),
             smtp_url=config("SMTP_URL", cast=str, default=""),
             mail_from=config("MAIL_FROM", cast=str, default="Invoice portal <invoices@localhost>"),
             body_timeout_seconds=config("BODY_TIMEOUT_SECONDS", cast=float, default=20.0),

@@ -73,6 +73,9 @@ class StripeAccounts:
         self._gateways.move_to_end(name)
         return gateway
 
+    def opened_key(self, connection: StripeConnection) -> str:
+        return self._box.open(connection.secret_key)
+
     def connected(self, connection: StripeConnection) -> StripeAccount:
         return StripeAccount(
             workspace_id=connection.workspace_id,

@@ -127,6 +127,19 @@ class StripeAdmin:
         except stripe.StripeError as error:
             raise _admin_error(error) from error
 
+    async def enable_events(self, endpoint_id: str, events: list[str]) -> bool:
+        """Make the endpoint ask for every one of `events` (a portal upgrade handles more types than an endpoint
+        created before it asked for); True when it had to be changed. Raises ProviderUnavailable or KeyRefused."""
+        try:
+            endpoint = _endpoint(await self._client.v1.webhook_endpoints.retrieve_async(endpoint_id))
+            if "*" in endpoint.enabled_events or not set(events) - set(endpoint.enabled_events):
+                return False
+            wanted = sorted(set(endpoint.enabled_events) | set(events))
+            await self._client.v1.webhook_endpoints.update_async(endpoint_id, {"enabled_events": wanted})  # type: ignore[arg-type]
+        except stripe.StripeError as error:
+            raise _admin_error(error) from error
+        return True
+
     async def delete_webhook_endpoint(self, endpoint_id: str) -> None:
         """Remove it; one already gone counts as removed."""
         try:

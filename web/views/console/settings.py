@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from db.logos import select_workspace_logo_sha, set_workspace_logo
+from db.stripe_invoices import select_latest_sync
 from db.wording import forget_rendered
 from db.workspaces import Workspace, select_workspace, update_workspace_settings
 from web.console import settings_form
@@ -22,6 +23,7 @@ from web.console.stripe_status import stripe_section, with_endpoint_state
 from web.http.urls import path_for, public_url
 from web.invoices.logos import MAX_BYTES, LogoError, save_workspace_logo, validate_upload
 from web.state import AppRequest
+from web.stripe_sync.reconcile import start_sync
 
 # Room for the largest accepted logo plus the multipart framing; a bigger body is refused (413) before it is read.
 LOGO_MAX_BODY = 1024 * 1024
@@ -33,6 +35,7 @@ _NOTICES = {
     "stripe-disconnected": "Stripe is disconnected. Customers can no longer pay this workspace's invoices by card; "
     "its webhook endpoint was removed from the Stripe account.",
     "stripe-not-connected": "No Stripe account was connected: nothing changed.",
+    "stripe-sync": "The sync of your Stripe invoices has started; its progress shows below.",
     "stripe-disconnected-endpoint-left": "Stripe is disconnected. Customers can no longer pay this workspace's "
     "invoices by card. The webhook endpoint could not be removed at Stripe just now: delete it in Stripe's "
     "Dashboard (Developers → Webhooks).",
@@ -126,6 +129,24 @@ async def stripe_disconnect(request: AppRequest) -> Response:
     return _saved(request, "stripe-disconnected")
 
 
+@console_view(role="billing")
+async def stripe_sync(request: AppRequest) -> Response:
+    """Sync now: the workspace's Stripe invoices copied in the background; the page follows its progress."""
+    async with request.state["pool"].acquire() as conn:
+        account = await request.state["stripe"].own(conn, current_staff(request).workspace_id)
+    if account is None:
+        raise HTTPException(409, "Connect Stripe first: only a workspace's own account has invoices to sync.")
+    start_sync(request.state["pool"], account)
+    return _saved(request, "stripe-sync")
+
+
+@console_view(role="billing")
+async def stripe_sync_status(request: AppRequest) -> Response:
+    async with request.state["pool"].acquire() as conn:
+        sync = await select_latest_sync(conn, current_staff(request).workspace_id)
+    return page(request, "console/_stripe_sync.html", {"sync": sync})
+
+
 def _saved(request: AppRequest, what: str) -> Response:
     return RedirectResponse(path_for(request, "console_settings_show") + f"?saved={what}", status_code=303)
 
@@ -148,12 +169,13 @@ async def _settings_page(
     async with state["pool"].acquire() as conn:
         logo_sha = await select_workspace_logo_sha(conn, workspace.id)
         stripe = await stripe_section(conn, state["stripe"], state["settings"], workspace.id)
+        sync = await select_latest_sync(conn, workspace.id)
     stripe = await with_endpoint_state(stripe, state["stripe"], state["secrets"])
     context = {
         "workspace": workspace, "form": form, **settings_form.choices(), "logo_sha": logo_sha,
         "logo_error": logo_error, "logo_limit_kb": MAX_BYTES // 1024,
         "notice": _NOTICES.get(request.query_params.get("saved", "")) if status == 200 else None,
-        "stripe": stripe, "stripe_form": stripe_form or {},
+        "stripe": stripe, "stripe_form": stripe_form or {}, "sync": sync,
         "webhook_url": public_url(request, "stripe_webhook"),
     }  # fmt: skip
     return page(request, "console/settings.html", context, status=status)
