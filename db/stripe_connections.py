@@ -60,12 +60,13 @@ class CardKeys:
 
     own_publishable_key: str | None  # of the account the workspace connected; None: none connected
     deployment_stripe: bool  # the deployment's account may serve it (it never connected its own)
+    own_account_id: str | None = None
 
 
 async def select_card_keys(conn: Connection, workspace_id: int) -> CardKeys:
     record = await conn.fetchrow(
         """
-        SELECT c.publishable_key, w.deployment_stripe
+        SELECT c.publishable_key, w.deployment_stripe, c.account_id
         FROM workspaces w LEFT JOIN stripe_connections c ON c.workspace_id = w.id
         WHERE w.id = $1
         """,
@@ -73,7 +74,7 @@ async def select_card_keys(conn: Connection, workspace_id: int) -> CardKeys:
     )
     if record is None:
         return CardKeys(None, False)
-    return CardKeys(record["publishable_key"], record["deployment_stripe"])
+    return CardKeys(record["publishable_key"], record["deployment_stripe"], record["account_id"])
 
 
 async def save_stripe_connection(conn: Connection, connection: StripeConnection) -> StripeConnection:

@@ -185,8 +185,8 @@ async def select_stripe_amounts(conn: Connection, invoice_id: int) -> dict[str, 
     """Stripe's own amounts and links of an imported invoice (None for the portal's own invoices)."""
     record = await conn.fetchrow(
         """
-        SELECT net, tax, total, amount_paid, amount_remaining, tax_groups, hosted_invoice_url, invoice_pdf,
-               payment_failed
+        SELECT account_id, net, tax, total, amount_paid, amount_remaining, tax_groups, hosted_invoice_url,
+               invoice_pdf, payment_failed
         FROM stripe_invoices WHERE invoice_id = $1
         """,
         invoice_id,
@@ -268,3 +268,15 @@ async def select_latest_sync(conn: Connection, workspace_id: int) -> StripeSync 
         workspace_id,
     )
     return None if record is None else _sync(record)
+
+
+async def select_stripe_invoice_of_intent(conn: Connection, intent_id: str) -> str | None:
+    """The Stripe invoice a portal payment's intent pays (None: a payment of the portal's own invoice)."""
+    found: str | None = await conn.fetchval(
+        """
+        SELECT i.stripe_invoice_id FROM payments p JOIN invoices i ON i.id = p.invoice_id
+        WHERE p.stripe_payment_intent_id = $1
+        """,
+        intent_id,
+    )
+    return found

@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -21,9 +22,11 @@ from bs4 import BeautifulSoup
 from db.rows import init_connection
 from db.stripe_connections import select_stripe_connection
 from tests.sealed import BOX, TEST_SECRET_KEY, opened
-from tests.test_stripe_workspaces import Team
+from tests.test_payment_flow import confirm, start, step_urls
+from tests.test_stripe_workspaces import Team, card_token
 from tests.test_stripe_workspaces import teams as teams  # the fixture
 from tests.test_webhooks import event, signed
+from web.dev.local_stripe import create_account
 from web.settings import PROJECT_ROOT, Settings
 from web.stripe.accounts import StripeAccounts
 from web.stripe_sync.backfill import backfill
@@ -173,8 +176,8 @@ async def test_the_portal_page_of_an_imported_invoice_shows_stripes_amounts_and_
     assert invoice.number in soup.get_text() and "Consulting" in soup.get_text() and "Support" in soup.get_text()
     assert soup.find(id="stripe-pdf")["href"] == invoice.invoice_pdf
     payment = soup.find(id="payment")
-    assert payment.find("form") is None and "issued through Stripe" in payment.get_text()
-    assert soup.find(id="pay-at-stripe")["href"] == invoice.hosted_invoice_url
+    # Payable here, since the workspace holds the key of the account the invoice lives in.
+    assert payment.find("form") is not None and soup.find(id="pay-at-stripe") is None
     pdf = await client.get(f"/i/{token}/pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
@@ -311,3 +314,90 @@ async def test_reconciliation_catches_missed_events_and_widens_an_old_endpoint(
     assert await imported(conn, missed.id) is not None
     endpoint = await asyncio.to_thread(api.v1.webhook_endpoints.retrieve, connection.webhook_endpoint_id)
     assert set(HANDLED_EVENTS) <= set(endpoint.enabled_events)
+
+
+async def test_paying_an_imported_invoice_in_the_portal_pays_it_in_stripe(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    """Part, then the rest: each intent is attached to the Stripe invoice, so Stripe's amount remaining follows
+    (and the copy with it, as soon as the payment's own event arrives)."""
+    north, _ = teams
+    invoice = await one_imported(client, conn, stripe_base, north)
+    connection = await select_stripe_connection(conn, north.ws.id)
+    assert connection is not None
+    secret = opened(connection.webhook_secret)
+    token = await conn.fetchval(
+        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
+        invoice.id,
+    )
+    link = SimpleNamespace(url=f"/i/{token}")
+    page = BeautifulSoup((await client.get(link.url)).text, "html.parser")
+    assert page.find(id="payment-amount")["value"] == "194.00"  # Stripe's amount remaining, by card here
+    api = sdk(stripe_base, north)
+    for amount, remaining in (("50.00", 14400), ("144.00", 0)):
+        confirm_url, _ = step_urls(await start(client, link, amount))
+        done = await confirm(client, confirm_url, await card_token(stripe_base, north.stripe["publishable_key"]))
+        assert done.headers["X-Payment-Step"] == "done", done.text
+        intent_id = await conn.fetchval(
+            "SELECT stripe_payment_intent_id FROM payments WHERE attempt_key = $1", confirm_url.split("/")[-2]
+        )
+        intent = (await asyncio.to_thread(api.v1.payment_intents.retrieve, intent_id)).to_dict()
+        body = json.dumps(event("payment_intent.succeeded", intent), default=str).encode()
+        answer = await client.post(f"/webhooks/stripe/{north.ws.id}", content=body, headers=signed(body, secret))
+        assert answer.json()["outcome"] == "applied"
+        at_stripe = await asyncio.to_thread(api.v1.invoices.retrieve, invoice.id)
+        assert at_stripe.amount_remaining == remaining
+        copy = await imported(conn, invoice.id)
+        assert copy is not None and copy["amount_remaining"] == remaining  # the copy followed at once
+    assert at_stripe.status == "paid"
+    assert (await imported(conn, invoice.id))["status"] == "paid"  # type: ignore[index]
+    summary = BeautifulSoup((await client.get(link.url)).text, "html.parser")
+    assert summary.select_one(".amount-due-value").get_text() == "€0.00"
+
+
+async def test_an_imported_invoice_of_another_account_is_paid_on_stripes_page(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    """The workspace moved to another Stripe account: its earlier Stripe invoices live in the old one, which the
+    portal can no longer charge for, so their customers pay on Stripe's own page."""
+    north, _ = teams
+    invoice = await one_imported(client, conn, stripe_base, north)
+    north.stripe = create_account(stripe_base, "North Trading (new account)")
+    assert (await north.connect()).status_code == 303
+    token = await conn.fetchval(
+        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
+        invoice.id,
+    )
+    soup = BeautifulSoup((await client.get(f"/i/{token}")).text, "html.parser")
+    payment = soup.find(id="payment")
+    assert payment.find("form") is None and "issued through Stripe" in payment.get_text()
+    assert soup.find(id="pay-at-stripe")["href"] == invoice.hosted_invoice_url
+
+
+async def test_two_tabs_cannot_overpay_an_imported_invoice(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    """Both tabs reach the card step for all of Stripe's amount remaining and confirm at the same moment."""
+    north, _ = teams
+    invoice = await one_imported(client, conn, stripe_base, north)
+    token = await conn.fetchval(
+        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
+        invoice.id,
+    )
+    link = SimpleNamespace(url=f"/i/{token}")
+    first_url, _ = step_urls(await start(client, link, "194.00"))
+    second_url, _ = step_urls(await start(client, link, "194.00"))
+    key = north.stripe["publishable_key"]
+    tokens = [await card_token(stripe_base, key), await card_token(stripe_base, key)]
+    answers = await asyncio.gather(confirm(client, first_url, tokens[0]), confirm(client, second_url, tokens[1]))
+    assert sorted(answer.status_code for answer in answers) == [200, 409]
+    api = sdk(stripe_base, north)
+    statuses = []
+    for url in (first_url, second_url):
+        intent_id = await conn.fetchval(
+            "SELECT stripe_payment_intent_id FROM payments WHERE attempt_key = $1", url.split("/")[-2]
+        )
+        statuses.append((await asyncio.to_thread(api.v1.payment_intents.retrieve, intent_id)).status)
+    assert sorted(statuses) == ["canceled", "succeeded"]
+    at_stripe = await asyncio.to_thread(api.v1.invoices.retrieve, invoice.id)
+    assert (at_stripe.amount_paid, at_stripe.amount_remaining, at_stripe.status) == (19400, 0, "paid")

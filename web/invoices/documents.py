@@ -108,7 +108,9 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
     if invoice.source == "stripe" and (amounts := await select_stripe_amounts(conn, invoice.id)) is not None:
         # Stripe is the ledger of record for its invoices: its amounts, never ours recomputed.
         totals, paid = stripe_totals(lines, amounts), int(amounts["amount_paid"])
-        stripe = StripeCopy(amounts["hosted_invoice_url"], amounts["invoice_pdf"], amounts["payment_failed"])
+        stripe = StripeCopy(
+            amounts["account_id"], amounts["hosted_invoice_url"], amounts["invoice_pdf"], amounts["payment_failed"]
+        )
     return InvoiceDocument(
         invoice=invoice,
         seller=seller,
@@ -128,6 +130,7 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
 
 @dataclass(frozen=True, slots=True)
 class StripeCopy:
+    account_id: str  # the Stripe account the invoice lives in
     hosted_invoice_url: str
     invoice_pdf: str
     payment_failed: bool

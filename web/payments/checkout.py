@@ -7,6 +7,7 @@ idempotency key, derived from the row, covers the same ground on Stripe's side.)
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +36,8 @@ from web.payments.amounts import (
 )
 from web.settings import Settings
 from web.stripe.accounts import StripeAccount, publishable_key_for
-from web.stripe.gateway import Intent, StripeGateway
+from web.stripe.gateway import Intent, PaymentRefused, ProviderUnavailable, StripeGateway
+from web.stripe.invoices import attach_intent
 
 ATTEMPT_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # Every new attempt creates a PaymentIntent at Stripe: bounded per invoice (all its readers) and per client
@@ -73,9 +75,9 @@ def availability(settings: Settings, document: InvoiceDocument) -> Availability:
         return Availability(False, msg("This invoice was voided and cannot be paid."))
     if status != InvoiceStatus.OPEN:
         return Availability(False, msg("This invoice cannot be paid online. Please contact the sender."))
-    if document.stripe is not None:
-        # Paying it here must pay it in Stripe, the ledger of record (attached to that invoice): until the portal
-        # does that, its customer pays on Stripe's own page, linked from the payment card.
+    if document.stripe is not None and document.stripe.account_id != document.card_keys.own_account_id:
+        # Paying here pays the Stripe invoice itself (the intent attached to it), so only with the key of the
+        # account it lives in; otherwise its customer pays on Stripe's own page, linked from the payment card.
         return Availability(False, PAY_AT_STRIPE)
     if not document.invoice.payments_enabled:
         return Availability(False, PAYMENTS_OFF)
@@ -258,5 +260,16 @@ async def ensure_intent(conn: Connection, gateway: StripeGateway, invoice: Invoi
             },
             idempotency_key=f"payment-{payment.id}-{payment.amount}",
         )  # fmt: skip
+        if invoice.stripe_invoice_id:
+            # An invoice made in Stripe is paid in Stripe: the intent pays that invoice, so Stripe's amount
+            # remaining, status, receipts and reports follow. Attached before the row names it: a failure here
+            # leaves no intent recorded that would pay nothing at Stripe.
+            try:
+                await attach_intent(gateway, invoice.stripe_invoice_id, intent.id)
+            except PaymentRefused:
+                # The invoice cannot take it any more (paid or void at Stripe meanwhile): nothing will confirm it.
+                with contextlib.suppress(PaymentRefused, ProviderUnavailable):
+                    await gateway.cancel_intent(intent.id)
+                raise
         await set_payment_intent(conn, payment.id, intent.id)
     return intent

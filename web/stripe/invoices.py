@@ -89,3 +89,24 @@ async def _percentages(client: stripe.StripeClient, invoice: dict[str, Any], kno
         rate = (await client.v1.tax_rates.retrieve_async(rate_id)).to_dict()
         known[rate_id] = str(rate.get("effective_percentage") or rate.get("percentage") or "0")
     return {rate_id: known[rate_id] for rate_id in named}
+
+
+async def attach_intent(gateway: StripeGateway, invoice_id: str, intent_id: str) -> None:
+    """Make the PaymentIntent pay that Stripe invoice (Stripe's invoice partial payments): when it succeeds, the
+    invoice's amount_paid and status follow at Stripe. Attaching it again is no error (a retry whose first answer
+    was lost). Raises PaymentRefused (the invoice cannot take it: paid, void, another currency) or
+    ProviderUnavailable."""
+    client = gateway.client
+    try:
+        await client.v1.invoices.attach_payment_async(invoice_id, {"payment_intent": intent_id})
+    except stripe.InvalidRequestError as error:
+        params: dict[str, Any] = {
+            "invoice": invoice_id,
+            "payment": {"type": "payment_intent", "payment_intent": intent_id},
+        }
+        listed = await _found(client.v1.invoice_payments.list_async(params))  # type: ignore[arg-type]
+        if listed and listed.get("data"):
+            return
+        raise translate(error) from error
+    except stripe.StripeError as error:
+        raise translate(error) from error
