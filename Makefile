@@ -64,6 +64,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/portal.py
 	$(BIN)/python -m bench.payments
+	$(BIN)/python -m bench.stripe_sync
 	$(BIN)/python -m bench.sse_fanout
 	$(BIN)/python -m bench.console
 

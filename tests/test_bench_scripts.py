@@ -11,7 +11,9 @@ import pytest
 from web.settings import PROJECT_ROOT
 
 
-@pytest.mark.parametrize("module", ["bench.portal", "bench.payments", "bench.sse_fanout", "bench.console"])
+@pytest.mark.parametrize(
+    "module", ["bench.portal", "bench.payments", "bench.sse_fanout", "bench.console", "bench.stripe_sync"]
+)
 def test_bench_script_starts(module: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", module, "--help"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
