@@ -401,3 +401,17 @@ async def test_two_tabs_cannot_overpay_an_imported_invoice(
     assert sorted(statuses) == ["canceled", "succeeded"]
     at_stripe = await asyncio.to_thread(api.v1.invoices.retrieve, invoice.id)
     assert (at_stripe.amount_paid, at_stripe.amount_remaining, at_stripe.status) == (19400, 0, "paid")
+
+
+async def test_two_workspaces_on_one_account_copy_an_invoice_once(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    """South connects North's Stripe account too: an invoice already North's is not copied again (no 500, no
+    retry storm): Stripe invoices name no workspace, the first to copy it keeps it."""
+    north, south = teams
+    invoice = await one_imported(client, conn, stripe_base, north)
+    south.stripe = north.stripe
+    secret = await connected(south, conn)
+    outcome = await deliver(client, south, secret, "invoice.updated", invoice.id)
+    assert outcome.startswith("not copied") and "another workspace" in outcome
+    assert await conn.fetchval("SELECT count(*) FROM invoices WHERE stripe_invoice_id = $1", invoice.id) == 1

@@ -59,7 +59,7 @@ async def _invoice_event(conn: Connection, account: StripeAccount, event: Stripe
         return "not at Stripe"  # a deleted draft: it never appears
     try:
         return await keep(conn, account, invoice)
-    except NotCopyable as refused:
+    except (NotCopyable, LookupError) as refused:  # LookupError: another workspace on the same account holds it
         # Retrying cannot change it: recorded (the event id stays) and logged for a person.
         log.warning("stripe invoice %s not copied: %s", invoice.get("id"), refused)
         return f"not copied: {refused}"
@@ -95,7 +95,7 @@ def _then_its_invoice(apply_payment: EventHandler) -> EventHandler:
             return outcome
         stripe_invoice_id = await select_stripe_invoice_of_intent(conn, intent_id)
         if stripe_invoice_id is not None and (invoice := await retrieve_invoice(account.gateway, stripe_invoice_id)):
-            with contextlib.suppress(NotCopyable):
+            with contextlib.suppress(NotCopyable, LookupError):
                 await keep(conn, account, invoice)
         return outcome
 
