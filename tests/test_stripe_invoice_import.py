@@ -83,6 +83,15 @@ async def one_imported(client: httpx.AsyncClient, conn: asyncpg.Connection, base
     return invoice
 
 
+async def link_of(conn: asyncpg.Connection, stripe_id: str) -> str:
+    """The token of the portal link made for an imported invoice."""
+    token: str = await conn.fetchval(
+        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
+        stripe_id,
+    )
+    return token
+
+
 async def imported(conn: asyncpg.Connection, stripe_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
@@ -165,10 +174,7 @@ async def test_the_portal_page_of_an_imported_invoice_shows_stripes_amounts_and_
 ) -> None:
     north, _ = teams
     invoice = await one_imported(client, conn, stripe_base, north)
-    token = await conn.fetchval(
-        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
-        invoice.id,
-    )
+    token = await link_of(conn, invoice.id)
     page = await client.get(f"/i/{token}")
     assert page.status_code == 200
     soup = BeautifulSoup(page.text, "html.parser")
@@ -326,10 +332,7 @@ async def test_paying_an_imported_invoice_in_the_portal_pays_it_in_stripe(
     connection = await select_stripe_connection(conn, north.ws.id)
     assert connection is not None
     secret = opened(connection.webhook_secret)
-    token = await conn.fetchval(
-        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
-        invoice.id,
-    )
+    token = await link_of(conn, invoice.id)
     link = SimpleNamespace(url=f"/i/{token}")
     page = BeautifulSoup((await client.get(link.url)).text, "html.parser")
     assert page.find(id="payment-amount")["value"] == "194.00"  # Stripe's amount remaining, by card here
@@ -364,10 +367,7 @@ async def test_an_imported_invoice_of_another_account_is_paid_on_stripes_page(
     invoice = await one_imported(client, conn, stripe_base, north)
     north.stripe = create_account(stripe_base, "North Trading (new account)")
     assert (await north.connect()).status_code == 303
-    token = await conn.fetchval(
-        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
-        invoice.id,
-    )
+    token = await link_of(conn, invoice.id)
     soup = BeautifulSoup((await client.get(f"/i/{token}")).text, "html.parser")
     payment = soup.find(id="payment")
     assert payment.find("form") is None and "issued through Stripe" in payment.get_text()
@@ -380,10 +380,7 @@ async def test_two_tabs_cannot_overpay_an_imported_invoice(
     """Both tabs reach the card step for all of Stripe's amount remaining and confirm at the same moment."""
     north, _ = teams
     invoice = await one_imported(client, conn, stripe_base, north)
-    token = await conn.fetchval(
-        "SELECT l.token FROM portal_links l JOIN invoices i ON i.id = l.invoice_id WHERE i.stripe_invoice_id = $1",
-        invoice.id,
-    )
+    token = await link_of(conn, invoice.id)
     link = SimpleNamespace(url=f"/i/{token}")
     first_url, _ = step_urls(await start(client, link, "194.00"))
     second_url, _ = step_urls(await start(client, link, "194.00"))
