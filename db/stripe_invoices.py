@@ -55,8 +55,12 @@ class ImportedInvoice:
 
 
 async def upsert_imported_invoice(conn: Connection, workspace_id: int, copy: ImportedInvoice) -> tuple[str, int]:
-    """('created' | 'updated' | 'unchanged', invoice id). Call inside a transaction: the invoice row is locked
-    first, so two deliveries of the same invoice (an event and a backfill) write one after the other."""
+    """('created' | 'updated' | 'unchanged', invoice id). Call inside a transaction. Raises LookupError for an
+    invoice another workspace holds (two workspaces on one Stripe account), asyncpg's UniqueViolationError for a
+    number the workspace already uses."""
+    # A new invoice has no row to lock yet: its Stripe id is locked instead, so an event and a backfill copying it
+    # at the same moment write one after the other (the second finds the first's row).
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"stripe-invoice:{copy.stripe_id}")
     existing = await conn.fetchrow(
         """
         SELECT i.id, i.workspace_id, s.content_hash FROM invoices i LEFT JOIN stripe_invoices s ON s.invoice_id = i.id
@@ -232,23 +236,42 @@ async def start_or_resume_sync(conn: Connection, workspace_id: int, since: date 
         f"SELECT {SYNC_COLUMNS} FROM stripe_syncs WHERE workspace_id = $1 AND finished_at IS NULL", workspace_id
     )
     if record is not None:
+        # Resumed by a wider run (Sync now after an interrupted 3-day reconciliation): it reaches as far back.
+        record = await conn.fetchrow(
+            f"""
+            UPDATE stripe_syncs SET since = CASE WHEN $2::date IS NULL OR since IS NULL THEN NULL
+                                                 ELSE least(since, $2::date) END
+            WHERE id = $1 RETURNING {SYNC_COLUMNS}
+            """,
+            record["id"], since,
+        )  # fmt: skip
         return _sync(record), True
+    # The console shows the newest; older finished runs (one per reconciliation) are not kept for ever.
+    await conn.execute(
+        """
+        DELETE FROM stripe_syncs WHERE workspace_id = $1 AND finished_at IS NOT NULL
+          AND id NOT IN (SELECT id FROM stripe_syncs WHERE workspace_id = $1 ORDER BY id DESC LIMIT 20)
+        """,
+        workspace_id,
+    )
     record = await conn.fetchrow(
         f"INSERT INTO stripe_syncs (workspace_id, since) VALUES ($1, $2) RETURNING {SYNC_COLUMNS}", workspace_id, since
     )
     return _sync(record), False
 
 
-async def save_sync_progress(conn: Connection, sync: StripeSync, *, finished: bool = False) -> None:
-    await conn.execute(
-        """
+async def save_sync_progress(conn: Connection, sync: StripeSync, *, finished: bool = False) -> StripeSync:
+    """The sync as saved (its finish time set when `finished`)."""
+    record = await conn.fetchrow(
+        f"""
         UPDATE stripe_syncs SET cursor = $2, created = $3, updated = $4, unchanged = $5, skipped = $6,
             failed = $7::jsonb, finished_at = CASE WHEN $8 THEN now() END
-        WHERE id = $1
+        WHERE id = $1 RETURNING {SYNC_COLUMNS}
         """,
         sync.id, sync.cursor, sync.created, sync.updated, sync.unchanged, sync.skipped, sync.failed,
         finished,
     )  # fmt: skip
+    return _sync(record)
 
 
 def _sync(record: Any) -> StripeSync:
@@ -280,3 +303,12 @@ async def select_stripe_invoice_of_intent(conn: Connection, intent_id: str) -> s
         intent_id,
     )
     return found
+
+
+async def select_stripe_origin(conn: Connection, invoice_id: int) -> tuple[int, str] | None:
+    """(workspace id, Stripe invoice id) of an invoice made in Stripe; None for the portal's own."""
+    record = await conn.fetchrow(
+        "SELECT workspace_id, stripe_invoice_id FROM invoices WHERE id = $1 AND stripe_invoice_id IS NOT NULL",
+        invoice_id,
+    )
+    return None if record is None else (record["workspace_id"], record["stripe_invoice_id"])

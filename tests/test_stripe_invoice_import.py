@@ -21,6 +21,7 @@ from bs4 import BeautifulSoup
 
 from db.rows import init_connection
 from db.stripe_connections import select_stripe_connection
+from tests import factories
 from tests.sealed import BOX, TEST_SECRET_KEY, opened
 from tests.test_payment_flow import confirm, start, step_urls
 from tests.test_stripe_workspaces import Team, card_token
@@ -30,7 +31,7 @@ from web.dev.local_stripe import create_account
 from web.settings import PROJECT_ROOT, Settings
 from web.stripe.accounts import StripeAccounts
 from web.stripe_sync.backfill import backfill
-from web.stripe_sync.events import HANDLED_EVENTS
+from web.stripe_sync.events import HANDLED_EVENTS, sync_invoice
 
 
 def sdk(base: str, team: Team) -> stripe.StripeClient:
@@ -412,3 +413,71 @@ async def test_two_workspaces_on_one_account_copy_an_invoice_once(
     outcome = await deliver(client, south, secret, "invoice.updated", invoice.id)
     assert outcome.startswith("not copied") and "another workspace" in outcome
     assert await conn.fetchval("SELECT count(*) FROM invoices WHERE stripe_invoice_id = $1", invoice.id) == 1
+
+
+async def test_stripes_amount_remaining_is_what_is_due(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str, settle: Any
+) -> None:
+    """A credit note (or the customer's credit balance) lowers Stripe's amount remaining, not the total: the
+    portal asks for Stripe's figure, never total minus paid."""
+    north, _ = teams
+    invoice = await one_imported(client, conn, stripe_base, north)
+    row = await imported(conn, invoice.id)
+    assert row is not None
+    await conn.execute("UPDATE stripe_invoices SET amount_remaining = 10000 WHERE invoice_id = $1", row["id"])
+    await conn.execute("UPDATE invoices SET version = version + 1 WHERE id = $1", row["id"])
+    await settle()
+    page = BeautifulSoup((await client.get(f"/i/{await link_of(conn, invoice.id)}")).text, "html.parser")
+    assert page.select_one(".amount-due-value").get_text() == "€100.00"
+    assert page.find(id="payment-amount")["value"] == "100.00"
+
+
+async def test_an_event_and_a_backfill_copying_one_new_invoice_at_once_make_one_copy(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, stripe_base: str, settings: Settings
+) -> None:
+    north, _ = teams
+    assert (await north.connect()).status_code == 303
+    invoice = await asyncio.to_thread(make_invoice, sdk(stripe_base, north))
+    account = await StripeAccounts(settings, BOX).own(conn, north.ws.id)
+    assert account is not None
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=4, init=init_connection)
+    try:
+        outcomes = await asyncio.gather(*(sync_invoice(pool, account, invoice.id) for _ in range(3)))
+    finally:
+        await pool.close()
+    assert sorted(outcomes) == ["created", "unchanged", "unchanged"]
+    assert await conn.fetchval("SELECT count(*) FROM invoices WHERE stripe_invoice_id = $1", invoice.id) == 1
+
+
+async def test_a_stripe_number_the_workspace_already_uses_is_refused_with_the_reason(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    north, _ = teams
+    secret = await connected(north, conn)
+    invoice = await asyncio.to_thread(make_invoice, sdk(stripe_base, north))
+    own = await factories.invoice(conn, ws=north.ws)
+    await conn.execute("UPDATE invoices SET number = $2 WHERE id = $1", own.invoice.id, invoice.number)
+    outcome = await deliver(client, north, secret, "invoice.finalized", invoice.id)
+    assert outcome.startswith("not copied") and "already used" in outcome
+    assert await imported(conn, invoice.id) is None
+
+
+async def test_a_backfill_resumes_past_a_cursor_stripe_no_longer_has(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, stripe_base: str, settings: Settings
+) -> None:
+    north, _ = teams
+    assert (await north.connect()).status_code == 303
+    api = sdk(stripe_base, north)
+    await asyncio.to_thread(lambda: [make_invoice(api) for _ in range(2)])
+    # An interrupted run whose cursor was a draft deleted since.
+    await conn.execute(
+        "INSERT INTO stripe_syncs (workspace_id, cursor, created) VALUES ($1, 'in_deleted_since', 0)", north.ws.id
+    )
+    account = await StripeAccounts(settings, BOX).own(conn, north.ws.id)
+    assert account is not None
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=3, init=init_connection)
+    try:
+        sync = await backfill(pool, account)
+    finally:
+        await pool.close()
+    assert sync.created == 2 and sync.finished_at is not None

@@ -33,7 +33,7 @@ from web.state import State, utc_now
 from web.streams import StreamHub
 from web.stripe.accounts import StripeAccounts
 from web.stripe.gateway import CardAttachment
-from web.stripe_sync.reconcile import reconcile_forever
+from web.stripe_sync.reconcile import reconcile_forever, stop_syncs
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +107,8 @@ def create_app(
         finally:
             if reconciling is not None:
                 reconciling.cancel()
+                await asyncio.gather(reconciling, return_exceptions=True)
+            await stop_syncs()
             # A shared feed (tests) outlives this app: it must stop calling into it.
             portal_cache.detach()
             streams.detach()

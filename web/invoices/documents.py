@@ -64,6 +64,9 @@ class InvoiceDocument:
 
     @property
     def amount_due(self) -> int:
+        if self.stripe is not None:
+            # Stripe's own figure: a credit note or the customer's credit balance lowers it, not the total.
+            return 0 if self.invoice.status in OWES_NOTHING else self.stripe.amount_remaining
         return amount_due(self.invoice.status, self.totals.total, self.amount_paid)
 
     def is_overdue(self, today: date) -> bool:
@@ -109,8 +112,9 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         # Stripe is the ledger of record for its invoices: its amounts, never ours recomputed.
         totals, paid = stripe_totals(lines, amounts), int(amounts["amount_paid"])
         stripe = StripeCopy(
-            amounts["account_id"], amounts["hosted_invoice_url"], amounts["invoice_pdf"], amounts["payment_failed"]
-        )
+            amounts["account_id"], int(amounts["amount_remaining"]), amounts["hosted_invoice_url"],
+            amounts["invoice_pdf"], amounts["payment_failed"],
+        )  # fmt: skip
     return InvoiceDocument(
         invoice=invoice,
         seller=seller,
@@ -131,6 +135,7 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
 @dataclass(frozen=True, slots=True)
 class StripeCopy:
     account_id: str  # the Stripe account the invoice lives in
+    amount_remaining: int
     hosted_invoice_url: str
     invoice_pdf: str
     payment_failed: bool

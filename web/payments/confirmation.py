@@ -30,6 +30,7 @@ from db.payments import (
     set_card_details,
 )
 from db.rows import Connection
+from db.stripe_invoices import select_stripe_origin
 from web.i18n.catalogs import ENGLISH
 from web.i18n.message import Message, Money, msg, sentences
 from web.invoices.documents import load_document
@@ -47,6 +48,8 @@ from web.payments.declines import NOT_COMPLETED, decline_message
 from web.payments.status import PaymentStatus
 from web.stripe.accounts import StripeAccounts
 from web.stripe.gateway import CardDeclined, Intent, IntentStatus, PaymentRefused, ProviderUnavailable, StripeGateway
+from web.stripe_sync.copy import NotCopyable
+from web.stripe_sync.events import sync_invoice
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,7 @@ async def confirm_attempt(
 ) -> Outcome:
     if not ATTEMPT_KEY.match(attempt_key):  # a key our forms never make (NUL, 200 characters, ...): no query
         raise AttemptNotFound(attempt_key[:64])
+    await _fresh_from_stripe(pool, accounts, invoice_id)
     async with pool.acquire() as conn:
         async with conn.transaction():
             invoice = await select_invoice_for_update(conn, invoice_id)
@@ -122,6 +126,21 @@ async def confirm_attempt(
         except ProviderUnavailable:
             # Nothing is lost: the hold stays, and confirming again first asks Stripe what happened.
             return Outcome(Step.CARD, payment, STRIPE_DOWN, unavailable=True)
+
+
+async def _fresh_from_stripe(pool: asyncpg.Pool, accounts: StripeAccounts, invoice_id: int) -> None:
+    """For an invoice made in Stripe, its copy read again right before the balance check: a payment whose event
+    is late (or lost) is already in Stripe's amount remaining, so nobody pays it twice. Best effort: when Stripe
+    cannot say, the copy as it is (and the holds) decide."""
+    async with pool.acquire() as conn:
+        origin = await select_stripe_origin(conn, invoice_id)
+        account = await accounts.own(conn, origin[0]) if origin is not None else None
+    if origin is None or account is None:
+        return
+    try:
+        await sync_invoice(pool, account, origin[1])
+    except (PaymentRefused, ProviderUnavailable, NotCopyable, LookupError) as failed:
+        log.warning("stripe invoice %s not read before a payment: %s", origin[1], failed)
 
 
 async def _at_stripe(

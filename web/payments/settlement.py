@@ -15,8 +15,8 @@ async def settle(conn: Connection, invoice_id: int) -> int:
     Must run inside the caller's transaction: the invoice row stays locked until it commits.
     """
     invoice = await select_invoice_for_update(conn, invoice_id)
-    if invoice is None or invoice.status in OWES_NOTHING:
-        return 0
+    if invoice is None or invoice.status in OWES_NOTHING or invoice.source == "stripe":
+        return 0  # an invoice made in Stripe takes its status from Stripe (its copy), never from our sums
     document = await load_document(conn, invoice)
     total, paid = document.totals.total, document.amount_paid
     if invoice.status in UNPAID and total > 0 and paid >= total:

@@ -20,6 +20,7 @@ from db.stripe_invoices import (
     unlock_sync,
 )
 from web.stripe.accounts import StripeAccount
+from web.stripe.gateway import PaymentRefused
 from web.stripe.invoices import complete_invoice, list_invoices
 from web.stripe_sync.copy import NotCopyable
 from web.stripe_sync.events import keep
@@ -55,7 +56,15 @@ async def _walk(
 ) -> StripeSync:
     rates: dict[str, str] = {}  # tax rate percentages, asked of Stripe once per run
     while True:
-        invoices, has_more = await list_invoices(account.gateway, since=sync.since, starting_after=sync.cursor)
+        try:
+            invoices, has_more = await list_invoices(account.gateway, since=sync.since, starting_after=sync.cursor)
+        except PaymentRefused:
+            if sync.cursor is None:
+                raise
+            # The saved cursor is gone at Stripe (a draft deleted since): walk again from the newest; what is
+            # already copied comes back unchanged.
+            sync = dataclasses.replace(sync, cursor=None)
+            continue
         counts = dataclasses.asdict(sync)
         counts["failed"] = list(sync.failed)
         for listed in invoices:
@@ -71,10 +80,12 @@ async def _walk(
                 continue
             counts[outcome if outcome in ("created", "updated", "unchanged") else "skipped"] += 1
         if invoices:
-            counts["cursor"] = str(invoices[-1]["id"])
+            # A finalized invoice is never deleted, so it stays a valid cursor; a draft may not.
+            finalized = [listed for listed in invoices if listed.get("status") != "draft"]
+            counts["cursor"] = str((finalized or invoices)[-1]["id"])
         sync = StripeSync(**counts)
         async with pool.acquire() as conn:
-            await save_sync_progress(conn, sync, finished=not has_more)
+            sync = await save_sync_progress(conn, sync, finished=not has_more)
         if progress is not None:
             progress(sync, resumed)
         if not has_more:

@@ -83,7 +83,12 @@ def _line(line: dict[str, Any], percentages: dict[str, str]) -> ImportedLine:
     rate = _rate(taxes[0], percentages) if taxes else Decimal(0)
     quantity = _decimal(line.get("quantity_decimal") or line.get("quantity") or 1)
     unit = _decimal((line.get("pricing") or {}).get("unit_amount_decimal") or 0)
-    if quantity <= 0 or quantity >= Decimal("1e10") or quantity != quantity.quantize(Decimal("0.0001")):
+    if (
+        quantity <= 0
+        or quantity >= Decimal("1e10")
+        or quantity != quantity.quantize(Decimal("0.0001"))
+        or abs(unit) > _MAX_AMOUNT
+    ):
         # The portal's lines hold a positive quantity of at most four decimals: show Stripe's amount as one unit.
         quantity, unit = Decimal(1), Decimal(net)
     description = str(line.get("description") or "").strip()[:1000] or "Item"

@@ -20,6 +20,7 @@ from db.stripe_invoices import select_stripe_invoice_of_intent, update_customer_
 from web.invoices.links import create_link
 from web.payments.ledger import EVENT_HANDLERS
 from web.stripe.accounts import StripeAccount
+from web.stripe.gateway import PaymentRefused, ProviderUnavailable
 from web.stripe.invoices import retrieve_customer, retrieve_invoice
 from web.stripe.webhooks import EventHandler, StripeEvent, text_field
 from web.stripe_sync.copy import NotCopyable, copy_of, customer_details
@@ -36,7 +37,11 @@ async def keep(conn: Connection, account: StripeAccount, invoice: dict[str, Any]
     copied = copy_of(invoice, account.account_id)
     if copied is None:
         return "draft"
-    outcome, invoice_id = await upsert_imported_invoice(conn, account.workspace_id, copied)
+    try:
+        async with conn.transaction():  # a savepoint: a refused insert leaves the caller's transaction usable
+            outcome, invoice_id = await upsert_imported_invoice(conn, account.workspace_id, copied)
+    except asyncpg.UniqueViolationError:
+        raise NotCopyable(f"its number {copied.number} is already used by another invoice of this workspace") from None
     if outcome == "created":
         await create_link(conn, invoice_id)  # a link like any other invoice's, for the billing team to send
     return outcome
@@ -54,7 +59,14 @@ async def sync_invoice(pool: asyncpg.Pool, account: StripeAccount, stripe_invoic
 async def _invoice_event(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
     if account.workspace_id is None:
         return NO_WORKSPACE
-    invoice = await retrieve_invoice(account.gateway, text_field(event.object, "id"))
+    try:
+        # Before any lock is taken (only this event's own row is written yet).
+        invoice = await retrieve_invoice(account.gateway, text_field(event.object, "id"))
+    except PaymentRefused as refused:
+        # The key was rolled or lacks a permission: retrying cannot help; the reconciliation catches up once the
+        # workspace connects again. (Stripe unreachable raises on: 503, and Stripe sends the event again.)
+        log.warning("stripe invoice %s not read: %s", event.object.get("id"), refused)
+        return f"not copied: Stripe refused to show it ({refused})"
     if invoice is None:
         return "not at Stripe"  # a deleted draft: it never appears
     try:
@@ -84,17 +96,30 @@ INVOICE_EVENT_HANDLERS: dict[str, EventHandler] = dict.fromkeys(_INVOICE_EVENTS,
 INVOICE_EVENT_HANDLERS["customer.updated"] = _customer_updated
 
 
+async def _invoice_paid_by(conn: Connection, account: StripeAccount, event: StripeEvent) -> dict[str, Any] | None:
+    """The Stripe invoice a payment event's intent pays, as Stripe has it now (None: none, or Stripe would not
+    say: the payment is applied all the same, and Stripe's own invoice event brings the copy up to date)."""
+    intent_id = event.object.get("id") if event.type.startswith("payment_intent.") else None
+    if account.workspace_id is None or not isinstance(intent_id, str):
+        return None
+    stripe_invoice_id = await select_stripe_invoice_of_intent(conn, intent_id)
+    if stripe_invoice_id is None:
+        return None
+    try:
+        return await retrieve_invoice(account.gateway, stripe_invoice_id)
+    except (PaymentRefused, ProviderUnavailable) as failed:
+        log.warning("stripe invoice %s not read after a payment: %s", stripe_invoice_id, failed)
+        return None
+
+
 def _then_its_invoice(apply_payment: EventHandler) -> EventHandler:
     """A payment event, then the Stripe invoice that payment pays copied again at once: the customer's page shows
     Stripe's new amount remaining without waiting for Stripe's own invoice event (which then finds it unchanged)."""
 
     async def apply(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
+        invoice = await _invoice_paid_by(conn, account, event)  # read before the payment locks anything
         outcome = await apply_payment(conn, account, event)
-        intent_id = event.object.get("id") if event.type.startswith("payment_intent.") else None
-        if account.workspace_id is None or not isinstance(intent_id, str):
-            return outcome
-        stripe_invoice_id = await select_stripe_invoice_of_intent(conn, intent_id)
-        if stripe_invoice_id is not None and (invoice := await retrieve_invoice(account.gateway, stripe_invoice_id)):
+        if invoice is not None:
             with contextlib.suppress(NotCopyable, LookupError):
                 await keep(conn, account, invoice)
         return outcome
