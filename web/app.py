@@ -106,8 +106,9 @@ def create_app(
             )
         finally:
             if reconciling is not None:
+                # Not awaited: it is asleep or mid-walk, and stops at its next await. (Waiting here would yield to
+                # the pool's and the feed's reconnect attempts, which hold the shutdown when the database is gone.)
                 reconciling.cancel()
-                await asyncio.gather(reconciling, return_exceptions=True)
             await stop_syncs()
             # A shared feed (tests) outlives this app: it must stop calling into it.
             portal_cache.detach()

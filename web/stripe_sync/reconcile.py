@@ -81,6 +81,8 @@ async def stop_syncs() -> None:
     """At shutdown: the background syncs are cancelled (each resumes on its next run) and awaited, so the pool
     they hold connections of can close."""
     tasks = list(_RUNNING)
+    if not tasks:
+        return
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
