@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.rows import Connection, columns, row_to, row_to_one, rows_to
+from db.rows import Connection, columns, prefixed, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ async def select_workspace_card_account(conn: Connection, workspace_id: int) -> 
     payment path asks this on every attempt)."""
     record = await conn.fetchrow(
         f"""
-        SELECT w.deployment_stripe, {", ".join("c." + name for name in COLUMNS.split(", "))}
+        SELECT w.deployment_stripe, {prefixed(StripeConnection, "c")}
         FROM workspaces w LEFT JOIN stripe_connections c ON c.workspace_id = w.id
         WHERE w.id = $1
         """,
@@ -64,17 +64,10 @@ class CardKeys:
 
 
 async def select_card_keys(conn: Connection, workspace_id: int) -> CardKeys:
-    record = await conn.fetchrow(
-        """
-        SELECT c.publishable_key, w.deployment_stripe, c.account_id
-        FROM workspaces w LEFT JOIN stripe_connections c ON c.workspace_id = w.id
-        WHERE w.id = $1
-        """,
-        workspace_id,
-    )
-    if record is None:
-        return CardKeys(None, False)
-    return CardKeys(record["publishable_key"], record["deployment_stripe"], record["account_id"])
+    own, deployment_allowed = await select_workspace_card_account(conn, workspace_id)
+    if own is None:
+        return CardKeys(None, deployment_allowed)
+    return CardKeys(own.publishable_key, deployment_allowed, own.account_id)
 
 
 async def save_stripe_connection(conn: Connection, connection: StripeConnection) -> StripeConnection:

@@ -34,10 +34,6 @@ class StripeAccount:
     webhook_secret: str
     gateway: StripeGateway
 
-    @property
-    def is_deployment(self) -> bool:
-        return self.workspace_id is None
-
 
 class StripeAccounts:
     """Built once per app: the deployment's account and a cache of gateways for the workspaces' keys."""
@@ -82,7 +78,7 @@ class StripeAccounts:
             account_id=connection.account_id,
             publishable_key=connection.publishable_key,
             webhook_secret=self._box.open(connection.webhook_secret),
-            gateway=self.gateway_for_key(self._box.open(connection.secret_key)),
+            gateway=self.gateway_for_key(self.opened_key(connection)),
         )
 
     async def own(self, conn: Connection, workspace_id: int) -> StripeAccount | None:
