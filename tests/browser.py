@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
 from starlette.applications import Starlette
 
-from web.dev.local_stripe import flush, register_webhook
+from tests.live import free_port
+from web.app import create_app
+from web.dev.local_stripe import TokenCardId, flush, register_webhook
+from web.pdf import PdfRenderer
+from web.settings import Settings
 
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -74,6 +80,26 @@ async def live_server_with_webhooks(app: Starlette, stripe_base: str, secret: st
         finally:
             # localstripe cannot forget a webhook; an empty event list silences it for the rest of the run.
             register_webhook(stripe_base, f"{url}/webhooks/stripe", secret, name=name, events=[])
+
+
+@contextlib.asynccontextmanager
+async def live_portal(settings: Settings, pdf_renderer: PdfRenderer, **changes: Any) -> AsyncIterator[str]:
+    """The portal (wired to the Stripe double) on a port of its own that its BASE_URL names, so a webhook endpoint
+    it creates at Stripe points back at it; `changes` to the settings."""
+    port = free_port()
+    served = dataclasses.replace(settings, base_url=f"http://127.0.0.1:{port}", **changes)
+    async with live_server(create_app(served, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId()), port) as url:
+        yield url
+
+
+async def connect_stripe(page: Page, origin: str, account: dict[str, Any]) -> None:
+    """A signed-in billing teammate pastes the account's keys in Settings → Stripe and connects."""
+    await page.goto(f"{origin}/console/settings")
+    section = page.locator("#stripe-status")
+    await section.get_by_label("Secret key or restricted key").fill(account["secret_key"])
+    await section.get_by_label("Publishable key").fill(account["publishable_key"])
+    await section.get_by_role("button", name="Connect Stripe").click()
+    await expect(page.locator(".notice")).to_contain_text("Stripe is connected")
 
 
 CARD_INPUTS = "#card-element input"

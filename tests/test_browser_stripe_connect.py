@@ -4,19 +4,16 @@ Stripe double sends to the endpoint the portal created there marks the payment, 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser import enter_card, live_server, start_payment
+from tests.browser import connect_stripe, enter_card, live_portal, start_payment
 from tests.console import console_sign_in
-from tests.live import free_port
-from web.app import create_app
 from web.dev.demo import DEMO_PASSWORD, load_demo
-from web.dev.local_stripe import TokenCardId, create_account, flush
+from web.dev.local_stripe import create_account, flush
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
@@ -30,13 +27,8 @@ async def origin(
     """A deployment without Stripe keys in its environment: card payment exists only once a workspace connects.
     BASE_URL names the live server, so the webhook endpoint created at Stripe points back at it."""
     flush(stripe_base)
-    port = free_port()
-    keyless = dataclasses.replace(
-        settings, stripe_secret_key="", stripe_publishable_key="", stripe_webhook_secret="",
-        base_url=f"http://127.0.0.1:{port}",
-    )  # fmt: skip
-    app = create_app(keyless, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId())
-    async with live_server(app, port) as url:
+    keyless = {"stripe_secret_key": "", "stripe_publishable_key": "", "stripe_webhook_secret": ""}
+    async with live_portal(settings, pdf_renderer, **keyless) as url:
         yield url
 
 
@@ -58,10 +50,7 @@ async def test_browser_billing_connects_stripe_then_a_customer_pays_by_card(
     await console.goto(f"{origin}/console/settings")
     section = console.locator("#stripe-status")
     await expect(section).to_contain_text("Card payment is off")
-    await section.get_by_label("Secret key or restricted key").fill(stripe["secret_key"])
-    await section.get_by_label("Publishable key").fill(stripe["publishable_key"])
-    await section.get_by_role("button", name="Connect Stripe").click()
-    await expect(console.locator(".notice")).to_contain_text("Stripe is connected")
+    await connect_stripe(console, origin, stripe)
     await expect(section).to_contain_text(stripe["id"])
     await expect(section.locator("[data-endpoint-state]")).to_contain_text("Enabled")
     assert stripe["secret_key"] not in await console.content()

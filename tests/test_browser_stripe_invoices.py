@@ -5,7 +5,6 @@ card, and Stripe shows the rest remaining; then the rest is paid in Stripe and t
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -13,13 +12,11 @@ import pytest
 import stripe
 from playwright.async_api import Browser, expect
 
-from tests.browser import enter_card, live_server, start_payment
+from tests.browser import connect_stripe, enter_card, live_portal, start_payment
 from tests.console import console_sign_in
-from tests.live import free_port
 from tests.test_stripe_invoice_import import make_invoice
-from web.app import create_app
 from web.dev.demo import DEMO_PASSWORD, load_demo
-from web.dev.local_stripe import TokenCardId, create_account, flush
+from web.dev.local_stripe import create_account, flush
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
@@ -31,10 +28,7 @@ async def origin(
     settings: Settings, pdf_renderer: PdfRenderer, conn: asyncpg.Connection, stripe_base: str
 ) -> AsyncIterator[str]:
     flush(stripe_base)
-    port = free_port()
-    served = dataclasses.replace(settings, base_url=f"http://127.0.0.1:{port}")
-    app = create_app(served, pdf_renderer=pdf_renderer, stripe_cards=TokenCardId())
-    async with live_server(app, port) as url:
+    async with live_portal(settings, pdf_renderer) as url:
         yield url
 
 
@@ -50,12 +44,7 @@ async def test_browser_a_stripe_invoice_appears_is_paid_in_part_here_and_the_res
     for page in (console, customer):
         page.on("pageerror", lambda error: errors.append(str(error)))
     await console_sign_in(console, origin, conn, "billing@northwind.example", DEMO_PASSWORD)
-    await console.goto(f"{origin}/console/settings")
-    section = console.locator("#stripe-status")
-    await section.get_by_label("Secret key or restricted key").fill(account["secret_key"])
-    await section.get_by_label("Publishable key").fill(account["publishable_key"])
-    await section.get_by_role("button", name="Connect Stripe").click()
-    await expect(console.locator(".notice")).to_contain_text("Stripe is connected")
+    await connect_stripe(console, origin, account)
 
     invoice = await asyncio.to_thread(make_invoice, api)  # made and finalized in Stripe; its events do the rest
     for _ in range(150):  # the double sends its events about a second after each call
