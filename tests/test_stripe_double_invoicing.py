@@ -387,3 +387,130 @@ def test_subscriptions_still_create_and_pay_their_invoices(client: stripe.Stripe
     )  # fmt: skip
     assert invoice.number and invoice.hosted_invoice_url
     assert [snapshot["status"] for snapshot in events(client, "invoice.paid", invoice.id)] == ["paid"]
+
+
+def test_a_number_set_on_a_draft_is_kept_at_finalization_and_is_unique(client: stripe.StripeClient) -> None:
+    ada = customer(client)
+    invoice = client.v1.invoices.create({"customer": ada.id, "number": "PORTAL-2025-0042"})
+    client.v1.invoice_items.create({"customer": ada.id, "invoice": invoice.id, "amount": 500})
+    assert (client.v1.invoices.retrieve(invoice.id).number, invoice.status) == ("PORTAL-2025-0042", "draft")
+    assert client.v1.invoices.finalize_invoice(invoice.id).number == "PORTAL-2025-0042"
+    assert client.v1.customers.retrieve(ada.id).next_invoice_sequence == 1  # the customer's sequence is not used
+
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.invoices.create({"customer": ada.id, "number": "PORTAL-2025-0042"})
+    assert caught.value.user_message == "The invoice number PORTAL-2025-0042 is already used by another invoice."
+    assert caught.value.param == "number"
+    other = client.v1.invoices.create({"customer": ada.id, "number": "PORTAL-2025-0043"})
+    refused(
+        lambda: client.v1.invoices.update(other.id, {"number": "PORTAL-2025-0042"}),
+        "The invoice number PORTAL-2025-0042 is already used by another invoice.",
+    )
+    refused(
+        lambda: client.v1.invoices.create({"customer": ada.id, "number": "N" * 27}),
+        f"Invalid string: {'N' * 27}; must be at most 26 characters",
+    )
+    assert client.v1.invoices.update(other.id, {"number": "PORTAL-2025-0044"}).number == "PORTAL-2025-0044"
+    refused(
+        lambda: client.v1.invoices.update(invoice.id, {"number": "PORTAL-2025-0045"}),
+        "Finalized invoices can't be updated in this way",
+    )
+
+    # "" removes a draft's number: finalization then numbers it, skipping a number another invoice took by hand.
+    prefix = client.v1.customers.retrieve(ada.id).invoice_prefix
+    assert client.v1.invoices.update(other.id, {"number": f"{prefix}-0001"}).number == f"{prefix}-0001"
+    unnumbered = draft(client, ada.id, 100, number="PORTAL-2025-0046")
+    assert client.v1.invoices.update(unnumbered.id, {"number": ""}).number is None
+    assert client.v1.invoices.finalize_invoice(unnumbered.id).number == f"{prefix}-0002"
+
+
+def _tax(amount: int, taxable: int, percentage: float = 19, inclusive: bool = False) -> dict[str, Any]:
+    rate = {"display_name": "USt", "percentage": percentage, "inclusive": inclusive, "jurisdiction": "DE"}
+    return {"amount": amount, "taxable_amount": taxable, "tax_rate_data": rate}
+
+
+def test_line_tax_amounts_are_the_invoices_taxes_exactly(client: stripe.StripeClient) -> None:
+    ada = customer(client)
+    invoice = draft(client, ada.id, 333, 333)
+    first, second = invoice.lines.data
+    # 19 % of 333 is 63.27: Stripe's rates would make 63 + 63; taxes computed elsewhere can say 63 + 64.
+    line = client.v1.invoices.line_items.update(invoice.id, first.id, {"tax_amounts": [_tax(63, 333)]})
+    assert line.id == first.id
+    [tax] = line.taxes
+    assert (tax.type, tax.amount, tax.taxable_amount, tax.tax_behavior) == ("tax_rate_details", 63, 333, "exclusive")
+    client.v1.invoices.line_items.update(invoice.id, second.id, {"tax_amounts": [_tax(64, 333)]})
+    taxed = client.v1.invoices.retrieve(invoice.id)
+    assert (taxed.subtotal, taxed.total_excluding_tax, taxed.total, taxed.amount_due) == (666, 666, 793, 793)
+    [total_tax] = taxed.total_taxes  # one rate: the same tax_rate_data finds the same TaxRate
+    rate_id = tax.tax_rate_details.tax_rate if tax.tax_rate_details else ""
+    assert (total_tax.amount, total_tax.taxable_amount, total_tax.tax_rate_details.tax_rate) == (127, 666, rate_id)
+    rate = client.v1.tax_rates.retrieve(rate_id)
+    assert (rate.display_name, rate.percentage, rate.inclusive, rate.jurisdiction, rate.active) == (
+        "USt", 19.0, False, "DE", False,
+    )  # fmt: skip
+    assert sorted(event["total"] for event in events(client, "invoice.updated", invoice.id)) == [729, 793]
+
+    # A change of description keeps them; a new amount drops them (they were computed for the old one).
+    item_id = first.parent.invoice_item_details.invoice_item if first.parent.invoice_item_details else ""
+    client.v1.invoices.line_items.update(invoice.id, first.id, {"description": "Consulting", "metadata": {"k": "v"}})
+    assert client.v1.invoice_items.retrieve(item_id).description == "Consulting"
+    assert client.v1.invoices.retrieve(invoice.id).total == 793
+    client.v1.invoice_items.update(item_id, {"amount": 400})
+    assert client.v1.invoices.line_items.list(invoice.id).data[0].taxes == []
+    cleared = client.v1.invoices.line_items.update(invoice.id, second.id, {"tax_amounts": ""})
+    assert cleared.taxes == [] and client.v1.invoices.retrieve(invoice.id).total == 733
+
+    gross = draft(client, ada.id, 1190)
+    client.v1.invoices.line_items.update(
+        gross.id, gross.lines.data[0].id, {"tax_amounts": [_tax(190, 1000, inclusive=True)]}
+    )
+    gross = client.v1.invoices.retrieve(gross.id)
+    assert (gross.subtotal, gross.subtotal_excluding_tax, gross.total, gross.total_taxes[0].amount) == (
+        1190, 1000, 1190, 190,
+    )  # fmt: skip
+    client.v1.invoices.finalize_invoice(gross.id)
+    refused(
+        lambda: client.v1.invoices.line_items.update(gross.id, gross.lines.data[0].id, {"tax_amounts": ""}),
+        f"You can only update the lines of draft invoices. Invoice {gross.id} is open.",
+    )
+
+
+def test_tax_amounts_and_tax_rates_never_mix(client: stripe.StripeClient) -> None:
+    ada = customer(client)
+    vat = client.v1.tax_rates.create({"display_name": "VAT", "percentage": 19, "inclusive": False})
+    by_default = draft(client, ada.id, 100, default_tax_rates=[vat.id])
+    refused(
+        lambda: client.v1.invoices.line_items.update(
+            by_default.id, by_default.lines.data[0].id, {"tax_amounts": [_tax(19, 100)]}
+        ),
+        "You cannot set tax_amounts on the line items of an invoice that has default_tax_rates.",
+    )
+    by_item = client.v1.invoices.create({"customer": ada.id})
+    client.v1.invoice_items.create({"customer": ada.id, "invoice": by_item.id, "amount": 100, "tax_rates": [vat.id]})
+    client.v1.invoice_items.create({"customer": ada.id, "invoice": by_item.id, "amount": 100})
+    untaxed = client.v1.invoices.retrieve(by_item.id).lines.data[1]
+    refused(
+        lambda: client.v1.invoices.line_items.update(by_item.id, untaxed.id, {"tax_amounts": [_tax(19, 100)]}),
+        "You cannot set tax_amounts on an invoice whose line items have tax_rates.",
+    )
+
+    by_amounts = draft(client, ada.id, 100)
+    line = client.v1.invoices.line_items.update(
+        by_amounts.id, by_amounts.lines.data[0].id, {"tax_amounts": [_tax(19, 100)]}
+    )
+    refused(
+        lambda: client.v1.invoices.update(by_amounts.id, {"default_tax_rates": [vat.id]}),
+        "You cannot set default_tax_rates on an invoice whose line items have tax_amounts.",
+    )
+    made = line.taxes[0].tax_rate_details.tax_rate if line.taxes[0].tax_rate_details else ""
+    refused(
+        lambda: client.v1.invoice_items.create(
+            {"customer": ada.id, "amount": 5, "currency": "eur", "tax_rates": [made]}
+        ),
+        f"The tax rate {made} was created from tax_rate_data and can't be applied directly.",
+    )
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        client.v1.invoices.line_items.update(
+            by_amounts.id, by_amounts.lines.data[0].id, {"tax_amounts": [{"amount": 19, "taxable_amount": 100}]}
+        )
+    assert caught.value.param == "tax_amounts[0][tax_rate_data]"

@@ -13,22 +13,11 @@ from localstripe import resources
 
 from . import invoice_payments as payments
 from .invoice_charge import charge
-from .invoice_common import (
-    JSON,
-    LIST_PARAMS,
-    Params,
-    changed,
-    emit,
-    find,
-    get,
-    invalid,
-    newest_first,
-    now,
-    page,
-    stored,
-)
+from .invoice_common import JSON, changed, emit, find, get, invalid, newest_first, now, stored
 from .invoice_items import attach_pending
-from .invoice_model import export_line, finalize
+from .invoice_model import check_number, finalize
+from .invoice_params import LIST_PARAMS, Params, page
+from .invoice_totals import export_line, taxed_by_amounts
 
 DAY = 86400
 COLLECTION = ("charge_automatically", "send_invoice")
@@ -36,7 +25,7 @@ STATUSES = ("draft", "open", "paid", "uncollectible", "void")
 CREATE = (
     "customer", "auto_advance", "collection_method", "currency", "days_until_due", "due_date", "description",
     "metadata", "pending_invoice_items_behavior", "default_tax_rates", "footer", "statement_descriptor",
-    "subscription",
+    "subscription", "number",
 )  # fmt: skip
 EDITABLE_WHEN_FINALIZED = {"metadata", "description", "footer", "auto_advance", "days_until_due", "due_date"}
 
@@ -78,6 +67,7 @@ def create(data: JSON, _: str | None) -> Any:
     behavior = params.choice("pending_invoice_items_behavior", ("exclude", "include"), "exclude")
     rates = params.tax_rates("default_tax_rates") or []
     metadata = params.metadata() or {}
+    number = check_number(params)  # before the invoice exists: a refused number must leave nothing behind
     pending = [
         item for item in stored("invoiceitem") if item.customer == customer.id and item.invoice is None
     ] if behavior == "include" else []  # fmt: skip
@@ -96,7 +86,7 @@ def create(data: JSON, _: str | None) -> Any:
         "lines": resources.List(f"/v1/invoices/{invoice.id}/lines"), "currency": currency, "_draft": True,
         "_voided": False, "_uncollectible": False, "_paid": False, "_paid_out_of_band": 0, "ending_balance": None,
         "auto_advance": bool(params.boolean("auto_advance", False)), "days_until_due": days, "due_date": due_date,
-        "footer": params.text("footer"), "number": None, "hosted_invoice_url": None, "invoice_pdf": None,
+        "footer": params.text("footer"), "number": number, "hosted_invoice_url": None, "invoice_pdf": None,
         "effective_at": None,
     }.items():  # fmt: skip
         setattr(invoice, name, value)
@@ -111,8 +101,9 @@ def retrieve(data: JSON, ident: str | None) -> Any:
 
 
 def update(data: JSON, ident: str | None) -> Any:
-    """POST /v1/invoices/{id}: drafts are editable; finalized invoices only keep metadata, description, footer,
-    auto_advance and (send_invoice, still open) the due date. Emits `invoice.updated` with previous_attributes."""
+    """POST /v1/invoices/{id}: drafts are editable (`number` too); finalized invoices only keep metadata,
+    description, footer, auto_advance and (send_invoice, still open) the due date. Emits `invoice.updated` with
+    previous_attributes."""
     invoice = _invoice(ident)
     allowed = set(CREATE) - {"customer", "subscription", "pending_invoice_items_behavior", "currency"}
     params = Params(data, allowed)
@@ -124,6 +115,13 @@ def update(data: JSON, ident: str | None) -> Any:
             raise invalid(
                 "Finalized invoices can't be updated in this way", param=frozen[0], code="invoice_not_editable"
             )
+    number = check_number(params, invoice) if params.has("number") else None  # checked before anything changes
+    rates = params.tax_rates("default_tax_rates") if params.has("default_tax_rates") else None
+    if rates and taxed_by_amounts(invoice):  # the other half of Stripe's rule in invoice_lines
+        raise invalid(
+            "You cannot set default_tax_rates on an invoice whose line items have tax_amounts.",
+            param="default_tax_rates",
+        )
     before = invoice._export()
     collection = params.choice("collection_method", COLLECTION, invoice.collection_method) or invoice.collection_method
     if any(params.has(name) for name in ("collection_method", "days_until_due", "due_date")):
@@ -134,8 +132,8 @@ def update(data: JSON, ident: str | None) -> Any:
             due_date = getattr(invoice, "due_date", None) if days is None else None
         invoice.due_date = _due(collection, days, due_date, invoice.created)
         invoice.days_until_due, invoice.collection_method = days, collection
-    if params.has("default_tax_rates"):
-        invoice.default_tax_rates = params.tax_rates("default_tax_rates")
+    if rates is not None:
+        invoice.default_tax_rates = rates
     for name in ("description", "footer", "statement_descriptor"):
         if params.has(name):
             setattr(invoice, name, params.text(name))
@@ -143,6 +141,8 @@ def update(data: JSON, ident: str | None) -> Any:
         invoice.auto_advance = params.boolean("auto_advance")
     if params.has("metadata"):
         invoice.metadata = params.metadata(invoice.metadata)
+    if params.has("number"):
+        invoice.number = number
     previous = changed(before, invoice._export())
     if previous:
         emit("invoice.updated", invoice, previous)
@@ -283,18 +283,3 @@ def mark_uncollectible(data: JSON, ident: str | None) -> Any:
     emit("invoice.updated", invoice, changed(before, invoice._export()))
     emit("invoice.marked_uncollectible", invoice)
     return invoice
-
-
-def attach_payment(data: JSON, ident: str | None) -> Any:
-    invoice = _invoice(ident)
-    payments.attach(invoice, Params(data, payments.ATTACH_PARAMS))
-    return invoice
-
-
-def list_invoice_payments(data: JSON, _: str | None) -> JSON:
-    return payments.list_payments(Params(data, payments.LIST_FILTERS))
-
-
-def retrieve_invoice_payment(data: JSON, ident: str | None) -> Any:
-    Params(data, ())
-    return get("invoice_payment", ident)

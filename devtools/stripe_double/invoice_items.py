@@ -12,19 +12,9 @@ from typing import Any
 
 from localstripe import resources
 
-from .invoice_common import (
-    JSON,
-    LIST_PARAMS,
-    Params,
-    emit,
-    find,
-    get,
-    invalid,
-    newest_first,
-    page,
-    round_half_up,
-    stored,
-)
+from .invoice_common import JSON, emit, find, get, invalid, newest_first, round_half_up, stored
+from .invoice_params import LIST_PARAMS, Params, page
+from .invoice_totals import taxed_by_amounts
 
 PRICE_PARAMS = ("amount", "unit_amount", "unit_amount_decimal", "price_data", "pricing")
 UPDATE = (*PRICE_PARAMS, "description", "discountable", "metadata", "period", "quantity", "tax_rates", "tax_behavior")
@@ -36,6 +26,16 @@ def _draft_or_pending(item: Any, verb: str) -> Any:
     if invoice is not None and not invoice._draft:
         raise invalid(f"You can only {verb} invoice items on draft invoices.", code="invoice_not_editable")
     return invoice
+
+
+def _rates_beside_amounts(invoice: Any, params: Params) -> None:
+    """Stripe refuses tax_amounts next to tax rates (invoice_lines); the other way round is refused too, so an
+    invoice never mixes them."""
+    if invoice is not None and params.ids("tax_rates") and taxed_by_amounts(invoice):
+        raise invalid(
+            "You cannot set tax_rates on a line item of an invoice whose line items have tax_amounts.",
+            param="tax_rates",
+        )
 
 
 def _price(params: Params, quantity: int) -> tuple[Decimal, str | None, JSON | None]:
@@ -99,9 +99,13 @@ def attach_pending(invoice: Any, items: list[Any]) -> None:
         add_line(invoice, item)
 
 
-def _refresh_line(invoice: Any, item: Any) -> None:
+def refresh_line(invoice: Any, item: Any) -> None:
+    """Bring the item's line in step with it. Tax amounts set on the line (invoice_lines) were computed for its
+    amount: they stay while the amount does, and go when it changes, as on Stripe, rather than misstate the tax."""
     for line in invoice.lines._list:
         if getattr(line, "invoice_item", None) == item.id:
+            if int(line.amount) != int(item.amount):
+                line._tax_amounts = []
             for name in ("amount", "currency", "description", "tax_rates", "metadata", "quantity", "period"):
                 setattr(line, name, getattr(item, name))
 
@@ -142,8 +146,9 @@ def create(data: JSON, _: str | None) -> Any:
         )
     if invoice is not None and invoice.customer != customer.id:
         raise invalid(f"Invoice {invoice.id} belongs to another customer.", param="invoice")
+    _rates_beside_amounts(invoice, params)
     quantity = params.integer("quantity", 1, minimum=0) or 0
-    _, price_currency, _ = _price(params, quantity)
+    price_currency = _price(params, quantity)[1]
     currency = (
         params.text("currency") or price_currency or (invoice.currency if invoice else customer.currency)
     ).lower()
@@ -172,9 +177,10 @@ def update(data: JSON, ident: str | None) -> Any:
     item = get("invoiceitem", ident)
     params = Params(data, UPDATE)
     invoice = _draft_or_pending(item, "update")
+    _rates_beside_amounts(invoice, params)
     _apply(item, params, creating=False)
     if invoice is not None:
-        _refresh_line(invoice, item)
+        refresh_line(invoice, item)
     emit("invoiceitem.updated", item)
     return item
 

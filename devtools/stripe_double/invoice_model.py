@@ -18,9 +18,11 @@ from localstripe import resources
 from . import invoice_payments as payments
 from .invoice_common import JSON, base_url, emit, find, invalid, now, stored
 from .invoice_common import expand as expand_paths
+from .invoice_params import Params
 from .invoice_totals import export_item, export_line, totals
 
 ALREADY_FINALIZED = "This invoice is already finalized, you can't re-finalize a non-draft invoice."
+NUMBER_MAX_LENGTH = 26  # Stripe's limit on a `number` set by hand
 
 
 def status(invoice: Any) -> str:
@@ -183,6 +185,22 @@ def _set_sequence(customer: Any, value: Any) -> None:
         raise invalid(f"Invalid integer: {value}", param="next_invoice_sequence") from None
 
 
+def _numbered(number: str, besides: Any = None) -> Any:
+    return next(
+        (other for other in stored("invoice") if other is not besides and getattr(other, "number", None) == number),
+        None,
+    )
+
+
+def check_number(params: Params, invoice: Any = None) -> str | None:
+    """A `number` posted for a draft (create or update); "" removes it, so finalization assigns one. Refused when
+    another invoice of the account, draft or finalized, has it: numbers identify invoices, to the customer too."""
+    number = params.text("number", max_length=NUMBER_MAX_LENGTH)
+    if number is not None and _numbered(number, invoice) is not None:
+        raise invalid(f"The invoice number {number} is already used by another invoice.", param="number")
+    return number
+
+
 def finalize(invoice: Any) -> None:
     """draft → open: number, hosted page and PDF addresses, frozen customer details, `invoice.finalized`; an
     invoice with nothing due is paid at once (`invoice.paid`), as on Stripe."""
@@ -197,6 +215,8 @@ def finalize(invoice: Any) -> None:
     invoice.customer_email = invoice._customer_snapshot["email"]
     if customer is not None and not getattr(invoice, "number", None):
         sequence = _get_sequence(customer)
+        while _numbered(f"{_get_prefix(customer)}-{sequence:04d}") is not None:
+            sequence += 1  # taken by a number set by hand on another invoice: the next free one, never a duplicate
         invoice.number = f"{_get_prefix(customer)}-{sequence:04d}"
         customer._next_invoice_sequence = sequence + 1
     invoice.hosted_invoice_url = f"{base_url.get()}/invoice/{invoice.id}"

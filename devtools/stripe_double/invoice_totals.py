@@ -21,6 +21,7 @@ class LineTax:
     amount: int
     taxable_amount: int
     inclusive: bool
+    reason: str | None = None  # as posted with `tax_amounts`; else a guess from the rate
 
     def export(self) -> JSON:
         percentage = Decimal(str(self.rate.percentage))
@@ -28,7 +29,7 @@ class LineTax:
             "amount": self.amount,
             "tax_behavior": "inclusive" if self.inclusive else "exclusive",
             "tax_rate_details": {"tax_rate": self.rate.id},
-            "taxability_reason": "standard_rated" if percentage else "zero_rated",
+            "taxability_reason": self.reason or ("standard_rated" if percentage else "zero_rated"),
             "taxable_amount": self.taxable_amount,
             "type": "tax_rate_details",
         }
@@ -87,7 +88,17 @@ def taxes_for(amount: int, rates: list[Any]) -> list[LineTax]:
 
 
 def line_taxes(line: Any, invoice: Any) -> list[LineTax]:
+    """The line's `tax_amounts` when set (taxes computed outside Stripe: reported exactly as given, never
+    recomputed), else the taxes of its rates."""
+    given = getattr(line, "_tax_amounts", None)
+    if given:
+        return list(given)
     return taxes_for(int(line.amount), line_rates(line, invoice))
+
+
+def taxed_by_amounts(invoice: Any) -> bool:
+    """Some line carries `tax_amounts` (invoice_lines): rates on the invoice would then mix two ways of taxing."""
+    return any(getattr(line, "_tax_amounts", None) for line in invoice.lines._list)
 
 
 def totals(invoice: Any) -> Totals:

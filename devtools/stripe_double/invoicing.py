@@ -1,6 +1,6 @@
-"""Stripe Invoicing for the double: one-off invoices, invoice items, every status transition with its events,
-numbers, hosted pages and PDFs, partial payments (README.md, "Stripe Invoicing in the double", lists what still
-differs from Stripe).
+"""Stripe Invoicing for the double: one-off invoices, invoice items and lines, every status transition with its
+events, numbers, hosted pages and PDFs, partial payments, Payment Records (README.md, "Stripe Invoicing in the
+double", lists what still differs from Stripe).
 
 How it plugs into localstripe (read its server.py): its /v1/invoices and /v1/invoiceitems routes are bound at import
 time, so `install` takes the paths below over with a middleware, and patches localstripe's classes (invoice_model)
@@ -22,14 +22,20 @@ from localstripe import server
 
 from . import invoice_actions as invoices
 from . import invoice_items as items
-from .invoice_common import JSON, base_url
+from . import invoice_lines as lines
+from . import invoice_payments as payments
+from . import payment_records as records
+from .invoice_common import base_url
 from .invoice_common import expand as expand_paths
 from .invoice_model import patch
 from .invoice_pages import hosted_pages
 
-Handler = Callable[[JSON, str | None], Any]
+# A handler takes the parameters and the path's `id`; a path naming a second object passes it by its group's name
+# (POST /v1/invoices/{id}/lines/{line}).
+Handler = Callable[..., Any]
 ID = r"(?P<id>in_[A-Za-z0-9]+)"
 ITEM = r"(?P<id>ii_[A-Za-z0-9]+)"
+LINE = r"(?P<line>il_[A-Za-z0-9]+)"
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     (method, re.compile(f"^{path}$"), handler)
     for method, path, handler in (
@@ -39,14 +45,17 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
         ("POST", f"/v1/invoices/{ID}", invoices.update),
         ("DELETE", f"/v1/invoices/{ID}", invoices.delete),
         ("GET", f"/v1/invoices/{ID}/lines", invoices.lines),
+        ("POST", f"/v1/invoices/{ID}/lines/{LINE}", lines.update_line),
         ("POST", f"/v1/invoices/{ID}/finalize", invoices.finalize_invoice),
         ("POST", f"/v1/invoices/{ID}/send", invoices.send),
         ("POST", f"/v1/invoices/{ID}/pay", invoices.pay),
         ("POST", f"/v1/invoices/{ID}/void", invoices.void),
         ("POST", f"/v1/invoices/{ID}/mark_uncollectible", invoices.mark_uncollectible),
-        ("POST", f"/v1/invoices/{ID}/attach_payment", invoices.attach_payment),
-        ("GET", "/v1/invoice_payments", invoices.list_invoice_payments),
-        ("GET", r"/v1/invoice_payments/(?P<id>inpay_[A-Za-z0-9]+)", invoices.retrieve_invoice_payment),
+        ("POST", f"/v1/invoices/{ID}/attach_payment", payments.attach_payment),
+        ("GET", "/v1/invoice_payments", payments.list_payments),
+        ("GET", r"/v1/invoice_payments/(?P<id>inpay_[A-Za-z0-9]+)", payments.retrieve),
+        ("POST", "/v1/payment_records/report_payment", records.report_payment),
+        ("GET", r"/v1/payment_records/(?P<id>pr_[A-Za-z0-9]+)", records.retrieve),
         ("POST", "/v1/invoiceitems", items.create),
         ("GET", "/v1/invoiceitems", items.list_items),
         ("GET", f"/v1/invoiceitems/{ITEM}", items.retrieve),
@@ -56,11 +65,11 @@ ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
 ]
 
 
-def _route(method: str, path: str) -> tuple[Handler, str | None] | None:
+def _route(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
     for route_method, pattern, handler in ROUTES:
         match = pattern.match(path) if route_method == method else None
         if match is not None:
-            return handler, match.groupdict().get("id")
+            return handler, match.groupdict()
     return None
 
 
@@ -71,13 +80,13 @@ async def invoicing_api(request: web.Request, handler: Callable[[web.Request], A
     found = _route(request.method, request.path)
     if found is None:
         return await handler(request)  # type: ignore[no-any-return]
-    target, ident = found
+    target, ids = found
     if request.method == "POST":
         data = dict(await server.get_post_data(request) or {})
     else:
         data = dict(server.unflatten_data(request.query) or {})
     expand = data.pop("expand", None)
-    result = target(data, ident)
+    result = target(data, ids.pop("id", None), **ids)
     body = result._export(expand=expand) if hasattr(result, "_export") else expand_paths(result, expand)
     return server.json_response(body)  # type: ignore[no-any-return]
 
