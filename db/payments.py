@@ -51,6 +51,10 @@ async def insert_settled_payment(
     return row_to_one(Payment, record)
 
 
+async def select_payment(conn: Connection, payment_id: int) -> Payment | None:
+    return row_to(Payment, await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE id = $1", payment_id))
+
+
 async def select_succeeded_payments(conn: Connection, invoice_id: int) -> list[Payment]:
     records = await conn.fetch(
         f"""

@@ -25,6 +25,8 @@ class StripeConnection:
     connect_account_id: str | None
     connected_by: str
     connected_at: datetime | None = None  # None until saved: the database sets it
+    # Sent invoices are also issued in this account (migration 0015); kept when the same account's key is replaced.
+    issue_invoices: bool = False
 
 
 COLUMNS = columns(StripeConnection)
@@ -74,7 +76,7 @@ async def save_stripe_connection(conn: Connection, connection: StripeConnection)
     """Insert the workspace's connection, or replace the one it had (a new key or another account). From now on
     the deployment's account no longer serves the workspace, even after a disconnect."""
     await conn.execute("UPDATE workspaces SET deployment_stripe = false WHERE id = $1", connection.workspace_id)
-    names = [name for name in COLUMNS.split(", ") if name != "connected_at"]
+    names = [name for name in COLUMNS.split(", ") if name not in ("connected_at", "issue_invoices")]
     values = [getattr(connection, name) for name in names]
     updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != "workspace_id")
     placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
@@ -83,7 +85,9 @@ async def save_stripe_connection(conn: Connection, connection: StripeConnection)
         await conn.fetchrow(
             f"""
             INSERT INTO stripe_connections ({", ".join(names)}) VALUES ({placeholders})
-            ON CONFLICT (workspace_id) DO UPDATE SET {updates}, connected_at = now()
+            ON CONFLICT (workspace_id) DO UPDATE SET {updates}, connected_at = now(),
+                issue_invoices = stripe_connections.issue_invoices
+                                 AND stripe_connections.account_id = excluded.account_id
             RETURNING {COLUMNS}
             """,
             *values,

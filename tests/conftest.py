@@ -233,6 +233,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe
         smtp_url=smtp.url,
         mail_from="Acme invoices <invoices@acme.example>",
         secret_key=TEST_SECRET_KEY,
+        # Tests apply waiting Stripe steps themselves (run_waiting), so a step's state is the test's to see.
+        stripe_mirror_seconds=0,
     )
 
 

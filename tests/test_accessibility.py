@@ -336,6 +336,23 @@ async def test_console_pages_are_accessible(
     await section.get_by_role("button", name="Connect Stripe").click()
     await expect(page.locator(".notice")).to_contain_text("Stripe is connected")
     await audit(page, "console/settings-stripe-connected", route="console_settings_show")
+    await section.get_by_label("Also issue invoices in Stripe").check()
+    await section.get_by_role("button", name="Save this setting").click()
+    await expect(page.locator(".notice")).to_contain_text("also issued in your Stripe account")
+    # An invoice whose issue in Stripe was refused: the panel with Stripe's reason and Retry now.
+    await conn.execute(
+        "INSERT INTO stripe_mirrors (invoice_id, workspace_id, account_id) "
+        "SELECT id, workspace_id, $2 FROM invoices WHERE id = $1", open_invoice, stripe["id"],
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO stripe_mirror_tasks (invoice_id, kind, attempts, stuck, last_error) "
+        "VALUES ($1, 'issue', 1, true, 'Stripe refused: The invoice number is already used by another invoice.')",
+        open_invoice,
+    )
+    await page.goto(f"{origin}/console/invoices/{open_invoice}")
+    await expect(page.locator("[data-stripe-waiting]")).to_contain_text("stopped")
+    await audit(page, "console/invoice-stripe-stopped", route="console_invoice_show")
+    await page.goto(f"{origin}/console/settings")
     await page.get_by_role("link", name="Change customer-facing texts").click()
     await audit(page, "console/texts", route="console_wording_list")
     await page.get_by_role("link", name="Change: Amount due").click()

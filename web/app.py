@@ -33,6 +33,7 @@ from web.state import State, utc_now
 from web.streams import StreamHub
 from web.stripe.accounts import StripeAccounts
 from web.stripe.gateway import CardAttachment
+from web.stripe_mirror.worker import run_forever as mirror_forever
 from web.stripe_sync.reconcile import reconcile_forever, stop_syncs
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,11 @@ def create_app(
             if settings.stripe_reconcile_minutes > 0
             else None
         )
+        mirroring = (
+            asyncio.create_task(mirror_forever(pool, accounts, settings.stripe_mirror_seconds))
+            if settings.stripe_mirror_seconds > 0
+            else None
+        )
         try:
             if pdf_renderer is None:
                 await renderer.warm_up()
@@ -109,6 +115,8 @@ def create_app(
                 # Not awaited: it is asleep or mid-walk, and stops at its next await. (Waiting here would yield to
                 # the pool's and the feed's reconnect attempts, which hold the shutdown when the database is gone.)
                 reconciling.cancel()
+            if mirroring is not None:
+                mirroring.cancel()  # the same: a step it was taking is leased, and taken again after the lease
             await stop_syncs()
             # A shared feed (tests) outlives this app: it must stop calling into it.
             portal_cache.detach()

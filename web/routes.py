@@ -141,6 +141,12 @@ def console_routes() -> list[BaseRoute]:
         Route(
             CONSOLE + "/settings/stripe/sync", workspace_settings.stripe_sync_status, name="console_stripe_sync_status"
         ),
+        Route(
+            CONSOLE + "/settings/stripe/issue-invoices",
+            workspace_settings.stripe_issue_invoices,
+            methods=["POST"],
+            name="console_stripe_issue_invoices",
+        ),
         Route(CONSOLE + "/settings/texts", wording.wording_list, name="console_wording_list"),
         Route(CONSOLE + "/settings/texts/edit", wording.wording_edit, name="console_wording_edit"),
         Route(CONSOLE + "/settings/texts/edit", wording.wording_save, methods=["POST"], name="console_wording_save"),
@@ -199,6 +205,7 @@ def _invoice_action_routes() -> list[BaseRoute]:
         "/uncollectible": invoice_actions.invoice_uncollectible,
         "/payments": invoice_actions.payment_record,
         "/resend": invoice_actions.link_resend,
+        "/stripe/retry": invoice_actions.stripe_retry,
         "/links/new": access.link_replace,
         "/links/{link_id:id}/expiry": access.link_expiry,
         "/links/{link_id:id}/revoke": access.link_revoke,

@@ -13,6 +13,7 @@ from db.customers import select_customer, select_customers
 from db.invoices import Invoice, lock_invoice_in_workspace, select_draft_form, select_invoice_lines
 from db.links import select_links_for_invoice
 from db.rows import Connection
+from db.stripe_mirrors import select_mirror, select_tasks
 from web.console import comment_modes
 from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
@@ -66,7 +67,10 @@ async def detail_page(request: AppRequest, invoice: Invoice, *, status: int = 20
         document = await load_document(conn, invoice)
         links = await select_links_for_invoice(conn, invoice.id)
         activity = await select_activity(conn, invoice.id)
+        mirror = await select_mirror(conn, invoice.id)
+        mirror_steps = await select_tasks(conn, invoice.id) if mirror is not None else []
     context = {
+        "mirror": mirror, "mirror_waiting": [step for step in mirror_steps if step.done_at is None],
         "invoice": invoice, "doc": document, "links": links, "activity": activity, "payments": document.payments,
         "now": request.state["clock"](), "notice": request.query_params.get("done", ""),
         "can_bill": staff.role == "billing", "comment_modes": comment_modes.CHOICES, **extra,

@@ -14,6 +14,7 @@ from db.links import PortalLink
 from db.outbox import insert_mail
 from db.rows import Connection
 from db.staff import Staff
+from db.stripe_mirrors import issues_invoices_in, queue_issue
 from db.workspaces import select_workspace
 from web.i18n.choice import choose_texts
 from web.i18n.letters import Letters
@@ -37,6 +38,8 @@ class Sent:
     invoice: Invoice
     link: PortalLink
     mail_ids: list[int]
+    # Also to be issued in the workspace's Stripe account (its first step is in the outbox, applied after commit).
+    in_stripe: bool = False
 
 
 async def send_draft(
@@ -71,7 +74,10 @@ async def send_draft(
         conn, issued, link, recipient=customer.email, link_url=link_url, total=totals.total, letters=letters
     )
     await insert_activity(conn, draft.id, SENT, {"to": customer.email, "by": staff.email})
-    return Sent(issued, link, [mail_id])
+    stripe_account = await issues_invoices_in(conn, draft.workspace_id)
+    if stripe_account is not None:
+        await queue_issue(conn, draft.id, draft.workspace_id, stripe_account)
+    return Sent(issued, link, [mail_id], in_stripe=stripe_account is not None)
 
 
 async def mail_link(

@@ -23,6 +23,7 @@ from web.stripe.accounts import StripeAccount
 from web.stripe.gateway import PaymentRefused, ProviderUnavailable
 from web.stripe.invoices import retrieve_customer, retrieve_invoice
 from web.stripe.webhooks import EventHandler, StripeEvent, text_field
+from web.stripe_mirror.state import follow
 from web.stripe_sync.copy import NotCopyable, copy_of, customer_details
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,13 @@ NO_WORKSPACE = "ignored: the deployment's account imports no invoices"
 
 async def keep(conn: Connection, account: StripeAccount, invoice: dict[str, Any]) -> str:
     """Copy one invoice read from Stripe into the account's workspace: 'created', 'updated', 'unchanged' or
-    'draft' (not shown until finalized). Raises NotCopyable. Call inside a transaction."""
+    'draft' (not shown until finalized), or for an invoice the portal issued in Stripe what following it did.
+    Raises NotCopyable. Call inside a transaction."""
     assert account.workspace_id is not None and account.account_id is not None
+    # The portal's own invoices issued in Stripe come back in its events and walks: followed, never imported.
+    mirrored = await follow(conn, account.workspace_id, account.account_id, invoice)
+    if mirrored is not None:
+        return mirrored
     copied = copy_of(invoice, account.account_id)
     if copied is None:
         return "draft"

@@ -7,7 +7,7 @@ nothing the person is typing in is replaced; adding or removing a line swaps the
 
 from __future__ import annotations
 
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTasks
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
@@ -21,6 +21,7 @@ from web.http.rendering import redirect, wants_fragment
 from web.http.urls import path_for, public_url
 from web.invoices.status import InvoiceStatus
 from web.state import AppRequest
+from web.stripe_mirror.worker import kick
 
 
 @console_view(role="billing", max_body=1024 * 1024)
@@ -44,9 +45,11 @@ async def draft_save(request: AppRequest) -> Response:
         )  # fmt: skip
     if saved.sent is not None:
         response = redirect(request, _invoice_path(request, invoice) + "?done=sent")
-        response.background = BackgroundTask(
-            request.state["mailer"].deliver, request.state["pool"], saved.sent.mail_ids
-        )
+        tasks = BackgroundTasks()
+        tasks.add_task(request.state["mailer"].deliver, request.state["pool"], saved.sent.mail_ids)
+        if saved.sent.in_stripe:  # the customer's link goes first; then the same invoice is issued in Stripe
+            tasks.add_task(kick, request.state["pool"], request.state["stripe"], invoice.id)
+        response.background = tasks
         return response
     if action == "preview" and not saved.check.problems:
         return redirect(request, path_for(request, "console_invoice_preview", invoice_id=invoice.id))

@@ -3,11 +3,12 @@ resend the link. Each is one transaction on the locked invoice row; a repeat of 
 
 from __future__ import annotations
 
-from starlette.background import BackgroundTask
+from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from db.invoices import Invoice
+from db.stripe_mirrors import retry_now
 from web.console import actions, console_texts
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
@@ -16,6 +17,7 @@ from web.http.urls import public_url
 from web.invoices.status import UNPAID
 from web.payments.amounts import AmountError
 from web.state import AppRequest
+from web.stripe_mirror.worker import kick
 
 
 def _portal_owned(invoice: Invoice) -> Invoice:
@@ -41,7 +43,7 @@ async def invoice_void(request: AppRequest) -> Response:
         if invoice.status not in UNPAID:
             return done(request, invoice, "unchanged")
         if form.ok and await actions.void(conn, invoice, reason=reason, by=current_staff(request).email):
-            return done(request, invoice, "voided")
+            return _with_stripe_steps(request, done(request, invoice, "voided"), invoice)
     return await detail_page(request, invoice, status=422, void_form=form)
 
 
@@ -50,7 +52,7 @@ async def invoice_uncollectible(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn, conn.transaction():
         invoice = _portal_owned(await locked_invoice(conn, request))
         written_off = await actions.write_off(conn, invoice, by=current_staff(request).email)
-    return done(request, invoice, "uncollectible" if written_off else "unchanged")
+    return _with_stripe_steps(request, done(request, invoice, "uncollectible" if written_off else "unchanged"), invoice)
 
 
 @console_view(role="billing")
@@ -70,7 +72,7 @@ async def payment_record(request: AppRequest) -> Response:
             await actions.record_payment(
                 conn, invoice, amount=amount, method=method, reference=reference, by=current_staff(request).email
             )
-            return done(request, invoice, "payment")
+            return _with_stripe_steps(request, done(request, invoice, "payment"), invoice)
     return await detail_page(request, invoice, status=422, payment_form=form)
 
 
@@ -89,4 +91,21 @@ async def link_resend(request: AppRequest) -> Response:
             raise HTTPException(409, str(refused)) from None
     response = done(request, invoice, "resent")
     response.background = BackgroundTask(request.state["mailer"].deliver, request.state["pool"], [mail_id])
+    return response
+
+
+@console_view(role="billing")
+async def stripe_retry(request: AppRequest) -> Response:
+    """Retry now: the invoice's Stripe steps that wait (a refusal fixed in Stripe, or no wait for the next try)."""
+    async with request.state["pool"].acquire() as conn, conn.transaction():
+        invoice = await locked_invoice(conn, request)
+        waiting = await retry_now(conn, invoice.id)
+    return _with_stripe_steps(request, done(request, invoice, "stripe_retry" if waiting else "unchanged"), invoice)
+
+
+def _with_stripe_steps(request: AppRequest, response: Response, invoice: Invoice) -> Response:
+    """The Stripe step the action queued (invoices also issued in Stripe), applied once the response is out."""
+    tasks = BackgroundTasks([response.background] if response.background is not None else [])
+    tasks.add_task(kick, request.state["pool"], request.state["stripe"], invoice.id)
+    response.background = tasks
     return response

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from db.logos import select_workspace_logo_sha, set_workspace_logo
 from db.stripe_invoices import select_latest_sync
+from db.stripe_mirrors import set_issue_invoices
 from db.wording import forget_rendered
 from db.workspaces import Workspace, select_workspace, update_workspace_settings
 from web.console import settings_form
@@ -36,6 +37,9 @@ _NOTICES = {
     "its webhook endpoint was removed from the Stripe account.",
     "stripe-not-connected": "No Stripe account was connected: nothing changed.",
     "stripe-sync": "The sync of your Stripe invoices has started; its progress shows below.",
+    "stripe-issue-on": "Invoices you send from now on are also issued in your Stripe account.",
+    "stripe-issue-off": "Invoices you send from now on are issued in the portal only. Those already in Stripe stay "
+    "there and keep following the portal.",
     "stripe-disconnected-endpoint-left": "Stripe is disconnected. Customers can no longer pay this workspace's "
     "invoices by card. The webhook endpoint could not be removed at Stripe just now: delete it in Stripe's "
     "Dashboard (Developers → Webhooks).",
@@ -138,6 +142,16 @@ async def stripe_sync(request: AppRequest) -> Response:
         raise HTTPException(409, "Connect Stripe first: only a workspace's own account has invoices to sync.")
     start_sync(request.state["pool"], account)
     return _saved(request, "stripe-sync")
+
+
+@console_view(role="billing")
+async def stripe_issue_invoices(request: AppRequest) -> Response:
+    """The setting *Also issue invoices in Stripe* (it belongs to the connected account)."""
+    on = form_text(request).get("issue_invoices") == "on"
+    async with request.state["pool"].acquire() as conn:
+        if not await set_issue_invoices(conn, current_staff(request).workspace_id, on):
+            raise HTTPException(409, "Connect Stripe first: invoices are issued in the workspace's own account.")
+    return _saved(request, "stripe-issue-on" if on else "stripe-issue-off")
 
 
 @console_view(role="billing")
