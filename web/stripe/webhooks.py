@@ -8,7 +8,7 @@ event id included, so Stripe's retry applies it again later.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +34,8 @@ class StripeEvent:
     type: str
     created_at: datetime
     object: dict[str, Any]  # data.object: the intent, charge or invoice the event is about
+    # What the type's read step (READS) got from Stripe before the transaction opened; None without one.
+    read: Any = None
 
     @classmethod
     def from_payload(cls, payload: Any) -> StripeEvent:
@@ -82,12 +84,22 @@ def dict_field(obj: dict[str, Any], name: str) -> dict[str, Any]:
 # A handler runs inside the event's transaction and says what happened ("applied", "no change", ...). It is
 # given the account whose endpoint verified the event, and touches only that account's rows of that workspace.
 EventHandler = Callable[[Connection, StripeAccount, StripeEvent], Awaitable[str]]
+# A type may read from Stripe first, with no transaction open and no connection held while Stripe answers (a slow
+# Stripe must not hold row locks or pool connections); its handler finds the answer in `event.read`.
+EventRead = Callable[[asyncpg.Pool, StripeAccount, StripeEvent], Awaitable[Any]]
 
 
 async def apply_event(
-    pool: asyncpg.Pool, account: StripeAccount, event: StripeEvent, handlers: Mapping[str, EventHandler]
+    pool: asyncpg.Pool,
+    account: StripeAccount,
+    event: StripeEvent,
+    handlers: Mapping[str, EventHandler],
+    reads: Mapping[str, EventRead] | None = None,
 ) -> str:
     """Apply one event verified with `account`'s signing secret; return what happened (for logs and tests)."""
+    read = (reads or {}).get(event.type)
+    if read is not None:
+        event = replace(event, read=await read(pool, account, event))
     async with pool.acquire() as conn, conn.transaction():
         if not await record_stripe_event(conn, event.id, event.type, account.workspace_id):
             return "duplicate"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -22,7 +23,7 @@ from web.payments.ledger import EVENT_HANDLERS
 from web.stripe.accounts import StripeAccount
 from web.stripe.gateway import PaymentRefused, ProviderUnavailable
 from web.stripe.invoices import retrieve_customer, retrieve_invoice
-from web.stripe.webhooks import EventHandler, StripeEvent, text_field
+from web.stripe.webhooks import EventHandler, EventRead, StripeEvent, text_field
 from web.stripe_mirror.state import follow
 from web.stripe_sync.copy import NotCopyable, copy_of, customer_details
 
@@ -62,24 +63,40 @@ async def sync_invoice(pool: asyncpg.Pool, account: StripeAccount, stripe_invoic
         return await keep(conn, account, invoice)
 
 
-async def _invoice_event(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
+@dataclass(frozen=True, slots=True)
+class InvoiceRead:
+    """An invoice event's read step: the invoice as Stripe has it now (None: not at Stripe, a deleted draft), or
+    why Stripe would not show it."""
+
+    invoice: dict[str, Any] | None
+    refused: str = ""
+
+
+async def _read_invoice(pool: asyncpg.Pool, account: StripeAccount, event: StripeEvent) -> InvoiceRead | None:
     if account.workspace_id is None:
-        return NO_WORKSPACE
+        return None
     try:
-        # Before any lock is taken (only this event's own row is written yet).
-        invoice = await retrieve_invoice(account.gateway, text_field(event.object, "id"))
+        return InvoiceRead(await retrieve_invoice(account.gateway, text_field(event.object, "id")))
     except PaymentRefused as refused:
         # The key was rolled or lacks a permission: retrying cannot help; the reconciliation catches up once the
         # workspace connects again. (Stripe unreachable raises on: 503, and Stripe sends the event again.)
         log.warning("stripe invoice %s not read: %s", event.object.get("id"), refused)
-        return f"not copied: Stripe refused to show it ({refused})"
-    if invoice is None:
+        return InvoiceRead(None, str(refused))
+
+
+async def _invoice_event(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
+    read: InvoiceRead | None = event.read
+    if account.workspace_id is None or read is None:
+        return NO_WORKSPACE
+    if read.refused:
+        return f"not copied: Stripe refused to show it ({read.refused})"
+    if read.invoice is None:
         return "not at Stripe"  # a deleted draft: it never appears
     try:
-        return await keep(conn, account, invoice)
+        return await keep(conn, account, read.invoice)
     except (NotCopyable, LookupError) as refused:  # LookupError: another workspace on the same account holds it
         # Retrying cannot change it: recorded (the event id stays) and logged for a person.
-        log.warning("stripe invoice %s not copied: %s", invoice.get("id"), refused)
+        log.warning("stripe invoice %s not copied: %s", read.invoice.get("id"), refused)
         return f"not copied: {refused}"
 
 
@@ -102,13 +119,15 @@ INVOICE_EVENT_HANDLERS: dict[str, EventHandler] = dict.fromkeys(_INVOICE_EVENTS,
 INVOICE_EVENT_HANDLERS["customer.updated"] = _customer_updated
 
 
-async def _invoice_paid_by(conn: Connection, account: StripeAccount, event: StripeEvent) -> dict[str, Any] | None:
-    """The Stripe invoice a payment event's intent pays, as Stripe has it now (None: none, or Stripe would not
-    say: the payment is applied all the same, and Stripe's own invoice event brings the copy up to date)."""
+async def _invoice_paid_by(pool: asyncpg.Pool, account: StripeAccount, event: StripeEvent) -> dict[str, Any] | None:
+    """A payment event's read step: the Stripe invoice its intent pays, as Stripe has it now (None: none, or Stripe
+    would not say: the payment is applied all the same, and Stripe's own invoice event brings the copy up to
+    date)."""
     intent_id = event.object.get("id") if event.type.startswith("payment_intent.") else None
     if account.workspace_id is None or not isinstance(intent_id, str):
         return None
-    stripe_invoice_id = await select_stripe_invoice_of_intent(conn, intent_id)
+    async with pool.acquire() as conn:
+        stripe_invoice_id = await select_stripe_invoice_of_intent(conn, intent_id)
     if stripe_invoice_id is None:
         return None
     try:
@@ -123,18 +142,21 @@ def _then_its_invoice(apply_payment: EventHandler) -> EventHandler:
     Stripe's new amount remaining without waiting for Stripe's own invoice event (which then finds it unchanged)."""
 
     async def apply(conn: Connection, account: StripeAccount, event: StripeEvent) -> str:
-        invoice = await _invoice_paid_by(conn, account, event)  # read before the payment locks anything
         outcome = await apply_payment(conn, account, event)
-        if invoice is not None:
+        if event.read is not None:
             with contextlib.suppress(NotCopyable, LookupError):
-                await keep(conn, account, invoice)
+                await keep(conn, account, event.read)
         return outcome
 
     return apply
 
 
-# Every event a workspace's endpoint asks Stripe for, and how each is applied.
+# Every event a workspace's endpoint asks Stripe for, and how each is applied; what some read from Stripe first.
 HANDLED_EVENTS: dict[str, EventHandler] = {
     **{kind: _then_its_invoice(handler) for kind, handler in EVENT_HANDLERS.items()},
     **INVOICE_EVENT_HANDLERS,
+}
+EVENT_READS: dict[str, EventRead] = {
+    **dict.fromkeys(EVENT_HANDLERS, _invoice_paid_by),
+    **dict.fromkeys(_INVOICE_EVENTS, _read_invoice),
 }

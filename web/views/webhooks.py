@@ -14,7 +14,7 @@ from web.state import AppRequest
 from web.stripe.accounts import StripeAccount
 from web.stripe.gateway import InvalidWebhook, ProviderUnavailable, StripeGateway
 from web.stripe.webhooks import MalformedEvent, StripeEvent, apply_event
-from web.stripe_sync.events import HANDLED_EVENTS
+from web.stripe_sync.events import EVENT_READS, HANDLED_EVENTS
 
 log = logging.getLogger(__name__)
 # Stripe events are a few KB; anything far larger is not from Stripe.
@@ -47,7 +47,8 @@ async def _receive(request: AppRequest, account: StripeAccount) -> JSONResponse:
     except InvalidWebhook:
         return JSONResponse({"error": "Invalid signature."}, status_code=400)
     try:
-        outcome = await apply_event(request.state["pool"], account, StripeEvent.from_payload(event), HANDLED_EVENTS)
+        payload = StripeEvent.from_payload(event)
+        outcome = await apply_event(request.state["pool"], account, payload, HANDLED_EVENTS, EVENT_READS)
     except MalformedEvent as malformed:
         # Rolled back whole (the event id too): a corrected resend is applied.
         log.warning("stripe event refused: %s", malformed)
