@@ -9,8 +9,11 @@ from typing import Any
 
 from db.rows import Connection, columns, row_to, rows_to
 
-# How long a worker holds a step it took before another process may take it (a crashed worker's step returns).
-LEASE = timedelta(minutes=2)
+# How long a worker holds a step it took before another process may take it (a crashed worker's step returns):
+# far beyond the longest step (an invoice of hundreds of lines is hundreds of Stripe calls, each with its timeout).
+LEASE = timedelta(minutes=15)
+# A step that failed in an unexpected way this often stops for a person, instead of being retried forever.
+MAX_UNEXPECTED = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class MirrorTask:
     payment_id: int | None
     attempts: int
     next_attempt_at: datetime
+    taken_at: datetime | None
     last_error: str
     stuck: bool
     created_at: datetime
@@ -139,31 +143,37 @@ async def select_customer_stripe_id(conn: Connection, customer_id: int) -> str |
 
 
 async def select_waiting_invoices(conn: Connection, limit: int) -> list[int]:
-    """Invoices whose first unfinished step is due now (not stuck, not taken by a worker, not waiting to retry)."""
+    """Invoices whose first unfinished step is due now (not stuck, not running, not waiting to be retried)."""
     records = await conn.fetch(
         """
         SELECT invoice_id FROM (
-            SELECT DISTINCT ON (invoice_id) invoice_id, stuck, next_attempt_at
+            SELECT DISTINCT ON (invoice_id) invoice_id, stuck, next_attempt_at, taken_at
             FROM stripe_mirror_tasks WHERE done_at IS NULL ORDER BY invoice_id, id
         ) first
-        WHERE NOT stuck AND next_attempt_at <= now() ORDER BY next_attempt_at LIMIT $1
+        WHERE NOT stuck AND next_attempt_at <= now() AND (taken_at IS NULL OR taken_at < now() - $2::interval)
+        ORDER BY next_attempt_at LIMIT $1
         """,
-        limit,
-    )
+        limit, LEASE,
+    )  # fmt: skip
     return [record["invoice_id"] for record in records]
 
 
 async def take_next_task(conn: Connection, invoice_id: int) -> MirrorTask | None:
-    """The invoice's first unfinished step, if it is due: taken (its lease moved ahead, its attempt counted) so no
-    other worker takes it meanwhile. None when it is stuck, leased, waiting to be retried, or there is none."""
+    """The invoice's first unfinished step, if it is due: taken (leased, its attempt counted) so no other worker
+    takes it meanwhile. None when it is stuck, running, waiting to be retried, or there is none. The invoice's
+    mirror row is locked for the choice, so two workers at once never take two of its steps out of order."""
     record = await conn.fetchrow(
         f"""
-        WITH first AS (
-            SELECT id FROM stripe_mirror_tasks WHERE invoice_id = $1 AND done_at IS NULL ORDER BY id LIMIT 1
-            FOR UPDATE SKIP LOCKED
+        WITH mirror AS (
+            SELECT invoice_id FROM stripe_mirrors WHERE invoice_id = $1 FOR NO KEY UPDATE SKIP LOCKED
+        ), first AS (
+            SELECT t.id FROM stripe_mirror_tasks t JOIN mirror USING (invoice_id)
+            WHERE t.done_at IS NULL ORDER BY t.id LIMIT 1
         )
-        UPDATE stripe_mirror_tasks t SET next_attempt_at = now() + $2::interval, attempts = attempts + 1
-        FROM first WHERE t.id = first.id AND NOT t.stuck AND t.next_attempt_at <= now()
+        UPDATE stripe_mirror_tasks t SET taken_at = now(), attempts = attempts + 1
+        FROM first
+        WHERE t.id = first.id AND NOT t.stuck AND t.next_attempt_at <= now()
+          AND (t.taken_at IS NULL OR t.taken_at < now() - $2::interval)
         RETURNING {", ".join("t." + name for name in TASK_COLUMNS.split(", "))}
         """,
         invoice_id, LEASE,
@@ -171,31 +181,57 @@ async def take_next_task(conn: Connection, invoice_id: int) -> MirrorTask | None
     return row_to(MirrorTask, record)
 
 
-async def finish_task(conn: Connection, task_id: int) -> None:
-    await conn.execute("UPDATE stripe_mirror_tasks SET done_at = now(), last_error = '' WHERE id = $1", task_id)
+async def finish_task(conn: Connection, task: MirrorTask) -> bool:
+    """False when the lease was lost (the step ran past it and another worker took it again)."""
+    done = await conn.fetchval(
+        """
+        UPDATE stripe_mirror_tasks SET done_at = now(), last_error = '', taken_at = NULL
+        WHERE id = $1 AND taken_at = $2 RETURNING true
+        """,
+        task.id, task.taken_at,
+    )  # fmt: skip
+    return bool(done)
 
 
-async def fail_task(conn: Connection, task_id: int, error: str, *, retry_in: timedelta | None) -> None:
+async def fail_task(conn: Connection, task: MirrorTask, error: str, *, retry_in: timedelta | None) -> None:
     """Retried after `retry_in` (Stripe unreachable); None: stuck until a person asks again (Stripe refused)."""
     await conn.execute(
         """
         UPDATE stripe_mirror_tasks
-        SET last_error = $2, stuck = $3::interval IS NULL, next_attempt_at = now() + coalesce($3::interval, '0')
-        WHERE id = $1
+        SET last_error = $3, stuck = $4::interval IS NULL, next_attempt_at = now() + coalesce($4::interval, '0'),
+            taken_at = NULL
+        WHERE id = $1 AND taken_at = $2
         """,
-        task_id, error[:1000], retry_in,
+        task.id, task.taken_at, error[:1000], retry_in,
     )  # fmt: skip
 
 
 async def retry_now(conn: Connection, invoice_id: int) -> bool:
-    """The console's Retry now: the invoice's unfinished steps are due at once; False when none is unfinished."""
+    """The console's Retry now: the invoice's stopped or waiting steps are due at once (a running one is left to
+    its worker); False when none waits."""
     changed = await conn.fetchval(
         """
         UPDATE stripe_mirror_tasks SET stuck = false, next_attempt_at = now()
+        WHERE invoice_id = $1 AND done_at IS NULL AND (taken_at IS NULL OR taken_at < now() - $2::interval)
+          AND (stuck OR next_attempt_at > now())
+        RETURNING true
+        """,
+        invoice_id, LEASE,
+    )  # fmt: skip
+    return bool(changed)
+
+
+async def give_up_steps(conn: Connection, invoice_id: int, by: str) -> bool:
+    """The console's Stop trying: the invoice's unfinished steps end without reaching Stripe (the account was
+    disconnected for good, or the step was done by hand in Stripe). False when none is unfinished."""
+    changed = await conn.fetchval(
+        """
+        UPDATE stripe_mirror_tasks SET done_at = now(), stuck = false, taken_at = NULL,
+                                       last_error = left('Given up by ' || $2 || ': ' || last_error, 1000)
         WHERE invoice_id = $1 AND done_at IS NULL RETURNING true
         """,
-        invoice_id,
-    )
+        invoice_id, by,
+    )  # fmt: skip
     return bool(changed)
 
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from db.rows import init_connection
+from db.stripe_mirrors import retry_now, take_next_task
 from tests import factories
 from tests.conftest import AppVariant, asgi_client
 from tests.console import sign_in
@@ -33,9 +34,11 @@ from web.stripe.accounts import StripeAccounts
 from web.stripe_mirror.worker import run_waiting
 
 # Two 0.03 lines at 19 %: Stripe's per-line rounding would make 0.01 + 0.01 of VAT, the document's per-rate
-# rounding 0.01 (19 % of 0.06); half an hour makes a quantity Stripe cannot hold as an integer.
+# rounding 0.01 (19 % of 0.06); half an hour makes a quantity Stripe cannot hold as an integer; 20 % is
+# Decimal("2E+1") once normalized.
 LINES = [("Design", "10", "85.00", "19"), ("Small part", "1", "0.03", "19"), ("Small part", "1", "0.03", "19"),
-         ("Workshop", "0.5", "1200,50", "19"), ("Hosting", "1", "20", "7")]  # fmt: skip
+         ("Workshop", "0.5", "1200,50", "19"), ("Hosting", "1", "20", "7"),
+         ("Licence", "2", "15.00", "20")]  # fmt: skip
 
 
 @pytest.fixture
@@ -120,6 +123,10 @@ async def test_a_sent_invoice_is_issued_in_stripe_with_our_number_lines_and_vat_
     for group in totals.tax_groups:
         of_rate = [line for line, r in zip(stripe_lines, lines, strict=True) if r["tax_rate"].normalize() == group.rate]
         assert sum(line.taxes[0].amount for line in of_rate) == group.tax
+    rate = await asyncio.to_thread(
+        sdk(stripe_base, north).v1.tax_rates.retrieve, stripe_lines[5].taxes[0].tax_rate_details.tax_rate
+    )
+    assert Decimal(str(rate.percentage)) == 20  # sent as "20", never "2E+1"
     customer = await asyncio.to_thread(sdk(stripe_base, north).v1.customers.retrieve, found.customer)
     assert customer.email == "ap@customer.example" and customer.name == "Customer SARL"
 
@@ -318,3 +325,58 @@ async def test_the_setting_needs_a_connected_account(teams: tuple[Team, Team]) -
         "/console/settings/stripe/issue-invoices", data={"csrf": north.csrf, "issue_invoices": "on"}
     )
     assert answer.status_code == 409 and "Connect Stripe first" in answer.text
+
+
+async def test_two_workers_never_take_an_invoices_steps_out_of_order_and_retry_leaves_a_running_step(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, settings: Settings
+) -> None:
+    north, _ = teams
+    await issuing_in_stripe(north, conn)
+    await conn.execute("UPDATE stripe_connections SET issue_invoices = false WHERE workspace_id = $1", north.ws.id)
+    invoice_id = await send(north.console, north.csrf, LINES[:1])
+    await conn.execute(
+        "INSERT INTO stripe_mirrors (invoice_id, workspace_id, account_id) VALUES ($1, $2, $3)",
+        invoice_id, north.ws.id, north.stripe["id"],
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO stripe_mirror_tasks (invoice_id, kind) VALUES ($1, 'issue'), ($1, 'void')", invoice_id
+    )
+    first = await asyncpg.connect(settings.database_url)
+    second = await asyncpg.connect(settings.database_url)
+    await init_connection(first)
+    await init_connection(second)
+    try:
+        async with first.transaction():
+            taken = await take_next_task(first, invoice_id)
+            assert taken is not None and taken.kind == "issue"
+            assert await take_next_task(second, invoice_id) is None  # not the void behind it
+        assert await take_next_task(second, invoice_id) is None  # the issue is running (leased)
+        assert not await retry_now(second, invoice_id)  # a running step is its worker's
+        assert await second.fetchval("SELECT attempts FROM stripe_mirror_tasks WHERE id = $1", taken.id) == 1
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_payment_stripe_cannot_take_stops_with_the_reason_and_can_be_given_up(
+    teams: tuple[Team, Team], conn: asyncpg.Connection, stripe_base: str
+) -> None:
+    """The customer paid on Stripe's own page, then billing records a bank transfer too: Stripe's invoice is paid,
+    so the transfer cannot go there. It stops with that reason (never marked done in silence)."""
+    north, _ = teams
+    await issuing_in_stripe(north, conn)
+    invoice_id = await send(north.console, north.csrf, [("Design", "1", "100.00", "19")])
+    found = await in_stripe(stripe_base, north, conn, invoice_id)
+    await asyncio.to_thread(sdk(stripe_base, north).v1.invoices.pay, found.id, {"paid_out_of_band": True})
+    recorded = await north.console.post(
+        f"/console/invoices/{invoice_id}/payments",
+        data={"csrf": north.csrf, "amount": "119.00", "method": "bank_transfer", "reference": "SEPA 7"},
+    )
+    assert recorded.status_code == 303
+    step = await conn.fetchrow("SELECT stuck, last_error FROM stripe_mirror_tasks WHERE kind = 'payment'")
+    assert step["stuck"] and "is paid in Stripe" in step["last_error"]
+    given_up = await north.console.post(f"/console/invoices/{invoice_id}/stripe/give-up", data={"csrf": north.csrf})
+    assert given_up.status_code == 303 and given_up.headers["location"].endswith("done=stripe_given_up")
+    assert await conn.fetchval("SELECT count(*) FROM stripe_mirror_tasks WHERE done_at IS NULL") == 0
+    page = await north.console.get(f"/console/invoices/{invoice_id}")
+    assert "Stripe steps given up" in page.text and "Waiting for Stripe" not in page.text

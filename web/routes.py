@@ -206,6 +206,7 @@ def _invoice_action_routes() -> list[BaseRoute]:
         "/payments": invoice_actions.payment_record,
         "/resend": invoice_actions.link_resend,
         "/stripe/retry": invoice_actions.stripe_retry,
+        "/stripe/give-up": invoice_actions.stripe_give_up,
         "/links/new": access.link_replace,
         "/links/{link_id:id}/expiry": access.link_expiry,
         "/links/{link_id:id}/revoke": access.link_revoke,

@@ -34,8 +34,10 @@ CREATE TABLE stripe_mirror_tasks (
     payment_id      bigint REFERENCES payments (id),
     CHECK ((kind = 'payment') = (payment_id IS NOT NULL)),
     attempts        integer NOT NULL DEFAULT 0,
-    -- Also a lease: a worker that takes the step moves it ahead first, so another process does not take it too.
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    -- The lease of the worker running the step (NULL: none runs it): another process leaves it alone until it
+    -- ends, and a worker whose lease ran out (and was taken again) cannot record the step's end.
+    taken_at        timestamptz,
     last_error      text NOT NULL DEFAULT '' CHECK (length(last_error) <= 1000),
     -- Stripe refused the step (not unreachable): retrying cannot help until a person acts (console: Retry now).
     stuck           boolean NOT NULL DEFAULT false,

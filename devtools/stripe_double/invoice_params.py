@@ -7,11 +7,14 @@ named in errors as Stripe names them (`tax_amounts[0][amount]`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .invoice_common import JSON, get, invalid
+
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 class Params:
@@ -100,6 +103,9 @@ class Params:
         value = self.data.get(name) if value is None else value
         if value is None or value == "":
             return None
+        # Stripe's decimal strings are plain digits with an optional fraction: no exponent ("2E+1"), no "NaN".
+        if not _PLAIN_DECIMAL.fullmatch(str(value)):
+            raise invalid(f"Invalid decimal: {value}", param=self.name(name))
         try:
             number = Decimal(str(value))
         except InvalidOperation:

@@ -26,10 +26,10 @@ async def _call(request: Awaitable[Any]) -> dict[str, Any]:
     return found
 
 
-async def existing_customer(gateway: StripeGateway, customer_id: str) -> str | None:
-    """The id when the account still has that customer (not deleted)."""
+async def existing_customer(gateway: StripeGateway, customer_id: str) -> dict[str, Any] | None:
+    """The customer when the account still has it (not deleted)."""
     customer = await retrieve_customer(gateway, customer_id)
-    return None if customer is None or customer.get("deleted") else str(customer["id"])
+    return None if customer is None or customer.get("deleted") else customer
 
 
 async def create_customer(gateway: StripeGateway, params: dict[str, Any], *, key: str) -> str:

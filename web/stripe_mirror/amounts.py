@@ -10,11 +10,12 @@ rate itself travels in `tax_rate_data`, so Stripe's invoice still names 19 % on 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from db.invoices import InvoiceLine
-from web.invoices.totals import Totals
+from web.invoices.money import get_currency
+from web.invoices.totals import Totals, round_to_step
 
 TAX_NAME = "VAT"
 
@@ -29,7 +30,7 @@ class StripeLine:
 
 
 def stripe_lines(lines: list[InvoiceLine], totals: Totals, currency: str) -> list[StripeLine]:
-    taxes = spread_taxes(lines, totals)
+    taxes = spread_taxes(lines, totals, currency)
     made = []
     for line, net, tax in zip(lines, totals.line_nets, taxes, strict=True):
         made.append(StripeLine(line.id, _item(line, net, currency), net, tax, line.tax_rate.normalize()))
@@ -51,20 +52,22 @@ def _item(line: InvoiceLine, net: int, currency: str) -> dict[str, Any]:
     return {**item, "amount": net, "description": f"{line.description} ({quantity:f} × {line.unit_price})"[:5000]}
 
 
-def spread_taxes(lines: list[InvoiceLine], totals: Totals) -> list[int]:
-    """Each line's share of its rate's VAT: rounded on its own, then the rounding rest goes to the rate's largest
-    line, so the lines of a rate add up to exactly the VAT the document shows for it."""
-    shares = [
-        int((Decimal(net) * line.tax_rate / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-        for line, net in zip(lines, totals.line_nets, strict=True)
-    ]
+def spread_taxes(lines: list[InvoiceLine], totals: Totals, currency: str) -> list[int]:
+    """Each line's share of its rate's VAT, so the lines of a rate add up to exactly the VAT the document shows for
+    it: each share rounded on its own (to the currency's step), then the rounding rest handed out one step at a
+    time to the lines whose shares were rounded furthest the other way (so no share takes the wrong sign)."""
+    step = get_currency(currency).rounding_step
+    exact = [Decimal(net) * line.tax_rate / 100 for line, net in zip(lines, totals.line_nets, strict=True)]
+    shares = [round_to_step(value, step) for value in exact]
     for group in totals.tax_groups:
         members = [index for index, line in enumerate(lines) if line.tax_rate.normalize() == group.rate]
-        if not members:
-            continue
         rest = group.tax - sum(shares[index] for index in members)
-        largest = max(members, key=lambda index: abs(totals.line_nets[index]))
-        shares[largest] += rest
+        if not members or rest == 0:
+            continue
+        direction = 1 if rest > 0 else -1
+        order = sorted(members, key=lambda index: (exact[index] - shares[index]) * direction, reverse=True)
+        for turn in range(abs(rest) // step):
+            shares[order[turn % len(order)]] += direction * step
     return shares
 
 
@@ -74,7 +77,8 @@ def tax_amounts(line: StripeLine) -> list[dict[str, Any]]:
         {
             "amount": line.tax,
             "taxable_amount": line.net,
-            "tax_rate_data": {"display_name": TAX_NAME, "percentage": str(line.rate), "inclusive": False},
+            # Plain digits: str(Decimal("2E+1")) would send "2E+1" for 20 %.
+            "tax_rate_data": {"display_name": TAX_NAME, "percentage": format(line.rate, "f"), "inclusive": False},
         }
     ]
 

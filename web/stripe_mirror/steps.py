@@ -67,19 +67,47 @@ async def _issue(pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirro
         assert invoice is not None and invoice.number is not None
         lines = await select_invoice_lines(conn, invoice.id)
         known_customer = await select_customer_stripe_id(conn, invoice.customer_id)
+    totals = compute_totals(lines, invoice.currency)
     customer_id = mirror.stripe_customer_id or await _customer(pool, gateway, mirror, invoice, known_customer)
     found = await _draft(pool, gateway, mirror, invoice, customer_id)
-    if found["status"] != "draft":
-        return found  # finalized before a failure lost the answer
-    return await _fill_and_finalize(gateway, found, invoice, lines, customer_id)
+    if found["status"] == "draft":
+        found = await _fill_and_finalize(gateway, found, invoice, lines, customer_id)
+    _same_as_ours(found, invoice, totals.total)
+    return found
+
+
+def _same_as_ours(found: dict[str, Any], invoice: Invoice, total: int) -> None:
+    """A finalized Stripe invoice stands for ours only with our number and total, and nothing taken off what is due
+    (a credit balance Stripe applied at finalization, Stripe's minimum charge)."""
+    stripe_id, status = found.get("id"), found.get("status")
+    if status == "void":
+        return  # voided in Stripe before a lost answer reached us: the void step follows, or it stands as it is
+    if found.get("number") != invoice.number or int(found.get("total") or 0) != total:
+        raise MirrorRefused(
+            f"Stripe's invoice {stripe_id} ({found.get('number')}, total {found.get('total')}) does not match the "
+            f"invoice ({invoice.number}, total {total}). Void it in Stripe, then retry."
+        )
+    if status == "open" and int(found.get("amount_due") or 0) != total:
+        raise MirrorRefused(
+            f"Stripe took {total - int(found.get('amount_due') or 0)} off what is due on {stripe_id} when it finalized "
+            "it (the customer's credit balance in Stripe). Settle that in Stripe; payments made here go on being "
+            "recorded there."
+        )
 
 
 async def _customer(
     pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirror, invoice: Invoice, known: str | None
 ) -> str:
     """The customer's Stripe id in this account: the one it has (imported, or made for an earlier invoice), else a
-    new customer made from the invoice's buyer."""
-    customer_id = None if known is None else await issuing.existing_customer(gateway, known)
+    new customer made from the invoice's buyer. One with a credit balance is refused: Stripe would apply it to this
+    invoice, and the customer would owe less there than here."""
+    existing = None if known is None else await issuing.existing_customer(gateway, known)
+    if existing is not None and int(existing.get("balance") or 0) != 0:
+        raise MirrorRefused(
+            f"The customer {existing['id']} has a balance of {existing.get('balance')} in Stripe, which Stripe would "
+            "apply to this invoice. Settle the balance in Stripe, then retry."
+        )
+    customer_id = None if existing is None else str(existing["id"])
     if customer_id is None:
         buyer = invoice.buyer_snapshot or {}
         address = [part.strip() for part in str(buyer.get("address") or "").splitlines() if part.strip()]
@@ -101,8 +129,12 @@ async def _customer(
 async def _draft(
     pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirror, invoice: Invoice, customer_id: str
 ) -> dict[str, Any]:
+    """The Stripe invoice: the one saved (unless deleted in Stripe meanwhile), else the one a lost answer made
+    (found by our id in its metadata), else a new draft."""
     if mirror.stripe_invoice_id is not None:
-        return await _issued(gateway, mirror)
+        saved = await retrieve_invoice(gateway, mirror.stripe_invoice_id)
+        if saved is not None:
+            return saved
     found = await issuing.find_invoice_by_metadata(gateway, customer_id, PORTAL_ID, str(invoice.id))
     if found is None:
         assert invoice.due_date is not None
@@ -120,15 +152,13 @@ async def _draft(
         }
         if invoice.notes:
             params["description"] = invoice.notes[:1500]
-        found = await issuing.create_invoice(gateway, params, key=f"portal-{mirror.account_id}-invoice-{invoice.id}")
+        key = f"portal-{mirror.account_id}-invoice-{invoice.id}-{mirror.stripe_invoice_id or 'first'}"
+        found = await issuing.create_invoice(gateway, params, key=key)
     elif found.get("status") == "draft" and found.get("number") != invoice.number:
         await issuing.update_invoice(gateway, str(found["id"]), {"number": invoice.number})
     async with pool.acquire() as conn:
         await save_stripe_ids(conn, mirror.invoice_id, stripe_invoice_id=str(found["id"]))
-    whole = await retrieve_invoice(gateway, str(found["id"]))
-    if whole is None:
-        raise MirrorRefused("Stripe lost the invoice it had just made; retry.")
-    return whole
+    return await _issued_by_id(gateway, str(found["id"]))
 
 
 async def _fill_and_finalize(
@@ -145,7 +175,9 @@ async def _fill_and_finalize(
     draft = await _issued_by_id(gateway, stripe_id)
     present = _by_portal_line(draft)
     for line in wanted:
-        stripe_line = present[str(line.line_id)]
+        stripe_line = present.get(str(line.line_id))
+        if stripe_line is None:
+            raise MirrorRefused(f"A line of Stripe's draft {stripe_id} lost the portal's line id; delete the draft.")
         if not line_taxes_match(stripe_line, line):
             await issuing.set_line_taxes(gateway, stripe_id, str(stripe_line["id"]), tax_amounts(line))
     draft = await _issued_by_id(gateway, stripe_id)
@@ -189,8 +221,13 @@ async def _payment(
         payment = await select_payment(conn, payment_id)
     assert payment is not None
     stripe_id = str(stripe_invoice["id"])
-    if stripe_invoice["status"] not in ("open", "uncollectible") or await _attached(gateway, stripe_id, payment):
-        return stripe_invoice  # paid or void there already, or this payment is on it
+    if await _attached(gateway, stripe_id, payment):
+        return stripe_invoice  # a lost answer attached it already
+    if stripe_invoice["status"] not in ("open", "uncollectible"):
+        raise MirrorRefused(
+            f"The invoice is {stripe_invoice['status']} in Stripe, so this payment of {payment.amount} could not be "
+            "recorded there. Record or refund it in Stripe's Dashboard, then stop trying here."
+        )
     if payment.stripe_payment_intent_id and payment.stripe_account_id == mirror.account_id:
         # Paid by card through the portal, in this same account: the PaymentIntent itself pays the Stripe invoice,
         # so Stripe's receipts and reports show the card payment.

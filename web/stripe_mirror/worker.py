@@ -16,6 +16,7 @@ from datetime import timedelta
 import asyncpg
 
 from db.stripe_mirrors import (
+    MAX_UNEXPECTED,
     MirrorTask,
     fail_task,
     finish_task,
@@ -72,16 +73,22 @@ async def _run(pool: asyncpg.Pool, accounts: StripeAccounts, task: MirrorTask) -
         return await _failed(pool, task, "Stripe did not answer; retried automatically.", retry_delay(task.attempts))
     except Exception:
         log.exception("invoice %s: Stripe step %s failed", task.invoice_id, task.kind)
+        if task.attempts >= MAX_UNEXPECTED:  # a bug, not an outage: retrying on its own will not mend it
+            return await _failed(pool, task, "Failed in an unexpected way several times; see the logs.", None)
         return await _failed(pool, task, "An unexpected error; retried automatically.", retry_delay(task.attempts))
     async with pool.acquire() as conn, conn.transaction():
+        if not await finish_task(conn, task):
+            log.warning(
+                "invoice %s: Stripe step %s outran its lease; its new taker records it", task.invoice_id, task.kind
+            )
+            return False
         await save_stripe_state(conn, task.invoice_id, stripe_state(answer))
-        await finish_task(conn, task.id)
     return True
 
 
 async def _failed(pool: asyncpg.Pool, task: MirrorTask, error: str, retry_in: timedelta | None) -> bool:
     async with pool.acquire() as conn:
-        await fail_task(conn, task.id, error, retry_in=retry_in)
+        await fail_task(conn, task, error, retry_in=retry_in)
     return False
 
 

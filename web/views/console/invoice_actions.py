@@ -7,8 +7,9 @@ from starlette.background import BackgroundTask, BackgroundTasks
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from db.activity import insert_activity
 from db.invoices import Invoice
-from db.stripe_mirrors import retry_now
+from db.stripe_mirrors import give_up_steps, retry_now
 from web.console import actions, console_texts
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
@@ -101,6 +102,19 @@ async def stripe_retry(request: AppRequest) -> Response:
         invoice = await locked_invoice(conn, request)
         waiting = await retry_now(conn, invoice.id)
     return _with_stripe_steps(request, done(request, invoice, "stripe_retry" if waiting else "unchanged"), invoice)
+
+
+@console_view(role="billing")
+async def stripe_give_up(request: AppRequest) -> Response:
+    """Stop trying: the invoice's waiting Stripe steps end without reaching Stripe (done there by hand, or the
+    account is gone for good). Logged in the invoice's activity."""
+    by = current_staff(request).email
+    async with request.state["pool"].acquire() as conn, conn.transaction():
+        invoice = await locked_invoice(conn, request)
+        gave_up = await give_up_steps(conn, invoice.id, by)
+        if gave_up:
+            await insert_activity(conn, invoice.id, "stripe_steps_given_up", {"by": by})
+    return done(request, invoice, "stripe_given_up" if gave_up else "unchanged")
 
 
 def _with_stripe_steps(request: AppRequest, response: Response, invoice: Invoice) -> Response:
