@@ -15,6 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
+from db.invoices import InvoiceLine
 from db.rows import init_connection
 from db.stripe_mirrors import retry_now, take_next_task
 from tests import factories
@@ -31,6 +32,7 @@ from tests.test_stripe_workspaces import teams as teams  # the fixture
 from web.invoices.totals import compute_totals
 from web.settings import Settings
 from web.stripe.accounts import StripeAccounts
+from web.stripe_mirror.amounts import spread_taxes
 from web.stripe_mirror.worker import run_waiting
 
 # Two 0.03 lines at 19 %: Stripe's per-line rounding would make 0.01 + 0.01 of VAT, the document's per-rate
@@ -380,3 +382,15 @@ async def test_a_payment_stripe_cannot_take_stops_with_the_reason_and_can_be_giv
     assert await conn.fetchval("SELECT count(*) FROM stripe_mirror_tasks WHERE done_at IS NULL") == 0
     page = await north.console.get(f"/console/invoices/{invoice_id}")
     assert "Stripe steps given up" in page.text and "Waiting for Stripe" not in page.text
+
+
+def test_each_rates_vat_is_spread_without_flipping_a_sign_and_in_the_currencys_steps() -> None:
+    six_cents = [InvoiceLine(i, 1, i, "Part", Decimal(1), 1, Decimal(50)) for i in range(6)]
+    totals = compute_totals(six_cents, "EUR")
+    shares = spread_taxes(six_cents, totals, "EUR")
+    assert sum(shares) == totals.tax == 3 and min(shares) >= 0  # not [-2, 1, 1, 1, 1, 1]
+    kronur = [InvoiceLine(1, 1, 1, "A", Decimal(3), 3300, Decimal("24.5")),
+              InvoiceLine(2, 1, 2, "B", Decimal(1), 4400, Decimal("24.5"))]  # fmt: skip
+    totals = compute_totals(kronur, "ISK")
+    shares = spread_taxes(kronur, totals, "ISK")
+    assert sum(shares) == totals.tax and all(share % 100 == 0 for share in shares)
