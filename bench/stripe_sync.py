@@ -8,6 +8,9 @@
 3. Event to copy: for a paid invoice, the `invoice.paid` event applied the way the webhook does (retrieve the
    invoice from Stripe, copy it, one transaction, NOTIFY), against the bare retrieve alone.
    (Stripe's own delivery delay is not in it: the double waits about a second before sending an event.)
+4. Portal → Stripe: a sent five-line invoice issued in Stripe by the outbox's step (customer, draft, items, the
+   lines' tax amounts, checks, finalization, the mirror row), against the bare SDK sequence that makes the same
+   invoice (create, five items, finalize) with nothing else.
 
 Usage: .venv/bin/python -m bench.stripe_sync [--invoices N] [--quick]
 """
@@ -18,14 +21,18 @@ import argparse
 import asyncio
 import statistics
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import asyncpg
 import stripe
 
 from bench.portal import bench_database, prepare
+from db.customers import insert_customer
+from db.invoices import NewLine, insert_invoice, insert_invoice_lines, issue_invoice
 from db.rows import init_connection
 from db.stripe_connections import StripeConnection, save_stripe_connection
+from db.stripe_mirrors import queue_issue
 from db.workspaces import select_workspace_by_slug
 from web.dev.local_stripe import create_account, localstripe
 from web.secret_box import SecretBox
@@ -33,8 +40,9 @@ from web.settings import Settings
 from web.stripe.accounts import StripeAccounts
 from web.stripe.invoices import complete_invoice, list_invoices, retrieve_invoice
 from web.stripe.webhooks import StripeEvent, apply_event
+from web.stripe_mirror.worker import run_invoice
 from web.stripe_sync.backfill import backfill
-from web.stripe_sync.events import HANDLED_EVENTS
+from web.stripe_sync.events import EVENT_READS, HANDLED_EVENTS
 
 BENCH_DB = "invoice_portal_bench_sync"
 BOX = SecretBox("bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz")
@@ -115,7 +123,7 @@ async def run(url: str, base: str, count: int, events: int) -> None:
             retrieve_ms.append((time.perf_counter() - start) * 1000)
             event = StripeEvent(f"evt_bench_{invoice_id}", "invoice.paid", datetime.now(UTC), {"id": invoice_id})
             start = time.perf_counter()
-            outcome = await apply_event(pool, account, event, HANDLED_EVENTS)
+            outcome = await apply_event(pool, account, event, HANDLED_EVENTS, EVENT_READS)
             apply_ms.append((time.perf_counter() - start) * 1000)
             assert outcome == "updated", outcome
         print(f"event to copy ({events} invoice.paid events)")
@@ -127,8 +135,58 @@ async def run(url: str, base: str, count: int, events: int) -> None:
             p50, p95 = statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
             print(f"  {name:34s} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
         print(f"  ratio p50: {statistics.median(apply_ms) / statistics.median(retrieve_ms):5.2f}x the retrieve")
+        await issue_in_stripe(pool, accounts, client, workspace.id, account_json["id"], events)
     finally:
         await pool.close()
+
+
+FIVE_LINES = [NewLine(f"Item {n}", Decimal(n), 1999 + n, Decimal("19" if n % 2 else "7")) for n in range(1, 6)]
+
+
+async def issue_in_stripe(
+    pool: asyncpg.Pool, accounts: StripeAccounts, client: stripe.StripeClient, workspace_id: int, account_id: str,
+    count: int,
+) -> None:  # fmt: skip
+    bare_ms, step_ms = [], []
+    customer = (await asyncio.to_thread(client.v1.customers.create, {"name": "Bare"})).id
+    for _ in range(count):
+        start = time.perf_counter()
+        await asyncio.to_thread(_bare_invoice, client, customer)
+        bare_ms.append((time.perf_counter() - start) * 1000)
+    async with pool.acquire() as conn:
+        buyer = await insert_customer(conn, workspace_id=workspace_id, name="Initech", email="ap@initech.example")
+        invoice_ids = []
+        for _ in range(count):
+            draft = await insert_invoice(
+                conn, workspace_id=workspace_id, customer_id=buyer.id, currency="EUR", locale="en"
+            )
+            await insert_invoice_lines(conn, draft.id, FIVE_LINES)
+            today = date.today()
+            await issue_invoice(conn, draft.id, issue_date=today, due_date=today + timedelta(days=30))
+            await queue_issue(conn, draft.id, workspace_id, account_id)
+            invoice_ids.append(draft.id)
+    for invoice_id in invoice_ids:
+        start = time.perf_counter()
+        assert await run_invoice(pool, accounts, invoice_id) == 1
+        step_ms.append((time.perf_counter() - start) * 1000)
+    print(f"portal → Stripe ({count} five-line invoices)")
+    for name, samples in (("bare SDK sequence (no checks)", bare_ms), ("issue step (outbox, VAT, checks)", step_ms)):
+        ordered = sorted(samples)
+        p50, p95 = statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
+        print(f"  {name:34s} p50 {p50:7.2f} ms  p95 {p95:7.2f} ms")
+    print(f"  ratio p50: {statistics.median(step_ms) / statistics.median(bare_ms):5.2f}x the bare sequence")
+
+
+def _bare_invoice(client: stripe.StripeClient, customer: str) -> None:
+    draft = client.v1.invoices.create(
+        {"customer": customer, "collection_method": "send_invoice", "days_until_due": 30, "currency": "eur"}
+    )
+    for line in FIVE_LINES:
+        client.v1.invoice_items.create(
+            {"customer": customer, "invoice": draft.id, "quantity": int(line.quantity), "currency": "eur",
+             "unit_amount_decimal": str(line.unit_price), "description": line.description}
+        )  # fmt: skip
+    client.v1.invoices.finalize_invoice(draft.id)
 
 
 def main(argv: list[str] | None = None) -> None:

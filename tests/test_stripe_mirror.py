@@ -288,7 +288,10 @@ async def test_a_retry_after_a_lost_answer_finishes_the_same_stripe_invoice(
         "INSERT INTO stripe_mirrors (invoice_id, workspace_id, account_id, stripe_customer_id) VALUES ($1, $2, $3, $4)",
         invoice_id, north.ws.id, north.stripe["id"], customer.id,
     )  # fmt: skip
-    await conn.execute("INSERT INTO stripe_mirror_tasks (invoice_id, kind) VALUES ($1, 'issue')", invoice_id)
+    # The try that made them died (its lease ran out): this is the second.
+    await conn.execute(
+        "INSERT INTO stripe_mirror_tasks (invoice_id, kind, attempts) VALUES ($1, 'issue', 1)", invoice_id
+    )
     assert await run_waiting(pool, StripeAccounts(settings, BOX)) == 1
     found = await asyncio.to_thread(api.v1.invoices.retrieve, draft.id)
     assert found.status == "open" and len(found.lines.data) == 2 and found.number == invoice.number

@@ -14,14 +14,19 @@ from web.stripe.gateway import StripeGateway, translate
 _PAGE = 100
 
 
-async def retrieve_invoice(gateway: StripeGateway, invoice_id: str) -> dict[str, Any] | None:
-    """The invoice as Stripe has it now, with all its lines and `tax_rate_percentages` ({txr id: "19.0"}) added;
-    None when Stripe has no such invoice (a deleted draft)."""
+async def retrieve_invoice(
+    gateway: StripeGateway, invoice_id: str, *, percentages: bool = True
+) -> dict[str, Any] | None:
+    """The invoice as Stripe has it now, with all its lines and (unless `percentages` is False) the
+    `tax_rate_percentages` ({txr id: "19.0"}) its copy needs; None when Stripe has no such invoice (a deleted
+    draft)."""
     invoice = await _found(gateway.client.v1.invoices.retrieve_async(invoice_id))
-    return None if invoice is None else await complete_invoice(gateway, invoice, {})
+    return None if invoice is None else await complete_invoice(gateway, invoice, {}, percentages=percentages)
 
 
-async def complete_invoice(gateway: StripeGateway, invoice: dict[str, Any], rates: dict[str, str]) -> dict[str, Any]:
+async def complete_invoice(
+    gateway: StripeGateway, invoice: dict[str, Any], rates: dict[str, str], *, percentages: bool = True
+) -> dict[str, Any]:
     """`invoice` (retrieved or listed) with every line (Stripe includes the first ten) and the percentage of each tax
     rate it names; `rates` caches percentages across invoices (a backfill asks for each rate once)."""
     client = gateway.client
@@ -35,7 +40,8 @@ async def complete_invoice(gateway: StripeGateway, invoice: dict[str, Any], rate
             lines = page.to_dict()
             data += list(lines.get("data") or [])
         whole = {**invoice, "lines": {"object": "list", "data": data, "has_more": False}}
-        whole["tax_rate_percentages"] = await _percentages(client, whole, rates)
+        if percentages:
+            whole["tax_rate_percentages"] = await _percentages(client, whole, rates)
     except stripe.StripeError as error:
         raise translate(error) from error
     return whole

@@ -40,7 +40,7 @@ async def apply(pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirror
     """Do one step; the Stripe invoice as it stands afterwards."""
     try:
         if task.kind == "issue":
-            return await _issue(pool, gateway, mirror)
+            return await _issue(pool, gateway, mirror, first_try=task.attempts == 1)
         stripe_invoice = await _issued(gateway, mirror)
         if task.kind == "void":
             return await _void(gateway, stripe_invoice)
@@ -55,13 +55,19 @@ async def apply(pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirror
 
 
 async def _issued(gateway: StripeGateway, mirror: StripeMirror) -> dict[str, Any]:
-    found = None if mirror.stripe_invoice_id is None else await retrieve_invoice(gateway, mirror.stripe_invoice_id)
+    found = (
+        None
+        if mirror.stripe_invoice_id is None
+        else await retrieve_invoice(gateway, mirror.stripe_invoice_id, percentages=False)
+    )
     if found is None:
         raise MirrorRefused("The invoice is not in Stripe (it was never issued there, or was deleted in Stripe).")
     return found
 
 
-async def _issue(pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirror) -> dict[str, Any]:
+async def _issue(
+    pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirror, *, first_try: bool
+) -> dict[str, Any]:
     async with pool.acquire() as conn:
         invoice = await select_invoice_in_workspace(conn, mirror.workspace_id, mirror.invoice_id)
         assert invoice is not None and invoice.number is not None
@@ -69,7 +75,7 @@ async def _issue(pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirro
         known_customer = await select_customer_stripe_id(conn, invoice.customer_id)
     totals = compute_totals(lines, invoice.currency)
     customer_id = mirror.stripe_customer_id or await _customer(pool, gateway, mirror, invoice, known_customer)
-    found = await _draft(pool, gateway, mirror, invoice, customer_id)
+    found = await _draft(pool, gateway, mirror, invoice, customer_id, search=not first_try)
     if found["status"] == "draft":
         found = await _fill_and_finalize(gateway, found, invoice, lines, customer_id)
     _same_as_ours(found, invoice, totals.total)
@@ -127,15 +133,24 @@ async def _customer(
 
 
 async def _draft(
-    pool: asyncpg.Pool, gateway: StripeGateway, mirror: StripeMirror, invoice: Invoice, customer_id: str
+    pool: asyncpg.Pool,
+    gateway: StripeGateway,
+    mirror: StripeMirror,
+    invoice: Invoice,
+    customer_id: str,
+    *,
+    search: bool,
 ) -> dict[str, Any]:
-    """The Stripe invoice: the one saved (unless deleted in Stripe meanwhile), else the one a lost answer made
-    (found by our id in its metadata), else a new draft."""
+    """The Stripe invoice: the one saved (unless deleted in Stripe meanwhile), else, on a retry, the one a lost
+    answer made (found by our id in its metadata), else a new draft. (A first try has made nothing to find: the
+    search, a page of the customer's invoices, is skipped.)"""
     if mirror.stripe_invoice_id is not None:
-        saved = await retrieve_invoice(gateway, mirror.stripe_invoice_id)
+        saved = await retrieve_invoice(gateway, mirror.stripe_invoice_id, percentages=False)
         if saved is not None:
             return saved
-    found = await issuing.find_invoice_by_metadata(gateway, customer_id, PORTAL_ID, str(invoice.id))
+    found = None
+    if search:
+        found = await issuing.find_invoice_by_metadata(gateway, customer_id, PORTAL_ID, str(invoice.id))
     if found is None:
         assert invoice.due_date is not None
         params: dict[str, Any] = {
@@ -196,7 +211,7 @@ def _by_portal_line(invoice: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def _issued_by_id(gateway: StripeGateway, stripe_id: str) -> dict[str, Any]:
-    found = await retrieve_invoice(gateway, stripe_id)
+    found = await retrieve_invoice(gateway, stripe_id, percentages=False)
     if found is None:
         raise MirrorRefused(f"The draft {stripe_id} was deleted in Stripe meanwhile.")
     return found
