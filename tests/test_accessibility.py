@@ -100,6 +100,15 @@ async def test_customer_pages_are_accessible(origin: str, links: dict[str, str],
     await page.goto(f"{origin}/i/{links['expired']}")
     await expect(page.get_by_role("heading", name="Invoice Not Found")).to_be_visible()
     await audit(page, "customer/not-found", route="invoice_show")
+    # E-mail me a fresh link: a refused address, then the answer.
+    await page.get_by_label("Your e-mail address").fill("not an address")
+    await page.get_by_role("button", name="E-mail me a fresh link").click()
+    await expect(page.locator("#fresh-link-error")).to_be_visible()
+    await audit(page, "customer/fresh-link-error", route="invoice_fresh_link")
+    await page.get_by_label("Your e-mail address").fill("ap@globex.example")
+    await page.get_by_role("button", name="E-mail me a fresh link").click()
+    await expect(page.get_by_role("heading", name="Check your e-mail")).to_be_visible()
+    await audit(page, "customer/fresh-link-sent", route="invoice_fresh_link")
     await page.goto(f"{origin}/nowhere")
     await audit(page, "customer/no-such-page", route=None)
     # Right to left, and a script without spaces: the same checks, screenshots in test-artifacts/a11y.

@@ -44,6 +44,7 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
         Route(token + "/pdf", portal.invoice_pdf, name="invoice_pdf"),
         Route(token + "/views", portal.invoice_viewed, methods=["POST"], name="invoice_viewed"),
         Route(token + "/language", portal.portal_language, methods=["POST"], name="portal_language"),
+        Route(token + "/fresh-link", portal.fresh_link_request, methods=["POST"], name="invoice_fresh_link"),
         Route(token + "/summary", payments.invoice_summary, name="invoice_summary"),
         Route(token + "/payments", payments.payment_start, methods=["POST"], name="payment_start"),
         Route(

@@ -17,10 +17,10 @@ from db.links import revoke_invoice_link, set_link_expiry
 from db.payments import insert_settled_payment
 from db.rows import Connection
 from db.session import set_actor
-from web.console.sending import mail_link
 from web.i18n.letters import Letters
 from web.i18n.message import msg
 from web.invoices.documents import load_document
+from web.invoices.link_mail import mail_link
 from web.invoices.links import live_link, replace_links
 from web.invoices.status import UNPAID
 from web.payments.amounts import AmountError, parse_received_amount

@@ -11,14 +11,11 @@ from db.activity import insert_activity
 from db.customers import select_customer
 from db.invoices import Invoice, issue_invoice, select_invoice_lines
 from db.links import PortalLink
-from db.outbox import insert_mail
 from db.rows import Connection
 from db.staff import Staff
 from db.stripe_mirrors import issues_invoices_in, queue_issue
-from db.workspaces import select_workspace
-from web.i18n.choice import choose_texts
 from web.i18n.letters import Letters
-from web.i18n.wording import workspace_wording
+from web.invoices.link_mail import mail_link
 from web.invoices.links import create_link
 from web.invoices.totals import compute_totals
 
@@ -78,31 +75,3 @@ async def send_draft(
     if stripe_account is not None:
         await queue_issue(conn, draft.id, draft.workspace_id, stripe_account)
     return Sent(issued, link, [mail_id], in_stripe=stripe_account is not None)
-
-
-async def mail_link(
-    conn: Connection,
-    invoice: Invoice,
-    link: PortalLink,
-    *,
-    recipient: str,
-    link_url: Callable[[str], str],
-    total: int,
-    letters: Letters,
-    again: bool = False,
-) -> int:
-    """The link to the customer, in the invoice's language (the customer's when it was issued)."""
-    workspace = await select_workspace(conn, invoice.workspace_id)
-    fallback = workspace.default_locale if workspace is not None else None
-    wording = await workspace_wording(conn, invoice.workspace_id)
-    texts = choose_texts(None, None, invoice.locale, fallback, overrides=wording)
-    letter = letters.write(
-        "invoice_link", texts, number=invoice.number, seller=(invoice.seller_snapshot or {}).get("legal_name", ""),
-        total=total, currency=invoice.currency, due_date=invoice.due_date, link=link_url(link.token), again=again,
-    )  # fmt: skip
-    return await insert_mail(
-        conn, workspace_id=invoice.workspace_id, invoice_id=invoice.id, kind="invoice_link", recipient=recipient,
-        subject=letter.subject, body=letter.body,
-        # The link is a key to the invoice: the copy kept in the outbox is blanked once delivered.
-        sensitive=True,
-    )  # fmt: skip

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
 from web.comments.access import find_session
 from web.comments.form import SESSION_COOKIE, form_for
 from web.http.errors import RefusedRequest
-from web.http.forms import read_form
+from web.http.forms import client_address, read_form
+from web.http.locale import reader_texts
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.http.urls import public_url
 from web.i18n.catalogs import available_languages
 from web.i18n.choice import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE
 from web.i18n.message import msg
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
+from web.portal.fresh_link import SENT, FreshLinkRefused, request_fresh_link
 from web.portal.pages import cached_page, portal_context, preview_mode, preview_mode_of, thread_context
 from web.portal.viewer import link_holder
 from web.state import AppRequest
+
+# The fresh-link form carries one e-mail address.
+_MAX_FORM_BYTES = 4096
 
 
 async def invoice_show(request: AppRequest) -> Response:
@@ -79,3 +86,24 @@ async def portal_language(request: AppRequest) -> Response:
 
 
 _LANGUAGE_FORM_BYTES = 1024
+
+
+async def fresh_link_request(request: AppRequest) -> Response:
+    """E-mail me a fresh link (the Invoice Not Found page's form): the same answer whatever the token and address."""
+    form = await read_form(request, _MAX_FORM_BYTES)
+    email = form.get("email", "")[:320]
+    texts = reader_texts(request)
+    try:
+        async with request.state["pool"].acquire() as conn:
+            mail_id = await request_fresh_link(
+                conn, token=request.path_params["token"], email_text=email, client=client_address(request),
+                now=request.state["clock"](), link_url=lambda token: public_url(request, "invoice_show", token=token),
+                letters=request.state["letters"],
+            )  # fmt: skip
+    except FreshLinkRefused as refused:
+        context = {"texts": texts, "fresh_email": email, "fresh_error": refused.message}
+        return html_response(render_to_bytes(request, "errors/invoice_not_found.html", context), 422)
+    response = html_response(render_to_bytes(request, "portal/fresh_link_sent.html", {"texts": texts, "sent": SENT}))
+    if mail_id is not None:  # after the answer is out, so its timing says nothing
+        response.background = BackgroundTask(request.state["mailer"].deliver, request.state["pool"], [mail_id])
+    return response
