@@ -52,6 +52,8 @@ NOT_PAGES = {
     "console_inbox_stream": "an event stream",
     "console_thread_comments": "a fragment of console_thread_show, audited in place",
     "console_stripe_sync_status": "a fragment of console_settings_show (the sync's progress), audited in place",
+    "history_invoice": "redirects to the invoice's page (invoice_show)",
+    "history_invoice_pdf": "the PDF itself",
 }
 
 
@@ -118,6 +120,33 @@ async def test_customer_pages_are_accessible(origin: str, links: dict[str, str],
         await page.locator(".language-picker button").click()
         await expect(page.locator("html")).to_have_attribute("lang", language)
         await audit(page, f"customer/{label}-{language}", route="invoice_show")
+    audit.assert_clean()
+
+
+async def test_billing_history_is_accessible(
+    origin: str, links: dict[str, str], page: Page, audit: Auditor, mailbox: Mailbox
+) -> None:
+    customer = "ap@globex.example"
+    await page.goto(f"{origin}/i/{links['open']}")
+    await page.get_by_role("link", name="All your invoices").click()
+    await audit(page, "history/sign-in", route="history_sign_in")
+    await page.get_by_label("Your e-mail address").fill("not an address")
+    await page.get_by_role("button", name="Send me a code").click()
+    await expect(page.locator("#history-error")).to_be_visible()
+    await audit(page, "history/sign-in-error", route="history_code_request")
+    await page.get_by_label("Your e-mail address").fill(customer)
+    await page.get_by_role("button", name="Send me a code").click()
+    await page.get_by_label(f"6-digit code sent to {customer}").fill(await mailbox.code_for(customer))
+    await audit(page, "history/code", route="history_code_request")
+    await page.get_by_role("button", name="Confirm").click()
+    await expect(page.get_by_role("heading", name="Due now")).to_be_visible()
+    await audit(page, "history/list", route="history_show")
+    await page.get_by_label("Show").select_option("overdue")
+    await page.get_by_role("button", name="Search").click()
+    await audit(page, "history/list-overdue", route="history_show")
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_text("You are not signed in.")).to_be_visible()
+    await audit(page, "history/signed-out", route="history_show")
     audit.assert_clean()
 
 

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import asyncpg
 
 from db.outbox import mark_failed, mark_sent, select_mail
+from web.i18n.message import msg
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         password=unquote(parts.password or ""),
         tls=tls,
     )
+
+
+# What a reader is told when a code mail could not be handed to the mail server (MailUndeliverable).
+MAIL_DOWN = msg("We could not send the e-mail just now. Nothing was saved: please ask for a code again in a minute.")
 
 
 class MailUndeliverable(Exception):

@@ -31,7 +31,7 @@ from web.http.forms import client_address, read_form
 from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
 from web.http.urls import public_url
 from web.i18n.message import msg
-from web.mail import MailUndeliverable
+from web.mail import MAIL_DOWN, MailUndeliverable
 from web.portal.pages import cached_page, portal_context, thread_context, viewer_texts
 from web.portal.viewer import LinkHolder, link_holder
 from web.state import AppRequest
@@ -39,7 +39,6 @@ from web.streams import StreamHub
 
 # A comment is at most 5,000 characters; URL-encoded UTF-8 can take 12 bytes for one of them.
 _MAX_FORM_BYTES = 64 * 1024
-MAIL_DOWN = msg("We could not send the e-mail just now. Nothing was saved: please ask for a code again in a minute.")
 
 
 async def comments_tail(request: AppRequest) -> Response:

@@ -1,0 +1,83 @@
+"""A customer's billing history (web/history/): the issued invoices of every customer of a workspace billed at one
+address, newest first, a page at a time (keyset: fast at any depth), with what their amounts need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from db.invoices import LINE_COLUMNS, Invoice, InvoiceLine
+from db.rows import Connection, prefixed, rows_to
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    invoice: Invoice
+    lines: list[InvoiceLine]
+    paid: int
+    # An invoice made in Stripe: Stripe's own total and amount remaining (None on the portal's own invoices).
+    stripe_total: int | None
+    stripe_remaining: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    statuses: tuple[str, ...] | None = None  # None: every issued status
+    overdue_on: date | None = None  # only open invoices due before this day
+    number: str = ""  # a part of the number, any case
+    after: tuple[date, int] | None = None  # the last row of the previous page: (issue date, id)
+
+
+async def select_history(
+    conn: Connection, workspace_id: int, email: str, query: HistoryQuery, limit: int
+) -> list[HistoryRecord]:
+    records = await conn.fetch(
+        f"""
+        SELECT {prefixed(Invoice, "i")}, s.total AS stripe_total, s.amount_remaining AS stripe_remaining,
+               coalesce((SELECT sum(p.amount - p.amount_refunded) FROM payments p
+                         WHERE p.invoice_id = i.id AND p.status = 'succeeded'), 0) AS paid
+        FROM customers c
+        JOIN invoices i ON i.customer_id = c.id AND i.status <> 'draft'
+        LEFT JOIN stripe_invoices s ON s.invoice_id = i.id
+        WHERE c.workspace_id = $1 AND lower(c.email) = $2
+          AND ($3::text[] IS NULL OR i.status = ANY($3::text[]))
+          AND ($4::date IS NULL OR (i.status = 'open' AND i.due_date < $4))
+          AND ($5 = '' OR strpos(lower(i.number), lower($5)) > 0)
+          AND ($6::date IS NULL OR (i.issue_date, i.id) < ($6::date, $7::bigint))
+        ORDER BY i.issue_date DESC, i.id DESC
+        LIMIT $8
+        """,
+        workspace_id, email, list(query.statuses) if query.statuses is not None else None, query.overdue_on,
+        query.number, query.after[0] if query.after else None, query.after[1] if query.after else None, limit,
+    )  # fmt: skip
+    invoices = rows_to(Invoice, records)
+    line_records = await conn.fetch(
+        f"SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = ANY($1::bigint[]) ORDER BY invoice_id, position",
+        [invoice.id for invoice in invoices],
+    )
+    by_invoice: dict[int, list[InvoiceLine]] = {}
+    for line in rows_to(InvoiceLine, line_records):
+        by_invoice.setdefault(line.invoice_id, []).append(line)
+    return [
+        HistoryRecord(
+            invoice,
+            by_invoice.get(invoice.id, []),
+            int(record["paid"]),
+            record["stripe_total"],
+            record["stripe_remaining"],
+        )
+        for invoice, record in zip(invoices, records, strict=True)
+    ]
+
+
+async def select_history_invoice(conn: Connection, workspace_id: int, email: str, invoice_id: int) -> Invoice | None:
+    """One issued invoice, only when it is one of the address's in that workspace."""
+    records = await conn.fetch(
+        f"""
+        SELECT {prefixed(Invoice, "i")} FROM invoices i JOIN customers c ON c.id = i.customer_id
+        WHERE i.id = $3 AND c.workspace_id = $1 AND lower(c.email) = $2 AND i.status <> 'draft'
+        """,
+        workspace_id, email, invoice_id,
+    )  # fmt: skip
+    found = rows_to(Invoice, records)
+    return found[0] if found else None

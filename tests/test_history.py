@@ -1,0 +1,158 @@
+"""A customer's billing history (issue 17): signing in from an invoice's page with an e-mailed code (identical
+answers for unknown addresses, limits under concurrency), exactly that address's invoices in that workspace,
+filters, pages, what is due now per currency, each invoice's page and PDF from the list, and Sign out. Real
+database and SMTP."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+import asyncpg
+import httpx
+from asgi_lifespan import LifespanManager
+from bs4 import BeautifulSoup
+
+from db.payments import insert_settled_payment
+from tests import factories
+from tests.conftest import asgi_client
+from tests.mailbox import Mailbox
+from web.history.access import MAX_REQUESTS_PER_EMAIL
+
+CUSTOMER = "ap@customer.example"
+
+
+async def sign_in(client: httpx.AsyncClient, issued: factories.Issued, mailbox: Mailbox, nth: int = 1) -> str:
+    """Through the invoice page's link; the history's path."""
+    page = await client.get(issued.url)
+    link = BeautifulSoup(page.text, "html.parser").find("a", string="All your invoices")
+    assert link is not None
+    form = await client.get(str(link["href"]))
+    assert form.status_code == 200 and "Send me a code" in form.text
+    asked = await client.post(f"{issued.url}/history/code", data={"email": CUSTOMER.upper()})
+    assert asked.status_code == 200 and "we have e-mailed a 6-digit code" in asked.text
+    code = await mailbox.code_for(CUSTOMER, nth)
+    verified = await client.post(f"{issued.url}/history/verify", data={"email": CUSTOMER, "code": code})
+    assert verified.status_code == 303, verified.text
+    return verified.headers["location"]
+
+
+def numbers(response: httpx.Response) -> list[str]:
+    soup = BeautifulSoup(response.text, "html.parser")
+    return [str(item["data-invoice-number"]) for item in soup.select("[data-invoice-number]")]
+
+
+async def test_the_history_lists_exactly_that_addresss_invoices_in_that_workspace(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    ws = await factories.workspace(conn, slug="acme")
+    first = await factories.invoice(conn, ws=ws)
+    second = await factories.invoice(conn, ws=ws, currency="USD")  # another customer record, same address
+    elsewhere = await factories.invoice(conn, ws=await factories.workspace(conn, slug="other"))  # same address
+    stranger = await factories.invoice(conn, ws=ws)
+    await conn.execute("UPDATE customers SET email = 'x@stranger.example' WHERE id = $1", stranger.invoice.customer_id)
+    draft = await factories.invoice(conn, ws=ws, issue=False)
+
+    history = await sign_in(client, first, mailbox)
+    assert history == "/billing/acme"
+    listed = await client.get(history)
+    assert listed.status_code == 200
+    assert sorted(numbers(listed)) == sorted([first.invoice.number, second.invoice.number])
+    assert elsewhere.invoice.id != first.invoice.id and draft.invoice.number is None
+    soup = BeautifulSoup(listed.text, "html.parser")
+    due = {str(li["data-due-currency"]): li.get_text(strip=True) for li in soup.select("[data-due-currency]")}
+    assert set(due) == {"EUR", "USD"}
+
+    # Each invoice one click away (its live link), and its PDF.
+    opened = await client.get(f"{history}/invoices/{second.invoice.id}")
+    assert opened.status_code == 303 and opened.headers["location"] == second.url
+    pdf = await client.get(f"{history}/invoices/{first.invoice.id}/pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+    for foreign in (stranger.invoice.id, elsewhere.invoice.id, draft.invoice.id):
+        assert (await client.get(f"{history}/invoices/{foreign}")).status_code == 404
+        assert (await client.get(f"{history}/invoices/{foreign}/pdf")).status_code == 404
+    # The other workspace's history is not opened by this workspace's session.
+    assert (await client.get("/billing/other")).status_code == 401
+
+    signed_out = await client.post(f"{history}/sign-out")
+    assert signed_out.status_code == 303
+    after = await client.get(history)
+    assert after.status_code == 401 and numbers(after) == [] and "not signed in" in after.text
+
+
+async def test_an_invoice_whose_link_expired_opens_through_a_new_link(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    ws = await factories.workspace(conn, slug="acme")
+    current = await factories.invoice(conn, ws=ws)
+    old = await factories.invoice(conn, ws=ws)
+    await conn.execute("UPDATE portal_links SET expires_at = now() - interval '1 day' WHERE token = $1", old.token)
+    history = await sign_in(client, current, mailbox)
+    opened = await client.get(f"{history}/invoices/{old.invoice.id}")
+    assert opened.status_code == 303 and opened.headers["location"] != old.url
+    assert (await client.get(opened.headers["location"])).status_code == 200
+
+
+async def test_filters_search_and_pages(client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox) -> None:
+    ws = await factories.workspace(conn, slug="acme")
+    issued = [await factories.invoice(conn, ws=ws) for _ in range(30)]
+    paid = issued[3].invoice
+    await insert_settled_payment(conn, invoice_id=paid.id, amount=16450, currency="EUR", method="bank_transfer")
+    await conn.execute("UPDATE invoices SET status = 'paid', paid_at = now() WHERE id = $1", paid.id)
+    late = issued[0].invoice  # the oldest: issued 40 days ago, due 10 days ago
+    await conn.execute(
+        "UPDATE invoices SET issue_date = $2, due_date = $3 WHERE id = $1",
+        late.id, date.today() - timedelta(days=40), date.today() - timedelta(days=10),
+    )  # fmt: skip
+    history = await sign_in(client, issued[0], mailbox)
+
+    first = await client.get(history)
+    assert len(numbers(first)) == 25 and numbers(first)[0] == issued[-1].invoice.number  # newest first
+    older = BeautifulSoup(first.text, "html.parser").find("a", string="Older invoices")
+    assert older is not None
+    second = await client.get(str(older["href"]))
+    assert len(numbers(second)) == 5 and numbers(second)[-1] == issued[0].invoice.number
+    assert BeautifulSoup(second.text, "html.parser").find("a", string="Older invoices") is None
+    assert not set(numbers(first)) & set(numbers(second))
+
+    assert numbers(await client.get(history, params={"status": "paid"})) == [paid.number]
+    assert numbers(await client.get(history, params={"status": "overdue"})) == [late.number]
+    assert numbers(await client.get(history, params={"q": late.number.lower()})) == [late.number]
+    # Nonsense in the query is not applied, never a 500.
+    for params in ({"status": "<script>"}, {"before": "not-a-cursor"}, {"before": "2026-13-45.1"}, {"q": "x" * 500}):
+        answer = await client.get(history, params=params)
+        assert answer.status_code == 200
+
+
+async def test_codes_answer_alike_for_unknown_addresses_and_wrong_codes_are_counted(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await factories.invoice(conn)
+    known = await client.post(f"{issued.url}/history/code", data={"email": CUSTOMER})
+    unknown = await client.post(f"{issued.url}/history/code", data={"email": "nobody@else.example"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.text.replace(CUSTOMER, "@") == unknown.text.replace("nobody@else.example", "@")
+    await mailbox.wait_for(CUSTOMER)
+    assert not mailbox.to("nobody@else.example")
+    wrong = await client.post(f"{issued.url}/history/verify", data={"email": "nobody@else.example", "code": "123456"})
+    assert wrong.status_code == 422 and "4 tries left" in wrong.text
+    bad = await client.post(f"{issued.url}/history/code", data={"email": "not-an-address"})
+    soup = BeautifulSoup(bad.text, "html.parser")
+    assert bad.status_code == 422 and soup.find("input", attrs={"name": "email"})["value"] == "not-an-address"  # type: ignore[index]
+
+
+async def test_code_limits_hold_under_concurrent_requests(
+    app_manager: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox
+) -> None:
+    issued = await factories.invoice(conn)
+    clients = [asgi_client(app_manager) for _ in range(8)]
+    try:
+        answers = await asyncio.gather(
+            *(each.post(f"{issued.url}/history/code", data={"email": CUSTOMER}) for each in clients)
+        )
+    finally:
+        for each in clients:
+            await each.aclose()
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] * MAX_REQUESTS_PER_EMAIL + [422] * (8 - MAX_REQUESTS_PER_EMAIL)
+    assert await conn.fetchval("SELECT count(*) FROM history_code_requests") == MAX_REQUESTS_PER_EMAIL

@@ -1,0 +1,204 @@
+"""A customer's billing history: signing in from an invoice's page (e-mail, then the e-mailed code), the list of
+their invoices in that workspace, each invoice's page and PDF from it, and Sign out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+
+from db.activity import PDF_DOWNLOADED, insert_activity
+from db.customer_access import CustomerSession
+from db.history import select_history_invoice
+from db.invoices import Invoice
+from db.workspaces import Workspace, select_workspace, select_workspace_by_slug
+from web.comments.access import AccessError
+from web.history.access import CODE_SENT, SESSION_TTL, end_session, find_session, request_code, verify_code
+from web.history.listing import FILTERS, due_now, history_page, history_query
+from web.http.forms import client_address, read_form
+from web.http.locale import reader_texts
+from web.http.rendering import html_response, render_to_bytes
+from web.http.urls import path_for
+from web.i18n.catalogs import Texts
+from web.i18n.message import Message
+from web.invoices.documents import load_document
+from web.invoices.links import create_link, live_link
+from web.invoices.printing import invoice_pdf_bytes, pdf_filename
+from web.mail import MAIL_DOWN, MailUndeliverable
+from web.portal.viewer import LinkHolder, link_holder
+from web.state import AppRequest
+
+COOKIE = "billing_session"
+_MAX_FORM_BYTES = 4096
+# A link made for a customer opening an invoice from the history: as long-lived as a sent one's default.
+_LINK_DAYS = 30
+
+
+async def history_sign_in(request: AppRequest) -> Response:
+    """All your invoices (from an invoice's page): straight to the history with a live session, else the e-mail."""
+    viewer = await link_holder(request)
+    workspace = await _workspace_of(request, viewer)
+    async with request.state["pool"].acquire() as conn:
+        session = await find_session(conn, workspace, request.cookies.get(COOKIE), request.state["clock"]())
+    if session is not None:
+        return RedirectResponse(path_for(request, "history_show", workspace=workspace.slug), status_code=303)
+    return _sign_in_page(request, viewer, workspace, 200)
+
+
+async def history_code_request(request: AppRequest) -> Response:
+    viewer = await link_holder(request)
+    workspace = await _workspace_of(request, viewer)
+    form = await read_form(request, _MAX_FORM_BYTES)
+    email = form.get("email", "")[:320]
+    try:
+        async with request.state["pool"].acquire() as conn:
+            await request_code(
+                conn, workspace, email=email, client=client_address(request), now=request.state["clock"](),
+                mailer=request.state["mailer"], letters=request.state["letters"], texts=_texts(request, workspace),
+            )  # fmt: skip
+    except AccessError as refusal:
+        return _sign_in_page(request, viewer, workspace, 422, email=email, error=refusal.message)
+    except MailUndeliverable:
+        return _sign_in_page(request, viewer, workspace, 503, email=email, error=MAIL_DOWN)
+    return _sign_in_page(request, viewer, workspace, 200, email=email, step="code", notice=CODE_SENT)
+
+
+async def history_code_verify(request: AppRequest) -> Response:
+    viewer = await link_holder(request)
+    workspace = await _workspace_of(request, viewer)
+    form = await read_form(request, _MAX_FORM_BYTES)
+    email = form.get("email", "")[:320]
+    try:
+        async with request.state["pool"].acquire() as conn:
+            token = await verify_code(
+                conn, workspace, email=email, code=form.get("code", ""), now=request.state["clock"]()
+            )
+    except AccessError as refusal:
+        return _sign_in_page(request, viewer, workspace, 422, email=email, step="code", error=refusal.message)
+    history = path_for(request, "history_show", workspace=workspace.slug)
+    response = RedirectResponse(history, status_code=303)
+    response.set_cookie(
+        COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path=history, httponly=True,
+        secure=request.url.scheme == "https", samesite="lax",
+    )  # fmt: skip
+    return response
+
+
+async def history_show(request: AppRequest) -> Response:
+    workspace, session = await _signed_in(request)
+    texts = _texts(request, workspace)
+    if session is None:
+        return _page(request, "history/signed_out.html", {"texts": texts, "workspace": workspace}, 401)
+    params = request.query_params
+    status, number = params.get("status", ""), params.get("q", "")[:64]
+    today = request.state["clock"]().date()
+    query = history_query(status, number, params.get("before", "")[:40], today)
+    async with request.state["pool"].acquire() as conn:
+        page = await history_page(conn, workspace.id, session.email, query, today)
+        owed = await due_now(conn, workspace.id, session.email, today)
+    context = {
+        "texts": texts, "workspace": workspace, "session": session, "page": page, "due_now": owed,
+        "status": status if status in FILTERS else "", "number": number, "filters": FILTERS, "today": today,
+        "paged": query.after is not None,
+    }  # fmt: skip
+    return _page(request, "history/list.html", context, 200)
+
+
+async def history_invoice(request: AppRequest) -> Response:
+    """One invoice's page from the history: its live link (a new one when none is live)."""
+    workspace, session = await _signed_in(request)
+    invoice = await _invoice(request, workspace, session)
+    now = request.state["clock"]()
+    async with request.state["pool"].acquire() as conn, conn.transaction():
+        link = await live_link(conn, invoice.id, now)
+        if link is None:
+            link = await create_link(conn, invoice.id, expires_at=now + timedelta(days=_LINK_DAYS))
+    return RedirectResponse(path_for(request, "invoice_show", token=link.token), status_code=303)
+
+
+async def history_invoice_pdf(request: AppRequest) -> Response:
+    workspace, session = await _signed_in(request)
+    invoice = await _invoice(request, workspace, session)
+    state = request.state
+    async with state["pool"].acquire() as conn:
+        document = await load_document(conn, invoice)
+        await insert_activity(conn, invoice.id, PDF_DOWNLOADED)
+    pdf = await invoice_pdf_bytes(state["pool"], state["templates"], state["pdf_cache"], document)
+    return Response(
+        pdf, media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{pdf_filename(invoice.number)}"'},
+    )  # fmt: skip
+
+
+async def history_sign_out(request: AppRequest) -> Response:
+    workspace = await _workspace(request)
+    async with request.state["pool"].acquire() as conn:
+        await end_session(conn, workspace, request.cookies.get(COOKIE), request.state["clock"]())
+    history = path_for(request, "history_show", workspace=workspace.slug)
+    response = RedirectResponse(history, status_code=303)
+    response.delete_cookie(COOKIE, path=history, httponly=True, secure=request.url.scheme == "https", samesite="lax")
+    return response
+
+
+async def _workspace(request: AppRequest) -> Workspace:
+    slug: str = request.path_params["workspace"]
+    if len(slug) > 100:
+        raise HTTPException(404)
+    async with request.state["pool"].acquire() as conn:
+        workspace = await select_workspace_by_slug(conn, slug)
+    if workspace is None:
+        raise HTTPException(404)
+    return workspace
+
+
+async def _workspace_of(request: AppRequest, viewer: LinkHolder) -> Workspace:
+    async with request.state["pool"].acquire() as conn:
+        workspace = await select_workspace(conn, viewer.invoice.workspace_id)
+    assert workspace is not None  # an invoice's workspace
+    return workspace
+
+
+async def _signed_in(request: AppRequest) -> tuple[Workspace, CustomerSession | None]:
+    workspace = await _workspace(request)
+    async with request.state["pool"].acquire() as conn:
+        session = await find_session(conn, workspace, request.cookies.get(COOKIE), request.state["clock"]())
+    return workspace, session
+
+
+async def _invoice(request: AppRequest, workspace: Workspace, session: CustomerSession | None) -> Invoice:
+    """The path's invoice when it is one of the session's; else 404 (no hint whether it exists)."""
+    if session is None:
+        raise HTTPException(404)
+    async with request.state["pool"].acquire() as conn:
+        invoice = await select_history_invoice(conn, workspace.id, session.email, request.path_params["invoice_id"])
+    if invoice is None:
+        raise HTTPException(404)
+    return invoice
+
+
+def _texts(request: AppRequest, workspace: Workspace) -> Texts:
+    return reader_texts(request, workspace.default_locale)
+
+
+def _sign_in_page(
+    request: AppRequest,
+    viewer: LinkHolder,
+    workspace: Workspace,
+    status: int,
+    *,
+    email: str = "",
+    step: str = "email",
+    error: Message | None = None,
+    notice: Message | None = None,
+) -> Response:
+    context = {
+        "texts": _texts(request, workspace), "workspace": workspace, "email": email, "step": step, "error": error,
+        "notice": notice, "code_url": viewer.path(request, "history_code_request"),
+        "verify_url": viewer.path(request, "history_code_verify"), "invoice_url": viewer.path(request, "invoice_show"),
+    }  # fmt: skip
+    return _page(request, "history/sign_in.html", context, status)
+
+
+def _page(request: AppRequest, template: str, context: dict[str, object], status: int) -> Response:
+    return html_response(render_to_bytes(request, template, context), status)
