@@ -18,6 +18,8 @@ class HistoryRecord:
     # An invoice made in Stripe: Stripe's own total and amount remaining (None on the portal's own invoices).
     stripe_total: int | None
     stripe_remaining: int | None
+    # The invoice's successful payments, in receipt order (when they succeeded).
+    receipt_ids: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,9 @@ async def select_history(
         f"""
         SELECT {prefixed(Invoice, "i")}, s.total AS stripe_total, s.amount_remaining AS stripe_remaining,
                coalesce((SELECT sum(p.amount - p.amount_refunded) FROM payments p
-                         WHERE p.invoice_id = i.id AND p.status = 'succeeded'), 0) AS paid
+                         WHERE p.invoice_id = i.id AND p.status = 'succeeded'), 0) AS paid,
+               coalesce((SELECT array_agg(p.id ORDER BY p.succeeded_at, p.id) FROM payments p
+                         WHERE p.invoice_id = i.id AND p.status = 'succeeded'), '{{}}') AS receipt_ids
         FROM customers c
         JOIN invoices i ON i.customer_id = c.id AND i.status <> 'draft'
         LEFT JOIN stripe_invoices s ON s.invoice_id = i.id
@@ -65,6 +69,7 @@ async def select_history(
             int(record["paid"]),
             record["stripe_total"],
             record["stripe_remaining"],
+            list(record["receipt_ids"]),
         )
         for invoice, record in zip(invoices, records, strict=True)
     ]

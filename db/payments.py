@@ -55,6 +55,24 @@ async def select_payment(conn: Connection, payment_id: int) -> Payment | None:
     return row_to(Payment, await conn.fetchrow(f"SELECT {COLUMNS} FROM payments WHERE id = $1", payment_id))
 
 
+async def take_receipts_to_mail(conn: Connection, limit: int) -> list[tuple[int, int]]:
+    """(payment id, invoice id) of successful payments whose receipt is not mailed yet, locked for the caller's
+    transaction (another process skips them), oldest first."""
+    records = await conn.fetch(
+        """
+        SELECT id, invoice_id FROM payments
+        WHERE status = 'succeeded' AND receipt_mailed_at IS NULL
+        ORDER BY succeeded_at LIMIT $1 FOR UPDATE SKIP LOCKED
+        """,
+        limit,
+    )
+    return [(record["id"], record["invoice_id"]) for record in records]
+
+
+async def mark_receipt_mailed(conn: Connection, payment_id: int) -> None:
+    await conn.execute("UPDATE payments SET receipt_mailed_at = now() WHERE id = $1", payment_id)
+
+
 async def select_succeeded_payments(conn: Connection, invoice_id: int) -> list[Payment]:
     records = await conn.fetch(
         f"""

@@ -235,6 +235,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe
         secret_key=TEST_SECRET_KEY,
         # Tests apply waiting Stripe steps themselves (run_waiting), so a step's state is the test's to see.
         stripe_mirror_seconds=0,
+        receipt_mail_seconds=0,
     )
 
 

@@ -9,6 +9,7 @@ route that renders a page is reached by no flow, so a page added later cannot go
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -54,6 +55,8 @@ NOT_PAGES = {
     "console_stripe_sync_status": "a fragment of console_settings_show (the sync's progress), audited in place",
     "history_invoice": "redirects to the invoice's page (invoice_show)",
     "history_invoice_pdf": "the PDF itself",
+    "history_receipt_pdf": "the receipt's PDF itself",
+    "receipt_pdf": "the receipt's PDF itself (its page is audited in customer/receipt)",
 }
 
 
@@ -96,6 +99,11 @@ async def test_customer_pages_are_accessible(origin: str, links: dict[str, str],
     for label in ("open", "partial", "paid", "void", "jpy", "kwd", "long"):
         await page.goto(f"{origin}/i/{links[label]}")
         await audit(page, f"customer/{label}", route="invoice_show")
+    # A payment's receipt, from the partly paid invoice's payments.
+    await page.goto(f"{origin}/i/{links['partial']}")
+    await page.locator(".payments a").first.click()
+    await expect(page.get_by_role("heading", name=re.compile("^Receipt "))).to_be_visible()
+    await audit(page, "customer/receipt", route="receipt_show")
     await page.goto(f"{origin}/i/{links['open']}?view=pdf")
     await expect(page.locator("#preview object")).to_be_attached()
     await audit(page, "customer/pdf-mode", route="invoice_show")

@@ -51,7 +51,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("web.app", "web.cli", "web.routes", "web.dev"),
     ("web.views",),
     ("web.portal", "web.console"),
-    ("web.payments", "web.comments", "web.history", "web.stripe", "web.stripe_sync", "web.stripe_mirror"),
+    (
+        "web.payments",
+        "web.comments",
+        "web.history",
+        "web.receipts",
+        "web.stripe",
+        "web.stripe_sync",
+        "web.stripe_mirror",
+    ),
     ("web.http",),
     ("web.invoices", "web.i18n"),  # the document and its words
     # infrastructure: database, realtime, streams, mail, pdf, otp, locales, settings, state; and the Message every

@@ -26,7 +26,8 @@ from web.mail import Mailer
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal.page_cache import PortalCache
 from web.realtime import ChangeFeed
-from web.routes import LOGOS, PORTAL, STATIC, build_routes
+from web.receipts.mailing import mail_receipts_forever
+from web.routes import LOGOS, PORTAL, STATIC, absolute_url, build_routes
 from web.secret_box import SecretBox
 from web.settings import Settings
 from web.state import State, utc_now
@@ -86,6 +87,18 @@ def create_app(
             if settings.stripe_reconcile_minutes > 0
             else None
         )
+        letters = Letters(templates)
+
+        def receipt_url(token: str, payment_id: int) -> str:
+            return absolute_url(settings, "receipt_show", token=token, payment_id=payment_id)
+
+        mailing = (
+            asyncio.create_task(
+                mail_receipts_forever(pool, mailer, letters, receipt_url, clock, settings.receipt_mail_seconds)
+            )
+            if settings.receipt_mail_seconds > 0
+            else None
+        )
         mirroring = (
             asyncio.create_task(mirror_forever(pool, accounts, settings.stripe_mirror_seconds))
             if settings.stripe_mirror_seconds > 0
@@ -106,7 +119,7 @@ def create_app(
                 stripe=accounts,
                 streams=streams,
                 mailer=mailer,
-                letters=Letters(templates),
+                letters=letters,
                 secrets=box,
                 clock=clock,
             )
@@ -115,6 +128,8 @@ def create_app(
                 # Not awaited: it is asleep or mid-walk, and stops at its next await. (Waiting here would yield to
                 # the pool's and the feed's reconnect attempts, which hold the shutdown when the database is gone.)
                 reconciling.cancel()
+            if mailing is not None:
+                mailing.cancel()  # its round is one transaction: cancelled, it rolls back and the next takes it
             if mirroring is not None:
                 mirroring.cancel()  # the same: a step it was taking is leased, and taken again after the lease
             await stop_syncs()

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from web.settings import Settings
-from web.views import comments, health, history, payments, portal, webhooks
+from web.views import comments, health, history, payments, portal, receipts, webhooks
 from web.views.console import access, builder, customers, invoice_actions, invoices, sign_in, wording
 from web.views.console import inbox as support_inbox
 from web.views.console import settings as workspace_settings
@@ -46,6 +46,8 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
         Route(token + "/views", portal.invoice_viewed, methods=["POST"], name="invoice_viewed"),
         Route(token + "/language", portal.portal_language, methods=["POST"], name="portal_language"),
         Route(token + "/fresh-link", portal.fresh_link_request, methods=["POST"], name="invoice_fresh_link"),
+        Route(token + "/receipts/{payment_id:id}", receipts.receipt_show, name="receipt_show"),
+        Route(token + "/receipts/{payment_id:id}/pdf", receipts.receipt_pdf, name="receipt_pdf"),
         Route(token + "/history", history.history_sign_in, name="history_sign_in"),
         Route(token + "/history/code", history.history_code_request, methods=["POST"], name="history_code_request"),
         Route(token + "/history/verify", history.history_code_verify, methods=["POST"], name="history_code_verify"),
@@ -55,6 +57,11 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
             BILLING + "/{workspace}/invoices/{invoice_id:id}/pdf",
             history.history_invoice_pdf,
             name="history_invoice_pdf",
+        ),
+        Route(
+            BILLING + "/{workspace}/invoices/{invoice_id:id}/receipts/{payment_id:id}/pdf",
+            history.history_receipt_pdf,
+            name="history_receipt_pdf",
         ),
         Route(BILLING + "/{workspace}/sign-out", history.history_sign_out, methods=["POST"], name="history_sign_out"),
         Route(token + "/summary", payments.invoice_summary, name="invoice_summary"),

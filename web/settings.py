@@ -43,6 +43,8 @@ class Settings:
     # How often waiting Stripe steps of invoices also issued in Stripe are tried (after Stripe was down, a card
     # payment's step); 0 turns the loop off (a console action still applies its own step at once).
     stripe_mirror_seconds: float = 10.0
+    # How often successful payments' receipts not yet mailed are written and sent; 0 turns the loop off.
+    receipt_mail_seconds: float = 5.0
     # Mail (codes, comment notifications): SMTP when set, else the outbox table and the log (see web/mail.py).
     smtp_url: str = ""
     mail_from: str = "Invoice portal <invoices@localhost>"
@@ -88,6 +90,7 @@ class Settings:
             stripe_js_url=config("STRIPE_JS_URL", cast=str, default="https://js.stripe.com/v3/"),
             stripe_reconcile_minutes=config("STRIPE_RECONCILE_MINUTES", cast=float, default=60.0),
             stripe_mirror_seconds=config("STRIPE_MIRROR_SECONDS", cast=float, default=10.0),
+            receipt_mail_seconds=config("RECEIPT_MAIL_SECONDS", cast=float, default=5.0),
             smtp_url=config("SMTP_URL", cast=str, default=""),
             mail_from=config("MAIL_FROM", cast=str, default="Invoice portal <invoices@localhost>"),
             body_timeout_seconds=config("BODY_TIMEOUT_SECONDS", cast=float, default=20.0),

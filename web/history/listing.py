@@ -28,6 +28,7 @@ class HistoryRow:
     paid: int
     due: int
     overdue: bool
+    receipt_ids: tuple[int, ...] = ()
 
     @property
     def partly_paid(self) -> bool:
@@ -48,7 +49,7 @@ def history_row(record: HistoryRecord, today: date) -> HistoryRow:
     else:
         total = compute_totals(record.lines, invoice.currency).total
         due = amount_due(invoice.status, total, record.paid)
-    return HistoryRow(invoice, total, record.paid, due, is_overdue(invoice, due, today))
+    return HistoryRow(invoice, total, record.paid, due, is_overdue(invoice, due, today), tuple(record.receipt_ids))
 
 
 def history_query(status: str, number: str, before: str, today: date) -> HistoryQuery:

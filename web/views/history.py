@@ -27,6 +27,8 @@ from web.invoices.links import create_link, live_link
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
 from web.mail import MAIL_DOWN, MailUndeliverable
 from web.portal.viewer import LinkHolder, link_holder
+from web.receipts.model import receipt_for
+from web.receipts.printing import receipt_filename, receipt_pdf_bytes
 from web.state import AppRequest
 
 COOKIE = "billing_session"
@@ -128,6 +130,22 @@ async def history_invoice_pdf(request: AppRequest) -> Response:
     return Response(
         pdf, media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{pdf_filename(invoice.number)}"'},
+    )  # fmt: skip
+
+
+async def history_receipt_pdf(request: AppRequest) -> Response:
+    workspace, session = await _signed_in(request)
+    invoice = await _invoice(request, workspace, session)
+    async with request.state["pool"].acquire() as conn:
+        document = await load_document(conn, invoice)
+    receipt = receipt_for(document, request.path_params["payment_id"])
+    if receipt is None:
+        raise HTTPException(404)
+    renderer = request.state["pdf_cache"].renderer
+    pdf = await receipt_pdf_bytes(request.state["templates"], renderer, document, receipt)
+    return Response(
+        pdf, media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{receipt_filename(receipt)}"'},
     )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""Receipts: one for every payment that succeeded on an invoice, as a page, a PDF and an e-mail."""
