@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from db.invoices import LINE_COLUMNS, Invoice, InvoiceLine
+from db.invoices import Invoice, InvoiceLine, select_lines_by_invoice
 from db.rows import Connection, prefixed, rows_to
 
 
@@ -55,13 +55,7 @@ async def select_history(
         query.number, query.after[0] if query.after else None, query.after[1] if query.after else None, limit,
     )  # fmt: skip
     invoices = rows_to(Invoice, records)
-    line_records = await conn.fetch(
-        f"SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = ANY($1::bigint[]) ORDER BY invoice_id, position",
-        [invoice.id for invoice in invoices],
-    )
-    by_invoice: dict[int, list[InvoiceLine]] = {}
-    for line in rows_to(InvoiceLine, line_records):
-        by_invoice.setdefault(line.invoice_id, []).append(line)
+    by_invoice = await select_lines_by_invoice(conn, [invoice.id for invoice in invoices])
     return [
         HistoryRecord(
             invoice,

@@ -261,6 +261,18 @@ class InvoiceRow:
     paid: int
 
 
+async def select_lines_by_invoice(conn: Connection, invoice_ids: list[int]) -> dict[int, list[InvoiceLine]]:
+    """The lines of many invoices in one query, by invoice, in position order (lists compute totals from them)."""
+    records = await conn.fetch(
+        f"SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = ANY($1::bigint[]) ORDER BY invoice_id, position",
+        invoice_ids,
+    )
+    by_invoice: dict[int, list[InvoiceLine]] = {}
+    for line in rows_to(InvoiceLine, records):
+        by_invoice.setdefault(line.invoice_id, []).append(line)
+    return by_invoice
+
+
 async def select_invoice_rows(
     conn: Connection,
     workspace_id: int,
@@ -285,13 +297,7 @@ async def select_invoice_rows(
         limit,
     )
     invoices = rows_to(Invoice, records)
-    line_records = await conn.fetch(
-        f"SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = ANY($1::bigint[]) ORDER BY invoice_id, position",
-        [invoice.id for invoice in invoices],
-    )
-    by_invoice: dict[int, list[InvoiceLine]] = {}
-    for line in rows_to(InvoiceLine, line_records):
-        by_invoice.setdefault(line.invoice_id, []).append(line)
+    by_invoice = await select_lines_by_invoice(conn, [invoice.id for invoice in invoices])
     return [
         InvoiceRow(invoice, record["customer_name"], by_invoice.get(invoice.id, []), int(record["paid"]))
         for invoice, record in zip(invoices, records, strict=True)

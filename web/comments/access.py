@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from db import comment_access as access
 from db.customers import select_customer
@@ -142,6 +144,42 @@ async def request_code(
     return True
 
 
+class OneTimeCode(Protocol):
+    """A stored code row (comment codes, billing-history codes): what judging a typed code needs."""
+
+    @property
+    def used_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def wrong_tries(self) -> int: ...
+    @property
+    def salt(self) -> bytes: ...
+    @property
+    def code_hash(self) -> bytes: ...
+
+
+async def code_refusal(
+    row: OneTimeCode | None, code: str, now: datetime, count_wrong_try: Callable[[], Awaitable[int]]
+) -> Message | None:
+    """Why a typed code is refused (None: it matches). A wrong one is counted (`count_wrong_try`, inside the caller's
+    transaction, the row locked) and says how many tries are left."""
+    if row is None:
+        return WRONG_CODE
+    if row.used_at is not None:
+        return msg("This code was already used. Ask for a new one.")
+    if row.expires_at <= now:
+        return msg("This code has expired. Ask for a new one.")
+    if row.wrong_tries >= MAX_WRONG_TRIES:
+        return TOO_MANY_TRIES
+    if code_matches(row.salt, row.code_hash, code):
+        return None
+    left = MAX_WRONG_TRIES - await count_wrong_try()
+    if left <= 0:
+        return TOO_MANY_TRIES
+    return msg_plural("That code is not right. %(num)s try left.", "That code is not right. %(num)s tries left.", left)
+
+
 async def verify_code(
     conn: Connection, invoice: Invoice, *, email: str, code: str, now: datetime
 ) -> tuple[str, access.CommentSession]:
@@ -150,25 +188,8 @@ async def verify_code(
     refusal: Message | None = None
     async with conn.transaction():
         row = await access.select_code_for_update(conn, invoice.id, email)
-        if row is None:
-            refusal = WRONG_CODE
-        elif row.used_at is not None:
-            refusal = msg("This code was already used. Ask for a new one.")
-        elif row.expires_at <= now:
-            refusal = msg("This code has expired. Ask for a new one.")
-        elif row.wrong_tries >= MAX_WRONG_TRIES:
-            refusal = TOO_MANY_TRIES
-        elif not code_matches(row.salt, row.code_hash, code):
-            tries = await access.count_wrong_try(conn, invoice.id, email)
-            left = MAX_WRONG_TRIES - tries
-            refusal = (
-                msg_plural(
-                    "That code is not right. %(num)s try left.", "That code is not right. %(num)s tries left.", left
-                )
-                if left > 0
-                else TOO_MANY_TRIES
-            )
-        else:
+        refusal = await code_refusal(row, code, now, lambda: access.count_wrong_try(conn, invoice.id, email))
+        if refusal is None and row is not None:
             await access.use_code(conn, invoice.id, email, now)
             role = "customer" if email == await _customer_email(conn, invoice) else "guest"
             token = secrets.token_urlsafe(32)

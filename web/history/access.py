@@ -17,13 +17,13 @@ from db.outbox import insert_mail, mark_sent
 from db.rows import Connection
 from db.session import lock_names_for_transaction
 from db.workspaces import Workspace
-from web.comments.access import MAX_WRONG_TRIES, TOO_MANY_TRIES, WRONG_CODE, AccessError, clean_email
+from web.comments.access import AccessError, clean_email, code_refusal
 from web.i18n.catalogs import Texts
 from web.i18n.letters import Letters
-from web.i18n.message import Message, msg, msg_plural
+from web.i18n.message import Message, msg
 from web.invoices.links import token_hash
 from web.mail import Mailer
-from web.otp import code_matches, hash_code, new_code, new_salt, unmatchable_hash
+from web.otp import hash_code, new_code, new_salt, unmatchable_hash
 
 CODE_TTL = timedelta(minutes=10)
 SESSION_TTL = timedelta(days=30)
@@ -93,24 +93,8 @@ async def verify_code(conn: Connection, workspace: Workspace, *, email: str, cod
     token = ""
     async with conn.transaction():
         row = await access.select_history_code_for_update(conn, workspace.id, email)
-        if row is None:
-            refusal = WRONG_CODE
-        elif row.used_at is not None:
-            refusal = msg("This code was already used. Ask for a new one.")
-        elif row.expires_at <= now:
-            refusal = msg("This code has expired. Ask for a new one.")
-        elif row.wrong_tries >= MAX_WRONG_TRIES:
-            refusal = TOO_MANY_TRIES
-        elif not code_matches(row.salt, row.code_hash, code):
-            left = MAX_WRONG_TRIES - await access.count_wrong_history_try(conn, workspace.id, email)
-            refusal = (
-                msg_plural(
-                    "That code is not right. %(num)s try left.", "That code is not right. %(num)s tries left.", left
-                )
-                if left > 0
-                else TOO_MANY_TRIES
-            )
-        else:
+        refusal = await code_refusal(row, code, now, lambda: access.count_wrong_history_try(conn, workspace.id, email))
+        if refusal is None:
             await access.use_history_code(conn, workspace.id, email, now)
             token = secrets.token_urlsafe(32)
             await access.insert_customer_session(
