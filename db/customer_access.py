@@ -155,3 +155,26 @@ async def end_customer_session(conn: Connection, token_hash: bytes, workspace_id
         """,
         token_hash, workspace_id, now,
     )  # fmt: skip
+
+
+async def count_live_customer_sessions(conn: Connection, workspace_id: int, email: str, now: datetime) -> int:
+    value: int = await conn.fetchval(
+        """
+        SELECT count(*) FROM customer_sessions
+        WHERE workspace_id = $1 AND email = $2 AND ended_at IS NULL AND expires_at > $3
+        """,
+        workspace_id, email, now,
+    )  # fmt: skip
+    return value
+
+
+async def end_customer_sessions_of(conn: Connection, workspace_id: int, email: str, now: datetime) -> int:
+    """Every live history session of the address in the workspace ended (the console's sign-out); how many."""
+    ended = await conn.fetch(
+        """
+        UPDATE customer_sessions SET ended_at = $3
+        WHERE workspace_id = $1 AND email = $2 AND ended_at IS NULL AND expires_at > $3 RETURNING id
+        """,
+        workspace_id, email, now,
+    )  # fmt: skip
+    return len(ended)

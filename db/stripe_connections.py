@@ -27,6 +27,8 @@ class StripeConnection:
     connected_at: datetime | None = None  # None until saved: the database sets it
     # Sent invoices are also issued in this account (migration 0015); kept when the same account's key is replaced.
     issue_invoices: bool = False
+    # Stripe's customer portal is offered in the billing history (migration 0019); kept like issue_invoices.
+    customer_portal: bool = False
 
 
 COLUMNS = columns(StripeConnection)
@@ -72,11 +74,19 @@ async def select_card_keys(conn: Connection, workspace_id: int) -> CardKeys:
     return CardKeys(own.publishable_key, deployment_allowed, own.account_id)
 
 
+# Settings of a connection that a new key for the same account keeps, and another account starts without.
+_SAME_ACCOUNT_SETTINGS = ("issue_invoices", "customer_portal")
+
+
 async def save_stripe_connection(conn: Connection, connection: StripeConnection) -> StripeConnection:
     """Insert the workspace's connection, or replace the one it had (a new key or another account). From now on
     the deployment's account no longer serves the workspace, even after a disconnect."""
     await conn.execute("UPDATE workspaces SET deployment_stripe = false WHERE id = $1", connection.workspace_id)
-    names = [name for name in COLUMNS.split(", ") if name not in ("connected_at", "issue_invoices")]
+    names = [name for name in COLUMNS.split(", ") if name not in ("connected_at", *_SAME_ACCOUNT_SETTINGS)]
+    kept = ", ".join(
+        f"{name} = stripe_connections.{name} AND stripe_connections.account_id = excluded.account_id"
+        for name in _SAME_ACCOUNT_SETTINGS
+    )
     values = [getattr(connection, name) for name in names]
     updates = ", ".join(f"{name} = excluded.{name}" for name in names if name != "workspace_id")
     placeholders = ", ".join(f"${i}" for i in range(1, len(names) + 1))
@@ -85,14 +95,38 @@ async def save_stripe_connection(conn: Connection, connection: StripeConnection)
         await conn.fetchrow(
             f"""
             INSERT INTO stripe_connections ({", ".join(names)}) VALUES ({placeholders})
-            ON CONFLICT (workspace_id) DO UPDATE SET {updates}, connected_at = now(),
-                issue_invoices = stripe_connections.issue_invoices
-                                 AND stripe_connections.account_id = excluded.account_id
+            ON CONFLICT (workspace_id) DO UPDATE SET {updates}, connected_at = now(), {kept}
             RETURNING {COLUMNS}
             """,
             *values,
         ),
     )
+
+
+async def set_connection_setting(conn: Connection, workspace_id: int, name: str, on: bool) -> bool:
+    """One of the connection's own settings (_SAME_ACCOUNT_SETTINGS) switched; False when the workspace has no
+    connected account (such a setting means nothing without one)."""
+    if name not in _SAME_ACCOUNT_SETTINGS:
+        raise ValueError(f"{name} is not a setting of a Stripe connection")
+    changed = await conn.fetchval(
+        f"UPDATE stripe_connections SET {name} = $2 WHERE workspace_id = $1 RETURNING true", workspace_id, on
+    )
+    return bool(changed)
+
+
+async def select_portal_customer(conn: Connection, workspace_id: int, email: str) -> str | None:
+    """The Stripe customer id Stripe's customer portal opens for an address, when the workspace offers it: the
+    newest customer of the workspace billed there that has one."""
+    found: str | None = await conn.fetchval(
+        """
+        SELECT c.stripe_customer_id FROM customers c
+        JOIN stripe_connections s ON s.workspace_id = c.workspace_id AND s.customer_portal
+        WHERE c.workspace_id = $1 AND lower(c.email) = $2 AND c.stripe_customer_id IS NOT NULL
+        ORDER BY c.id DESC LIMIT 1
+        """,
+        workspace_id, email,
+    )  # fmt: skip
+    return found
 
 
 async def delete_stripe_connection(conn: Connection, workspace_id: int) -> StripeConnection | None:

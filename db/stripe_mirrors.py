@@ -59,14 +59,6 @@ async def issues_invoices_in(conn: Connection, workspace_id: int) -> str | None:
     return account
 
 
-async def set_issue_invoices(conn: Connection, workspace_id: int, on: bool) -> bool:
-    """False when the workspace has no connected account (the setting belongs to the connection)."""
-    changed = await conn.fetchval(
-        "UPDATE stripe_connections SET issue_invoices = $2 WHERE workspace_id = $1 RETURNING true", workspace_id, on
-    )
-    return bool(changed)
-
-
 async def queue_issue(conn: Connection, invoice_id: int, workspace_id: int, account_id: str) -> None:
     """At Send, in its transaction: the invoice is to be issued in that account (the first step of its outbox)."""
     await conn.execute(

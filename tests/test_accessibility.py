@@ -383,7 +383,7 @@ async def test_console_pages_are_accessible(
     await expect(page.locator(".notice")).to_contain_text("Stripe is connected")
     await audit(page, "console/settings-stripe-connected", route="console_settings_show")
     await section.get_by_label("Also issue invoices in Stripe").check()
-    await section.get_by_role("button", name="Save this setting").click()
+    await section.get_by_role("button", name="Save the invoicing setting").click()
     await expect(page.locator(".notice")).to_contain_text("also issued in your Stripe account")
     # An invoice whose issue in Stripe was refused: the panel with Stripe's reason and Retry now.
     await conn.execute(

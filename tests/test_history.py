@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -16,7 +17,12 @@ from bs4 import BeautifulSoup
 from db.payments import insert_settled_payment
 from tests import factories
 from tests.conftest import asgi_client
+from tests.console import account as staff_account
+from tests.console import sign_in as console_sign_in
 from tests.mailbox import Mailbox
+from tests.test_stripe_invoice_import import connected, sdk
+from tests.test_stripe_workspaces import Team
+from tests.test_stripe_workspaces import teams as teams  # the fixture
 from web.history.access import MAX_REQUESTS_PER_EMAIL
 
 CUSTOMER = "ap@customer.example"
@@ -156,3 +162,51 @@ async def test_code_limits_hold_under_concurrent_requests(
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] * MAX_REQUESTS_PER_EMAIL + [422] * (8 - MAX_REQUESTS_PER_EMAIL)
     assert await conn.fetchval("SELECT count(*) FROM history_code_requests") == MAX_REQUESTS_PER_EMAIL
+
+
+async def test_stripes_customer_portal_opens_for_a_customer_with_a_stripe_id_when_offered(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, mailbox: Mailbox, stripe_base: str
+) -> None:
+    north, _ = teams
+    await connected(north, conn)
+    stripe_customer = await asyncio.to_thread(
+        sdk(stripe_base, north).v1.customers.create, {"name": "Customer SARL", "email": CUSTOMER}
+    )
+    issued = await factories.invoice(conn, ws=north.ws)
+    await conn.execute(
+        "UPDATE customers SET stripe_customer_id = $2 WHERE id = $1", issued.invoice.customer_id, stripe_customer.id
+    )
+    history = await sign_in(client, issued, mailbox)
+    assert "Manage cards and subscriptions" not in (await client.get(history)).text  # not offered yet
+    assert (await client.post(f"{history}/manage")).status_code == 404
+
+    offered = await north.console.post(
+        "/console/settings/stripe/customer-portal", data={"csrf": north.csrf, "customer_portal": "on"}
+    )
+    assert offered.status_code == 303 and offered.headers["location"].endswith("saved=stripe-portal-on")
+    assert "Manage cards and subscriptions" in (await client.get(history)).text
+    opened = await client.post(f"{history}/manage")
+    assert opened.status_code == 303 and opened.headers["location"].startswith(stripe_base)
+    async with httpx.AsyncClient() as browser:
+        portal = await browser.get(opened.headers["location"])
+    assert portal.status_code == 200 and CUSTOMER in portal.text
+    assert f'{history}">' in portal.text  # the way back to the history (on the portal's public origin)
+
+
+async def test_billing_can_sign_a_customer_out_of_the_history_everywhere(
+    client: httpx.AsyncClient, app_manager: LifespanManager, conn: asyncpg.Connection, mailbox: Mailbox, clock: Any
+) -> None:
+    issued = await factories.invoice(conn)
+    history = await sign_in(client, issued, mailbox)
+    staff = await staff_account(conn, issued.workspace)
+    console = asgi_client(app_manager)
+    try:
+        csrf = await console_sign_in(console, conn, clock, staff.email)
+        customer_page = f"/console/customers/{issued.invoice.customer_id}"
+        shown = BeautifulSoup((await console.get(customer_page)).text, "html.parser")
+        assert shown.find(attrs={"data-history-sessions": "1"}) is not None
+        ended = await console.post(f"{customer_page}/history-sessions/end", data={"csrf": csrf})
+        assert ended.status_code == 303
+    finally:
+        await console.aclose()
+    assert (await client.get(history)).status_code == 401

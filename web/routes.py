@@ -63,6 +63,7 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
             history.history_receipt_pdf,
             name="history_receipt_pdf",
         ),
+        Route(BILLING + "/{workspace}/manage", history.history_manage, methods=["POST"], name="history_manage"),
         Route(BILLING + "/{workspace}/sign-out", history.history_sign_out, methods=["POST"], name="history_sign_out"),
         Route(token + "/summary", payments.invoice_summary, name="invoice_summary"),
         Route(token + "/payments", payments.payment_start, methods=["POST"], name="payment_start"),
@@ -127,6 +128,12 @@ def console_routes() -> list[BaseRoute]:
             methods=["POST"],
             name="console_customer_update",
         ),
+        Route(
+            CONSOLE + "/customers/{customer_id:id}/history-sessions/end",
+            customers.customer_sessions_end,
+            methods=["POST"],
+            name="console_customer_sessions_end",
+        ),
         Route(CONSOLE + "/invoices", invoices.invoice_list, name="console_invoice_list"),
         Route(CONSOLE + "/invoices", invoices.invoice_create, methods=["POST"], name="console_invoice_create"),
         Route(CONSOLE + "/invoices/{invoice_id:id}", invoices.invoice_show, name="console_invoice_show"),
@@ -160,6 +167,12 @@ def console_routes() -> list[BaseRoute]:
         ),
         Route(
             CONSOLE + "/settings/stripe/sync", workspace_settings.stripe_sync_status, name="console_stripe_sync_status"
+        ),
+        Route(
+            CONSOLE + "/settings/stripe/customer-portal",
+            workspace_settings.stripe_customer_portal,
+            methods=["POST"],
+            name="console_stripe_customer_portal",
         ),
         Route(
             CONSOLE + "/settings/stripe/issue-invoices",

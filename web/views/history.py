@@ -12,16 +12,18 @@ from db.activity import PDF_DOWNLOADED, insert_activity
 from db.customer_access import CustomerSession
 from db.history import select_history_invoice
 from db.invoices import Invoice
+from db.stripe_connections import select_portal_customer
 from db.workspaces import Workspace, select_workspace, select_workspace_by_slug
 from web.comments.access import AccessError
 from web.history.access import CODE_SENT, SESSION_TTL, end_session, find_session, request_code, verify_code
 from web.history.listing import FILTERS, due_now, history_page, history_query
+from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.locale import reader_texts
 from web.http.rendering import html_response, render_to_bytes
-from web.http.urls import path_for
+from web.http.urls import path_for, public_url
 from web.i18n.catalogs import Texts
-from web.i18n.message import Message
+from web.i18n.message import Message, msg
 from web.invoices.documents import load_document
 from web.invoices.links import create_link, live_link
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
@@ -30,8 +32,11 @@ from web.portal.viewer import LinkHolder, link_holder
 from web.receipts.model import receipt_for
 from web.receipts.printing import receipt_filename, receipt_pdf_bytes
 from web.state import AppRequest
+from web.stripe.billing_portal import open_portal_session
+from web.stripe.gateway import PaymentRefused, ProviderUnavailable
 
 COOKIE = "billing_session"
+PORTAL_DOWN = msg("Stripe's customer portal could not be opened just now. Please try again in a minute.")
 _MAX_FORM_BYTES = 4096
 # A link made for a customer opening an invoice from the history: as long-lived as a sent one's default.
 _LINK_DAYS = 30
@@ -99,10 +104,11 @@ async def history_show(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn:
         page = await history_page(conn, workspace.id, session.email, query, today)
         owed = await due_now(conn, workspace.id, session.email, today)
+        manage = await select_portal_customer(conn, workspace.id, session.email) is not None
     context = {
         "texts": texts, "workspace": workspace, "session": session, "page": page, "due_now": owed,
         "status": status if status in FILTERS else "", "number": number, "filters": FILTERS, "today": today,
-        "paged": query.after is not None,
+        "paged": query.after is not None, "manage": manage,
     }  # fmt: skip
     return _page(request, "history/list.html", context, 200)
 
@@ -147,6 +153,26 @@ async def history_receipt_pdf(request: AppRequest) -> Response:
         pdf, media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{receipt_filename(receipt)}"'},
     )  # fmt: skip
+
+
+async def history_manage(request: AppRequest) -> Response:
+    """Manage cards and subscriptions: a Stripe customer portal session for the address's Stripe customer, coming
+    back to this history."""
+    workspace, session = await _signed_in(request)
+    if session is None:
+        raise HTTPException(404)
+    texts = _texts(request, workspace)
+    async with request.state["pool"].acquire() as conn:
+        customer_id = await select_portal_customer(conn, workspace.id, session.email)
+        account = await request.state["stripe"].own(conn, workspace.id) if customer_id else None
+    if customer_id is None or account is None:
+        raise HTTPException(404)
+    back = public_url(request, "history_show", workspace=workspace.slug)
+    try:
+        url = await open_portal_session(account.gateway, customer_id, back, texts.tag)
+    except (ProviderUnavailable, PaymentRefused):
+        raise RefusedRequest(503, PORTAL_DOWN) from None
+    return RedirectResponse(url, status_code=303)
 
 
 async def history_sign_out(request: AppRequest) -> Response:

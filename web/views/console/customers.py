@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
+from db.customer_access import count_live_customer_sessions, end_customer_sessions_of
 from db.customers import Customer, insert_customer, select_customer, select_customers, update_customer
 from db.invoices import select_invoice_rows
 from db.workspaces import select_workspace
@@ -85,14 +86,40 @@ async def customer_update(request: AppRequest) -> Response:
 async def _form_page_with_invoices(request: AppRequest, customer: Customer, form: Form, status: int = 200) -> Response:
     async with request.state["pool"].acquire() as conn:
         rows = await select_invoice_rows(conn, customer.workspace_id, customer_id=customer.id)
-    return _form_page(request, customer, form, status=status, invoices=invoice_summaries(rows))
+        email = customer.email.strip().lower()
+        sessions = (
+            await count_live_customer_sessions(conn, customer.workspace_id, email, request.state["clock"]())
+            if email
+            else 0
+        )
+    return _form_page(
+        request, customer, form, status=status, invoices=invoice_summaries(rows), history_sessions=sessions
+    )
+
+
+@console_view(role="billing")
+async def customer_sessions_end(request: AppRequest) -> Response:
+    """Sign the customer's address out of its billing history everywhere (a lost laptop, a person who left)."""
+    customer = await _customer(request)
+    async with request.state["pool"].acquire() as conn:
+        await end_customer_sessions_of(
+            conn, customer.workspace_id, customer.email.strip().lower(), request.state["clock"]()
+        )
+    return _saved(request, customer)
 
 
 def _form_page(
-    request: AppRequest, customer: Customer | None, form: Form, *, status: int = 200, invoices: object = ()
+    request: AppRequest,
+    customer: Customer | None,
+    form: Form,
+    *,
+    status: int = 200,
+    invoices: object = (),
+    history_sessions: int = 0,
 ) -> Response:
     context = {
         "customer": customer, "form": form, "locales": customer_form.locale_choices(), "invoices": invoices,
+        "history_sessions": history_sessions,
         "saved": request.query_params.get("saved") == "1" and status == 200,
     }  # fmt: skip
     return page(request, "console/customer.html", context, status=status)

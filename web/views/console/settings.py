@@ -10,8 +10,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from db.logos import select_workspace_logo_sha, set_workspace_logo
+from db.stripe_connections import set_connection_setting
 from db.stripe_invoices import select_latest_sync
-from db.stripe_mirrors import set_issue_invoices
 from db.wording import forget_rendered
 from db.workspaces import Workspace, select_workspace, update_workspace_settings
 from web.console import settings_form
@@ -40,6 +40,9 @@ _NOTICES = {
     "stripe-issue-on": "Invoices you send from now on are also issued in your Stripe account.",
     "stripe-issue-off": "Invoices you send from now on are issued in the portal only. Those already in Stripe stay "
     "there and keep following the portal.",
+    "stripe-portal-on": "Customers with a Stripe customer id now find Manage cards and subscriptions in their billing "
+    "history.",
+    "stripe-portal-off": "The billing history no longer offers Stripe's customer portal.",
     "stripe-disconnected-endpoint-left": "Stripe is disconnected. Customers can no longer pay this workspace's "
     "invoices by card. The webhook endpoint could not be removed at Stripe just now: delete it in Stripe's "
     "Dashboard (Developers → Webhooks).",
@@ -149,9 +152,19 @@ async def stripe_issue_invoices(request: AppRequest) -> Response:
     """The setting *Also issue invoices in Stripe* (it belongs to the connected account)."""
     on = form_text(request).get("issue_invoices") == "on"
     async with request.state["pool"].acquire() as conn:
-        if not await set_issue_invoices(conn, current_staff(request).workspace_id, on):
+        if not await set_connection_setting(conn, current_staff(request).workspace_id, "issue_invoices", on):
             raise HTTPException(409, "Connect Stripe first: invoices are issued in the workspace's own account.")
     return _saved(request, "stripe-issue-on" if on else "stripe-issue-off")
+
+
+@console_view(role="billing")
+async def stripe_customer_portal(request: AppRequest) -> Response:
+    """The setting *Offer Stripe's customer portal* in the billing history (it belongs to the connected account)."""
+    on = form_text(request).get("customer_portal") == "on"
+    async with request.state["pool"].acquire() as conn:
+        if not await set_connection_setting(conn, current_staff(request).workspace_id, "customer_portal", on):
+            raise HTTPException(409, "Connect Stripe first: the customer portal is your Stripe account's.")
+    return _saved(request, "stripe-portal-on" if on else "stripe-portal-off")
 
 
 @console_view(role="billing")
