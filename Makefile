@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.stripe_sync
 	$(BIN)/python -m bench.sse_fanout
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.history
 
 lint: $(STAMP)
 	$(BIN)/ruff check web db tests bench devtools

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, FrameLocator, Page, async_playwright, expect
 from starlette.applications import Starlette
 
 from tests.live import free_port
@@ -105,7 +105,7 @@ async def connect_stripe(page: Page, origin: str, account: dict[str, Any]) -> No
 CARD_INPUTS = "#card-element input"
 
 
-async def enter_card(page: Page, number: str) -> None:
+async def enter_card(page: Page | FrameLocator, number: str) -> None:
     """localstripe's card Element is four plain inputs (the real one is Stripe's iframe)."""
     await page.locator(f"{CARD_INPUTS}[placeholder=number]").fill(number)
     await page.locator(f"{CARD_INPUTS}[placeholder=exp_month]").fill("12")
@@ -113,7 +113,7 @@ async def enter_card(page: Page, number: str) -> None:
     await page.locator(f"{CARD_INPUTS}[placeholder=cvc]").fill("123")
 
 
-async def start_payment(page: Page, amount: str) -> None:
+async def start_payment(page: Page | FrameLocator, amount: str) -> None:
     """Type an amount and continue to the card step."""
     await page.locator("#payment-amount").fill(amount)
     await page.get_by_role("button", name="Continue to card details").click()

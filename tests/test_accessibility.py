@@ -54,6 +54,11 @@ NOT_PAGES = {
     "console_thread_comments": "a fragment of console_thread_show, audited in place",
     "console_stripe_sync_status": "a fragment of console_settings_show (the sync's progress), audited in place",
     "history_invoice": "redirects to the invoice's page (invoice_show)",
+    "embed_history": "a fragment of embed_shell (the list in the frame); its markup is history/_list.html, audited in "
+    "history/list",
+    "embed_invoice_open": "answers HX-Redirect to the invoice's page",
+    "embed_invoice_pdf": "answers HX-Redirect to the PDF",
+    "embed_receipt_pdf": "answers HX-Redirect to the receipt's PDF",
     "history_invoice_pdf": "the PDF itself",
     "history_receipt_pdf": "the receipt's PDF itself",
     "receipt_pdf": "the receipt's PDF itself (its page is audited in customer/receipt)",
@@ -398,6 +403,18 @@ async def test_console_pages_are_accessible(
     await page.goto(f"{origin}/console/invoices/{open_invoice}")
     await expect(page.locator("[data-stripe-waiting]")).to_contain_text("stopped")
     await audit(page, "console/invoice-stripe-stopped", route="console_invoice_show")
+    await page.goto(f"{origin}/console/settings")
+    await page.get_by_role("link", name="Set up the embed").click()
+    await audit(page, "console/embed", route="console_embed_show")
+    await page.get_by_role("button", name="Make a secret").click()
+    await expect(page.locator("[data-new-secret]")).to_be_visible()
+    await audit(page, "console/embed-secret", route="console_embed_secret_rotate")
+    await page.get_by_label("The origins of your app that may show the frame, one a line").fill("ftp://nope")
+    await page.get_by_role("button", name="Save the origins").click()
+    await expect(page.locator("#origins-error")).to_be_visible()
+    await audit(page, "console/embed-error", route="console_embed_origins_save")
+    await page.goto(f"{origin}/embed/demo")
+    await audit(page, "customer/embed-frame", route="embed_shell")
     await page.goto(f"{origin}/console/settings")
     await page.get_by_role("link", name="Change customer-facing texts").click()
     await audit(page, "console/texts", route="console_wording_list")

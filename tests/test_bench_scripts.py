@@ -12,7 +12,8 @@ from web.settings import PROJECT_ROOT
 
 
 @pytest.mark.parametrize(
-    "module", ["bench.portal", "bench.payments", "bench.sse_fanout", "bench.console", "bench.stripe_sync"]
+    "module",
+    ["bench.portal", "bench.payments", "bench.sse_fanout", "bench.console", "bench.stripe_sync", "bench.history"],
 )
 def test_bench_script_starts(module: str) -> None:
     result = subprocess.run(

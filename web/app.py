@@ -122,6 +122,7 @@ def create_app(
                 letters=letters,
                 secrets=box,
                 clock=clock,
+                csp=_csp(settings),
             )
         finally:
             if reconciling is not None:

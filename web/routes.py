@@ -13,7 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from web.settings import Settings
 from web.views import comments, health, history, payments, portal, receipts, webhooks
-from web.views.console import access, builder, customers, invoice_actions, invoices, sign_in, wording
+from web.views import embed as embedded
+from web.views.console import access, builder, customers, embed, invoice_actions, invoices, sign_in, wording
 from web.views.console import inbox as support_inbox
 from web.views.console import settings as workspace_settings
 from web.views.logos import logo_show
@@ -35,6 +36,7 @@ STATIC = "/static"
 LOGOS = "/logos"
 CONSOLE = "/console"
 BILLING = "/billing"
+EMBED = "/embed"
 
 
 def build_routes(static_dir: Path) -> list[BaseRoute]:
@@ -62,6 +64,20 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
             BILLING + "/{workspace}/invoices/{invoice_id:id}/receipts/{payment_id:id}/pdf",
             history.history_receipt_pdf,
             name="history_receipt_pdf",
+        ),
+        Route(EMBED + "/{workspace}", embedded.embed_shell, name="embed_shell"),
+        Route(EMBED + "/{workspace}/session", embedded.embed_session, methods=["POST"], name="embed_session"),
+        Route(EMBED + "/{workspace}/history", embedded.embed_history, name="embed_history"),
+        Route(
+            EMBED + "/{workspace}/invoices/{invoice_id:id}/open", embedded.embed_invoice_open, name="embed_invoice_open"
+        ),
+        Route(
+            EMBED + "/{workspace}/invoices/{invoice_id:id}/pdf", embedded.embed_invoice_pdf, name="embed_invoice_pdf"
+        ),
+        Route(
+            EMBED + "/{workspace}/invoices/{invoice_id:id}/receipts/{payment_id:id}/pdf",
+            embedded.embed_receipt_pdf,
+            name="embed_receipt_pdf",
         ),
         Route(BILLING + "/{workspace}/manage", history.history_manage, methods=["POST"], name="history_manage"),
         Route(BILLING + "/{workspace}/sign-out", history.history_sign_out, methods=["POST"], name="history_sign_out"),
@@ -179,6 +195,19 @@ def console_routes() -> list[BaseRoute]:
             workspace_settings.stripe_issue_invoices,
             methods=["POST"],
             name="console_stripe_issue_invoices",
+        ),
+        Route(CONSOLE + "/settings/embed", embed.embed_show, name="console_embed_show"),
+        Route(
+            CONSOLE + "/settings/embed/secret",
+            embed.embed_secret_rotate,
+            methods=["POST"],
+            name="console_embed_secret_rotate",
+        ),
+        Route(
+            CONSOLE + "/settings/embed/origins",
+            embed.embed_origins_save,
+            methods=["POST"],
+            name="console_embed_origins_save",
         ),
         Route(CONSOLE + "/settings/texts", wording.wording_list, name="console_wording_list"),
         Route(CONSOLE + "/settings/texts/edit", wording.wording_edit, name="console_wording_edit"),

@@ -39,6 +39,8 @@ class State(TypedDict):
     mailer: Mailer
     letters: Letters
     secrets: SecretBox
+    # The app's Content-Security-Policy (an embedded page sends it with its own frame-ancestors).
+    csp: str
     # The one clock of request paths (UTC): "today", code and session expiry, holds. Tests move it.
     clock: Callable[[], datetime]
     # Set by the console guard for the request it lets through.

@@ -31,6 +31,13 @@ def content_security_policy(
     )
 
 
+def with_frame_ancestors(csp: str, origins: list[str]) -> str:
+    """The app's CSP, framed only by these origins ('none' when there are none): a page embedded in a workspace's
+    own app (web/views/embed.py). The response carries it, and the middleware then adds no CSP of its own."""
+    ancestors = " ".join(origins) if origins else "'none'"
+    return csp.replace("frame-ancestors 'self'", f"frame-ancestors {ancestors}")
+
+
 def stripe_sources(stripe_js_url: str, stripe_api_base: str) -> dict[str, tuple[str, ...]]:
     """What Stripe.js needs (Stripe's CSP guide): its script origin, its frames (3-D Secure pages on
     hooks.stripe.com) and the API it calls. A local test double serves all three from one origin."""
@@ -67,12 +74,8 @@ class SecurityHeadersMiddleware:
         # Raw header pairs built once: appending them is the cheapest thing on the hot path.
         common = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
         self._static_headers = [*common, (b"cache-control", b"public, max-age=31536000, immutable")]
-        self._page_headers = [
-            *common,
-            (b"cache-control", b"no-store"),
-            (b"x-robots-tag", b"noindex, nofollow"),
-            (b"content-security-policy", csp.encode()),
-        ]
+        self._page_headers_own_csp = [*common, (b"cache-control", b"no-store"), (b"x-robots-tag", b"noindex, nofollow")]
+        self._page_headers = [*self._page_headers_own_csp, (b"content-security-policy", csp.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -109,9 +112,15 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra = self._static_headers if immutable and message["status"] < 400 else self._page_headers
-                # Our handlers never set these themselves, so appending cannot duplicate them.
-                message["headers"] = [*message.get("headers", ()), *extra]
+                headers = list(message.get("headers", ()))
+                if immutable and message["status"] < 400:
+                    extra = self._static_headers
+                elif any(name == b"content-security-policy" for name, _ in headers):
+                    extra = self._page_headers_own_csp  # an embedded page's CSP (with_frame_ancestors) stands
+                else:
+                    extra = self._page_headers
+                # Our handlers never set the others themselves, so appending cannot duplicate them.
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         return send_with_headers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from db.links import PortalLink, insert_portal_link, revoke_link, select_links_for_invoice
 from db.rows import Connection
@@ -47,3 +47,10 @@ async def replace_links(conn: Connection, invoice_id: int) -> PortalLink:
         if link.revoked_at is None:
             await revoke_link(conn, link.id)
     return await create_link(conn, invoice_id)
+
+
+async def live_or_new_link(conn: Connection, invoice_id: int, now: datetime, *, days: int = 30) -> PortalLink:
+    """The invoice's live link, else a new one lasting `days` (a customer opening it from their history)."""
+    return await live_link(conn, invoice_id, now) or await create_link(
+        conn, invoice_id, expires_at=now + timedelta(days=days)
+    )

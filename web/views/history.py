@@ -3,8 +3,6 @@ their invoices in that workspace, each invoice's page and PDF from it, and Sign 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
@@ -25,7 +23,7 @@ from web.http.urls import path_for, public_url
 from web.i18n.catalogs import Texts
 from web.i18n.message import Message, msg
 from web.invoices.documents import load_document
-from web.invoices.links import create_link, live_link
+from web.invoices.links import live_or_new_link
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
 from web.mail import MAIL_DOWN, MailUndeliverable
 from web.portal.viewer import LinkHolder, link_holder
@@ -117,11 +115,8 @@ async def history_invoice(request: AppRequest) -> Response:
     """One invoice's page from the history: its live link (a new one when none is live)."""
     workspace, session = await _signed_in(request)
     invoice = await _invoice(request, workspace, session)
-    now = request.state["clock"]()
     async with request.state["pool"].acquire() as conn, conn.transaction():
-        link = await live_link(conn, invoice.id, now)
-        if link is None:
-            link = await create_link(conn, invoice.id, expires_at=now + timedelta(days=_LINK_DAYS))
+        link = await live_or_new_link(conn, invoice.id, request.state["clock"](), days=_LINK_DAYS)
     return RedirectResponse(path_for(request, "invoice_show", token=link.token), status_code=303)
 
 

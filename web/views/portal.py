@@ -6,12 +6,15 @@ from starlette.background import BackgroundTask
 from starlette.responses import RedirectResponse, Response
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
+from db.embed import select_embed_settings
+from db.workspaces import select_workspace
 from web.comments.access import find_session
 from web.comments.form import SESSION_COOKIE, form_for
 from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.locale import reader_texts
 from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.http.security import with_frame_ancestors
 from web.http.urls import public_url
 from web.i18n.catalogs import available_languages
 from web.i18n.choice import LANGUAGE_COOKIE, LANGUAGE_COOKIE_AGE
@@ -19,7 +22,7 @@ from web.i18n.message import msg
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
 from web.portal.fresh_link import SENT, FreshLinkRefused, request_fresh_link
 from web.portal.pages import cached_page, portal_context, preview_mode, preview_mode_of, thread_context
-from web.portal.viewer import link_holder
+from web.portal.viewer import LinkHolder, link_holder
 from web.state import AppRequest
 
 # The fresh-link form carries one e-mail address.
@@ -39,8 +42,34 @@ async def invoice_show(request: AppRequest) -> Response:
             context = {**portal_context(request, viewer), **await thread_context(request, viewer, form)}
             return html_response(render_to_bytes(request, "portal/show.html", context))
     template = "portal/_preview.html" if fragment else "portal/show.html"
+    origins = None if fragment else await embed_origins(request, viewer)
+    if origins is not None:
+        # Opened from the billing history a host app embeds: framed by that app's origins only, and reporting to it.
+        async def framed() -> dict[str, object]:
+            return {
+                **await thread_context(request, viewer),
+                "embed": {"origins": origins, "slug": request.query_params["embed"]},
+            }
+
+        part = f"{preview_mode(request)}:embed:{' '.join(origins)}"
+        response = html_response(await cached_page(request, viewer, part, fragment, template, framed))
+        response.headers["content-security-policy"] = with_frame_ancestors(request.state["csp"], origins)
+        return response
     extra = None if fragment else (lambda: thread_context(request, viewer))
     return html_response(await cached_page(request, viewer, preview_mode(request), fragment, template, extra))
+
+
+async def embed_origins(request: AppRequest, viewer: LinkHolder) -> list[str] | None:
+    """The host app's allowed origins when the page was opened in its frame (?embed=<its workspace>), else None."""
+    slug = request.query_params.get("embed", "")
+    if not slug or len(slug) > 100:
+        return None
+    async with request.state["pool"].acquire() as conn:
+        workspace = await select_workspace(conn, viewer.invoice.workspace_id)
+        settings = await select_embed_settings(conn, viewer.invoice.workspace_id) if workspace else None
+    if workspace is None or workspace.slug != slug or settings is None or not settings.allowed_origins:
+        return None
+    return settings.allowed_origins
 
 
 async def invoice_pdf(request: AppRequest) -> Response:

@@ -1,0 +1,216 @@
+"""The billing history embedded in a host app (issue 17): the console's secret (shown once, rotated with a grace
+period) and allowed origins; the HMAC (good, bare, by Stripe customer id, wrong, other customer, other workspace,
+expired, rotated); the token the frame sends instead of a cookie; frame-ancestors per workspace; and the server
+code the console hands out, run for real (Python here, Node when present)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from bs4 import BeautifulSoup
+
+from db.workspaces import Workspace
+from tests import factories
+from tests.conftest import asgi_client
+from tests.console import account as staff_account
+from tests.console import sign_in as console_sign_in
+from web.embed.snippets import server_snippets
+
+CUSTOMER = "ap@customer.example"
+
+
+class Host:
+    """A workspace that embeds its billing history: its console (billing) and its current secret."""
+
+    def __init__(self, ws: Workspace, console: httpx.AsyncClient, csrf: str) -> None:
+        self.ws, self.console, self.csrf, self.secret = ws, console, csrf, ""
+
+    async def rotate(self) -> httpx.Response:
+        answer = await self.console.post("/console/settings/embed/secret", data={"csrf": self.csrf})
+        found = re.search(r"\b(es_[A-Za-z0-9_-]{20,})\b", answer.text)
+        assert answer.status_code == 200 and found is not None
+        self.secret = found.group(1)
+        return answer
+
+    async def allow(self, origins: str) -> httpx.Response:
+        return await self.console.post("/console/settings/embed/origins", data={"csrf": self.csrf, "origins": origins})
+
+
+@pytest.fixture
+async def hosts(app_manager: LifespanManager, conn: asyncpg.Connection, clock: Any) -> AsyncIterator[list[Host]]:
+    made = []
+    for slug in ("north", "south"):
+        ws = await factories.workspace(conn, slug=slug)
+        staff = await staff_account(conn, ws)
+        console = asgi_client(app_manager)
+        made.append(Host(ws, console, await console_sign_in(console, conn, clock, staff.email)))
+    yield made
+    for host in made:
+        await host.console.aclose()
+
+
+def signed(secret: str, identity: str, expires: str = "") -> str:
+    message = identity if not expires else f"{identity}|{expires}"
+    return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+async def session(client: httpx.AsyncClient, slug: str, **identity: str) -> httpx.Response:
+    return await client.post(f"/embed/{slug}/session", json=identity)
+
+
+def soon() -> str:
+    return str(int(time.time()) + 600)
+
+
+async def test_the_secret_is_shown_once_and_origins_are_checked(hosts: list[Host]) -> None:
+    north, _ = hosts
+    made = await north.rotate()
+    assert "not shown again" in made.text
+    later = await north.console.get("/console/settings/embed")
+    assert later.status_code == 200 and north.secret not in later.text and f"…{north.secret[-4:]}" in later.text
+    refused = await north.allow("https://app.example.com\nhttp://evil.example\n")
+    assert refused.status_code == 422 and "use https" in refused.text
+    assert (
+        "https://app.example.com\nhttp://evil.example"
+        in BeautifulSoup(refused.text, "html.parser").find("textarea").text
+    )  # type: ignore[union-attr]
+    saved = await north.allow("https://App.Example.com/\nhttp://localhost:5173")
+    assert saved.status_code == 303
+    shown = BeautifulSoup((await north.console.get("/console/settings/embed")).text, "html.parser")
+    assert shown.find("textarea").text == "https://app.example.com\nhttp://localhost:5173"  # type: ignore[union-attr]
+    # The snippets name this workspace and this portal.
+    code = BeautifulSoup(later.text, "html.parser").get_text()
+    assert 'workspace: "north"' in code and "/static/js/embed.js" in code
+
+
+async def test_the_hmac_opens_exactly_that_customers_history_and_nothing_else(
+    hosts: list[Host], client: httpx.AsyncClient, conn: asyncpg.Connection, clock: Any
+) -> None:
+    north, south = hosts
+    await north.rotate()
+    await south.rotate()
+    mine = await factories.invoice(conn, ws=north.ws)
+    other = await factories.invoice(conn, ws=north.ws)
+    await conn.execute("UPDATE customers SET email = 'b@other.example' WHERE id = $1", other.invoice.customer_id)
+    await factories.invoice(conn, ws=south.ws)  # the same address in another workspace
+    await conn.execute("UPDATE customers SET stripe_customer_id = 'cus_Mine' WHERE id = $1", mine.invoice.customer_id)
+
+    expires = soon()
+    good = await session(client, "north", email=CUSTOMER, expires=expires, hash=signed(north.secret, CUSTOMER, expires))
+    assert good.status_code == 200 and good.json()["expires_in"] == 3600
+    token = good.json()["token"]
+    listed = await client.get("/embed/north/history", headers={"X-Embed-Token": token})
+    numbers = [
+        str(li["data-invoice-number"])
+        for li in BeautifulSoup(listed.text, "html.parser").select("[data-invoice-number]")
+    ]
+    assert listed.status_code == 200 and numbers == [mine.invoice.number]
+    assert "set-cookie" not in good.headers and "set-cookie" not in listed.headers
+
+    for identity in (
+        {"email": CUSTOMER, "hash": signed(north.secret, CUSTOMER)},  # a bare hash (never expires)
+        {"customer": "cus_Mine", "expires": expires, "hash": signed(north.secret, "cus_Mine", expires)},
+    ):
+        assert (await session(client, "north", **identity)).status_code == 200, identity
+    past = str(int(time.time()) - 1)
+    refused = [
+        {"email": CUSTOMER, "expires": expires, "hash": "0" * 64},  # wrong
+        # another customer's address with this one's hash
+        {"email": "b@other.example", "expires": expires, "hash": signed(north.secret, CUSTOMER, expires)},
+        # another workspace's secret
+        {"email": CUSTOMER, "expires": expires, "hash": signed(south.secret, CUSTOMER, expires)},
+        {"email": CUSTOMER, "expires": past, "hash": signed(north.secret, CUSTOMER, past)},  # expired
+        {"customer": "cus_Nobody", "expires": expires, "hash": signed(north.secret, "cus_Nobody", expires)},
+        {"email": CUSTOMER, "customer": "cus_Mine", "hash": signed(north.secret, CUSTOMER)},  # both: ambiguous
+    ]
+    answers = [await session(client, "north", **identity) for identity in refused]
+    assert {(answer.status_code, answer.text) for answer in answers} == {(403, '{"error":"not_authorised"}')}
+    assert (await session(client, "nowhere", email=CUSTOMER, hash="x")).status_code == 404
+    # A token opens its own workspace only, and none opens nothing.
+    assert (await client.get("/embed/south/history", headers={"X-Embed-Token": token})).status_code == 401
+    assert (await client.get("/embed/north/history")).status_code == 401
+    assert (
+        await client.get(f"/embed/north/invoices/{other.invoice.id}/open", headers={"X-Embed-Token": token})
+    ).status_code == 404
+    opened = await client.get(f"/embed/north/invoices/{mine.invoice.id}/open", headers={"X-Embed-Token": token})
+    assert opened.status_code == 204 and opened.headers["HX-Redirect"] == f"{mine.url}?embed=north"
+
+
+async def test_a_rotated_secret_works_for_its_grace_period_only(
+    hosts: list[Host], client: httpx.AsyncClient, conn: asyncpg.Connection, clock: Any
+) -> None:
+    north, _ = hosts
+    await factories.invoice(conn, ws=north.ws)
+    await north.rotate()
+    old = north.secret
+    await north.rotate()
+    assert old != north.secret
+    for secret in (old, north.secret):
+        assert (await session(client, "north", email=CUSTOMER, hash=signed(secret, CUSTOMER))).status_code == 200
+    clock.offset += timedelta(hours=25)
+    assert (await session(client, "north", email=CUSTOMER, hash=signed(old, CUSTOMER))).status_code == 403
+    assert (await session(client, "north", email=CUSTOMER, hash=signed(north.secret, CUSTOMER))).status_code == 200
+
+
+async def test_only_the_workspaces_origins_may_frame_it(
+    hosts: list[Host], client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    north, _ = hosts
+    assert (await north.allow("https://app.north.example")).status_code == 303
+    issued = await factories.invoice(conn, ws=north.ws)
+
+    def ancestors(response: httpx.Response) -> str:
+        policies = response.headers.get_list("content-security-policy")
+        assert len(policies) == 1, policies  # one policy: the middleware adds none beside the page's own
+        found = re.search(r"frame-ancestors ([^;]+)", policies[0])
+        assert found is not None
+        return found.group(1)
+
+    assert ancestors(await client.get("/embed/north")) == "https://app.north.example"
+    assert ancestors(await client.get("/embed/south")) == "'none'"  # nothing allowed yet
+    assert ancestors(await client.get(issued.url)) == "'self'"
+    embedded = await client.get(f"{issued.url}?embed=north")
+    assert ancestors(embedded) == "https://app.north.example" and 'href="/embed/north"' in embedded.text
+    assert ancestors(await client.get(f"{issued.url}?embed=south")) == "'self'"  # not its workspace
+    assert ancestors(await client.get(issued.url)) == "'self'"  # the embedded variant is cached apart
+
+
+async def test_the_server_code_handed_out_computes_a_hash_the_portal_accepts(
+    hosts: list[Host], client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    north, _ = hosts
+    await factories.invoice(conn, ws=north.ws)
+    await north.rotate()
+    snippets = server_snippets()
+    python: dict[str, Any] = {"email": CUSTOMER}
+    os.environ["EMBED_SECRET"] = north.secret
+    try:
+        exec(snippets["Python"], python)
+        assert (
+            await session(client, "north", email=CUSTOMER, expires=python["expires"], hash=python["hash"])
+        ).status_code == 200
+        node = shutil.which("node")
+        if node is not None:  # present wherever `make test` ran (it installs axe-core with npm)
+            script = f"const email = {CUSTOMER!r};\n{snippets['Node']}\nconsole.log(expires + ' ' + hash);"
+            run = [node, "-e", script]
+            out = await asyncio.to_thread(
+                subprocess.run, run, capture_output=True, text=True, check=True, env=os.environ
+            )
+            expires, hash_ = out.stdout.split()
+            assert (await session(client, "north", email=CUSTOMER, expires=expires, hash=hash_)).status_code == 200
+    finally:
+        del os.environ["EMBED_SECRET"]
