@@ -129,8 +129,11 @@ async def select_invoice_lines(conn: Connection, invoice_id: int) -> list[Invoic
     return rows_to(InvoiceLine, records)
 
 
-async def issue_invoice(conn: Connection, invoice_id: int, *, issue_date: date, due_date: date) -> Invoice:
+async def issue_invoice(
+    conn: Connection, invoice_id: int, *, issue_date: date, due_date: date, total: int | None = None
+) -> Invoice:
     """Draft -> open: take the next gapless number for the workspace and year, and snapshot seller and buyer.
+    `total`: the document's total as web.invoices.totals computes it (kept in issued_total for lists and sums).
 
     The counter row stays locked until the caller's transaction commits, so concurrent issues queue and a
     rolled-back issue gives its number back.
@@ -164,7 +167,8 @@ async def issue_invoice(conn: Connection, invoice_id: int, *, issue_date: date, 
             f"""
             UPDATE invoices
             SET status = 'open', number = $2, issue_date = $3, due_date = $4, issued_at = now(),
-                seller_snapshot = $5::jsonb, buyer_snapshot = $6::jsonb, version = version + 1, updated_at = now()
+                seller_snapshot = $5::jsonb, buyer_snapshot = $6::jsonb, version = version + 1, updated_at = now(),
+                issued_total = $7
             WHERE id = $1
             RETURNING {COLUMNS}
             """,
@@ -174,6 +178,7 @@ async def issue_invoice(conn: Connection, invoice_id: int, *, issue_date: date, 
             due_date,
             dict(seller),  # type: ignore[arg-type]
             dict(buyer),  # type: ignore[arg-type]
+            total,
         )
     return row_to_one(Invoice, record)
 

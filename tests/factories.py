@@ -14,6 +14,7 @@ from db.links import revoke_link
 from db.workspaces import Workspace, insert_workspace
 from tests.queries import select_invoice
 from web.invoices.links import create_link
+from web.invoices.totals import compute_totals
 
 SELLER_VAT = "DE123456789"
 BUYER_VAT = "FR40303265045"
@@ -69,12 +70,12 @@ async def invoice(
         conn, workspace_id=ws.id, customer_id=customer.id, currency=currency, locale=locale,
         payment_terms="Net 30", notes="Thank you for your business.",
     )  # fmt: skip
-    await insert_invoice_lines(
-        conn, draft.id, lines if lines is not None else [line(), line("Support", "2", 2500, "7")]
-    )
+    chosen = lines if lines is not None else [line(), line("Support", "2", 2500, "7")]
+    await insert_invoice_lines(conn, draft.id, chosen)
     if issue:
         today = date.today()
-        await issue_invoice(conn, draft.id, issue_date=today, due_date=today + timedelta(days=30))
+        total = compute_totals(chosen, currency).total
+        await issue_invoice(conn, draft.id, issue_date=today, due_date=today + timedelta(days=30), total=total)
     link = await create_link(conn, draft.id, expires_at=expires_at)
     if revoked:
         await revoke_link(conn, link.id)

@@ -67,7 +67,13 @@ async def test_the_history_lists_exactly_that_addresss_invoices_in_that_workspac
     assert elsewhere.invoice.id != first.invoice.id and draft.invoice.number is None
     soup = BeautifulSoup(listed.text, "html.parser")
     due = {str(li["data-due-currency"]): li.get_text(strip=True) for li in soup.select("[data-due-currency]")}
-    assert set(due) == {"EUR", "USD"}
+    assert due == {"EUR": "€172.50", "USD": "$172.50"}
+    # An invoice issued before totals were stored is summed from its lines: the same figure.
+    await conn.execute("UPDATE invoices SET issued_total = NULL WHERE id = $1", second.invoice.id)
+    relisted = BeautifulSoup((await client.get(history)).text, "html.parser")
+    assert {
+        str(li["data-due-currency"]): li.get_text(strip=True) for li in relisted.select("[data-due-currency]")
+    } == due
 
     # Each invoice one click away (its live link), and its PDF.
     opened = await client.get(f"{history}/invoices/{second.invoice.id}")

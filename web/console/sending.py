@@ -65,7 +65,7 @@ async def send_draft(
     due_date = draft.due_date or issue_date + timedelta(days=DEFAULT_PAYMENT_DAYS)
     if due_date < issue_date:
         raise SendRefused("The due date cannot be before the issue date.")
-    issued = await issue_invoice(conn, draft.id, issue_date=issue_date, due_date=due_date)
+    issued = await issue_invoice(conn, draft.id, issue_date=issue_date, due_date=due_date, total=totals.total)
     link = await create_link(conn, draft.id)
     mail_id = await mail_link(
         conn, issued, link, recipient=customer.email, link_url=link_url, total=totals.total, letters=letters

@@ -30,6 +30,7 @@ from db.session import lock_for_transaction
 from db.workspaces import insert_workspace, select_workspace_by_slug
 from web.invoices.documents import load_document
 from web.invoices.links import create_link
+from web.invoices.totals import compute_totals
 from web.payments.settlement import settle
 
 
@@ -183,8 +184,9 @@ async def _create(
     await insert_invoice_lines(conn, invoice.id, demo.lines)
     issue_date = today - timedelta(days=5)
     issued = await issue_invoice(
-        conn, invoice.id, issue_date=issue_date, due_date=issue_date + timedelta(days=demo.due_in_days)
-    )
+        conn, invoice.id, issue_date=issue_date, due_date=issue_date + timedelta(days=demo.due_in_days),
+        total=compute_totals(demo.lines, demo.currency).total,
+    )  # fmt: skip
     if demo.comments_require_totp:
         await set_comment_settings(conn, invoice.id, mode=invoice.comment_mode, require_totp=True)
     for index, (role, name, text) in enumerate(demo.thread):

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from db.history import HistoryQuery, HistoryRecord, select_history
+from db.history import HistoryQuery, HistoryRecord, select_history, select_stored_due
 from db.invoices import Invoice
 from db.rows import Connection
 from web.invoices.documents import amount_due, is_overdue
@@ -15,7 +15,7 @@ from web.invoices.status import OWES_NOTHING, UNPAID
 from web.invoices.totals import compute_totals
 
 PAGE_SIZE = 25
-# Due-now sums read every unpaid invoice of the address; beyond this many the sum says "at least".
+# Unpaid invoices issued before totals were stored are summed from their lines, at most this many.
 MAX_UNPAID_SUMMED = 5000
 FILTERS = ("open", "overdue", "paid", "void", "uncollectible")
 _CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})\.(\d{1,18})")
@@ -43,11 +43,10 @@ class HistoryPage:
 
 def history_row(record: HistoryRecord, today: date) -> HistoryRow:
     invoice = record.invoice
-    if record.stripe_total is not None:
-        total = record.stripe_total
-        due = 0 if invoice.status in OWES_NOTHING else int(record.stripe_remaining or 0)
+    total = record.total if record.total is not None else compute_totals(record.lines, invoice.currency).total
+    if record.stripe_remaining is not None:  # Stripe's own figure (a credit note lowers it, not the total)
+        due = 0 if invoice.status in OWES_NOTHING else record.stripe_remaining
     else:
-        total = compute_totals(record.lines, invoice.currency).total
         due = amount_due(invoice.status, total, record.paid)
     return HistoryRow(invoice, total, record.paid, due, is_overdue(invoice, due, today), tuple(record.receipt_ids))
 
@@ -79,13 +78,15 @@ async def history_page(
 
 
 async def due_now(conn: Connection, workspace_id: int, email: str, today: date) -> list[tuple[str, int]]:
-    """What is due now, per currency (largest first), over every open or uncollectible invoice of the address."""
+    """What is due now, per currency (largest first), over every open or uncollectible invoice of the address: one
+    sum in SQL over stored totals, plus the few invoices issued before totals were stored, from their lines."""
+    sums = await select_stored_due(conn, workspace_id, email)
+    unpaid = tuple(status.value for status in UNPAID)
     records = await select_history(
-        conn, workspace_id, email, HistoryQuery(statuses=tuple(status.value for status in UNPAID)), MAX_UNPAID_SUMMED
+        conn, workspace_id, email, HistoryQuery(statuses=unpaid, unstored_only=True), MAX_UNPAID_SUMMED
     )
-    sums: dict[str, int] = {}
     for record in records:
         row = history_row(record, today)
         if row.due > 0:
             sums[row.invoice.currency] = sums.get(row.invoice.currency, 0) + row.due
-    return sorted(sums.items(), key=lambda item: (-item[1], item[0]))
+    return sorted(((currency, due) for currency, due in sums.items() if due > 0), key=lambda item: (-item[1], item[0]))
