@@ -7,50 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
-import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 from playwright.async_api import Page, async_playwright, expect
-from starlette.applications import Starlette
-from starlette.responses import HTMLResponse
-from starlette.routing import Route
 
 from db.embed import rotate_embed_secret, save_allowed_origins
 from tests import factories
 from tests.browser import CHROMIUM_ARGS, chromium_path, enter_card, live_portal, live_server, start_payment
 from tests.live import free_port
 from tests.sealed import BOX
+from web.dev.embed_host import host_app
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
 SECRET = "es_browser_test_secret_0123456789abcdef"
 CUSTOMER = "ap@customer.example"
-
-
-def host_app(portal: str, slug: str) -> Starlette:
-    """The business's own app: its server signs the signed-in customer's address, its page mounts the embed."""
-
-    async def home(_: Any) -> HTMLResponse:
-        expires = str(int(time.time()) + 600)
-        digest = hmac.new(SECRET.encode(), f"{CUSTOMER}|{expires}".encode(), hashlib.sha256).hexdigest()
-        options = {"portal": portal, "workspace": slug, "email": CUSTOMER, "expires": expires, "hash": digest}
-        return HTMLResponse(
-            f"""<!doctype html><html lang="en"><head><title>Host app</title></head><body>
-            <h1>Acme app</h1><div id="billing"></div>
-            <script src="{portal}/static/js/embed.js"></script>
-            <script>
-              window.events = [];
-              InvoicePortal.mount(document.getElementById("billing"), Object.assign({json.dumps(options)},
-                {{ onEvent: function (event) {{ window.events.push(event); }} }}));
-            </script></body></html>"""
-        )
-
-    return Starlette(routes=[Route("/", home)])
 
 
 @contextlib.asynccontextmanager
@@ -92,8 +65,8 @@ async def test_a_host_app_embeds_the_history_without_cookies(
     await save_allowed_origins(conn, ws.id, [f"http://localhost:{host_port}"])
     async with (
         live_portal(settings, pdf_renderer) as portal,
-        live_server(host_app(portal, "north"), host_port),
-        live_server(host_app(portal, "north"), stranger_port),
+        live_server(host_app(portal, "north", SECRET, CUSTOMER), host_port),
+        live_server(host_app(portal, "north", SECRET, CUSTOMER), stranger_port),
         third_party_cookies_blocked() as page,
     ):
         await page.goto(f"http://localhost:{host_port}/")

@@ -9,6 +9,7 @@ import dataclasses
 import logging
 import secrets
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -126,10 +127,34 @@ def cmd_demo(settings: Settings, *, serve: bool) -> int:
         if not settings.stripe_secret_key:
             settings = stack.enter_context(_local_stripe(settings))
         cards = _local_cards(settings)
+        host = stack.enter_context(_embed_sample(settings))
+        print(f"embed sample (a host app on another site, embedding the billing history): {host}", flush=True)
         print(f"serving on {settings.public_origin} (Ctrl+C to stop)", flush=True)
         app = create_app(settings, stripe_cards=cards)
         uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
     return 0
+
+
+@contextlib.contextmanager
+def _embed_sample(settings: Settings) -> Iterator[str]:
+    """The sample host app on the next port, on `localhost` (another site than the portal's address), signing the
+    demo customer in; the demo workspace gets its embed secret and allows that origin."""
+    from web.dev.demo import set_up_demo_embed
+    from web.dev.embed_host import demo_embed_secret, host_app
+
+    assert settings.database_url is not None
+    origin = f"http://localhost:{settings.port + 1}"
+    secret = demo_embed_secret(settings.secret_key)
+    asyncio.run(set_up_demo_embed(settings.database_url, SecretBox(settings.secret_key), secret, origin))
+    app = host_app(settings.public_origin, "demo", secret, "ap@globex.example")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port + 1, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield origin + "/"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
 
 
 def _demo_secret_key(data_dir: Path) -> str:

@@ -14,6 +14,7 @@ import asyncpg
 
 from db.comments import insert_comment
 from db.customers import insert_customer
+from db.embed import rotate_embed_secret, save_allowed_origins, select_embed_settings
 from db.invoices import (
     NewLine,
     insert_invoice,
@@ -32,6 +33,7 @@ from web.invoices.documents import load_document
 from web.invoices.links import create_link
 from web.invoices.totals import compute_totals
 from web.payments.settlement import settle
+from web.secret_box import SecretBox
 
 
 @dataclass(frozen=True)
@@ -211,3 +213,20 @@ async def _create(
     elif demo.final == "void":
         await void_invoice(conn, invoice.id, "Issued to the wrong cost centre; replaced by a corrected invoice.")
     return invoice.id
+
+
+async def set_up_demo_embed(url: str, box: SecretBox, secret: str, origin: str) -> None:
+    """The demo workspace's embed: this secret, and `origin` (the sample host app) allowed to frame it."""
+    conn = await asyncpg.connect(url)
+    try:
+        workspace = await select_workspace_by_slug(conn, "demo")
+        assert workspace is not None  # load_demo made it
+        settings = await select_embed_settings(conn, workspace.id)
+        if settings is None or settings.secret is None or box.open(settings.secret) != secret:
+            now = datetime.now(UTC)
+            await rotate_embed_secret(
+                conn, workspace.id, sealed=box.seal(secret), last4=secret[-4:], now=now, grace_until=now, by="demo"
+            )  # fmt: skip
+        await save_allowed_origins(conn, workspace.id, [origin])
+    finally:
+        await conn.close()
