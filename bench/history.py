@@ -86,7 +86,7 @@ async def many_invoices(url: str, count: int) -> tuple[str, str]:
             token_hash(token), workspace_id, ADDRESS,
         )  # fmt: skip
         await conn.execute("ANALYZE")
-        return f"billing_session={token}", f"BULK-{count // 2:06d}"
+        return f"billing_session_{workspace_id}={token}", f"BULK-{count // 2:06d}"
     finally:
         await conn.close()
 

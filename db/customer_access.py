@@ -56,7 +56,8 @@ async def count_history_code_requests(
     record = await conn.fetchrow(
         """
         SELECT (SELECT count(*) FROM history_code_requests WHERE workspace_id = $1 AND requested_at > $4) AS w,
-               (SELECT count(*) FROM history_code_requests WHERE email = $2 AND requested_at > $4) AS e,
+               (SELECT count(*) FROM history_code_requests
+                WHERE workspace_id = $1 AND email = $2 AND requested_at > $4) AS e,
                (SELECT count(*) FROM history_code_requests WHERE client = $3 AND requested_at > $4) AS c
         """,
         workspace_id, email, client, since,

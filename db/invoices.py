@@ -197,6 +197,11 @@ async def void_invoice(conn: Connection, invoice_id: int, reason: str) -> Invoic
     return row_to(Invoice, record)
 
 
+async def select_invoice_by_id(conn: Connection, invoice_id: int) -> Invoice | None:
+    """Unlocked: for readers outside any request's workspace (the receipt round)."""
+    return row_to(Invoice, await conn.fetchrow(f"SELECT {COLUMNS} FROM invoices WHERE id = $1", invoice_id))
+
+
 async def select_invoice_for_update(conn: Connection, invoice_id: int) -> Invoice | None:
     """Lock the invoice row for the caller's transaction: settlements of one invoice queue behind each other."""
     return row_to(Invoice, await conn.fetchrow(f"SELECT {COLUMNS} FROM invoices WHERE id = $1 FOR UPDATE", invoice_id))

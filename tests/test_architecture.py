@@ -56,6 +56,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "web.comments",
         "web.history",
         "web.receipts",
+        "web.embed",
         "web.stripe",
         "web.stripe_sync",
         "web.stripe_mirror",

@@ -214,3 +214,40 @@ async def test_the_server_code_handed_out_computes_a_hash_the_portal_accepts(
             assert (await session(client, "north", email=CUSTOMER, expires=expires, hash=hash_)).status_code == 200
     finally:
         del os.environ["EMBED_SECRET"]
+
+
+async def test_hostile_session_requests_get_403_never_500(
+    hosts: list[Host], client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    north, _ = hosts
+    await factories.invoice(conn, ws=north.ws)
+    await north.rotate()
+    bodies: list[Any] = [
+        {"email": CUSTOMER, "hash": "é" * 64},  # not hex (compare_digest refuses non-ASCII)
+        {"email": CUSTOMER, "hash": signed(north.secret, CUSTOMER)[:63]},
+        {"email": CUSTOMER, "expires": "²³", "hash": signed(north.secret, CUSTOMER, "²³")},  # digits, not ASCII
+        # "|" in the identity: a bare hash made for "address|expiry" is not that address's
+        {"email": f"{CUSTOMER}|99999999999", "hash": signed(north.secret, f"{CUSTOMER}|99999999999")},
+        {"email": 5, "hash": None},
+        ["not", "an", "object"],
+    ]
+    for body in bodies:
+        answer = await client.post("/embed/north/session", json=body)
+        assert answer.status_code == 403, (body, answer.text)
+    nested = await client.post(
+        "/embed/north/session", content=b"[" * 4000, headers={"Content-Type": "application/json"}
+    )
+    assert nested.status_code == 403
+
+
+async def test_origins_are_written_the_way_browsers_send_them(hosts: list[Host]) -> None:
+    north, _ = hosts
+    assert (
+        await north.allow("https://App.Example.com:443/\nhttps://пример.example\nhttp://localhost:5173")
+    ).status_code == 303
+    shown = BeautifulSoup((await north.console.get("/console/settings/embed")).text, "html.parser")
+    assert shown.find("textarea").text == (  # type: ignore[union-attr]
+        "https://app.example.com\nhttps://xn--e1afmkfd.example\nhttp://localhost:5173"
+    )
+    for bad in ("http://localhost.evil.example", "http://[::1]:8001", "https://a_b.example", "https://x.example/path"):
+        assert (await north.allow(bad)).status_code == 422, bad

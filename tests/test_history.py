@@ -61,6 +61,9 @@ async def test_the_history_lists_exactly_that_addresss_invoices_in_that_workspac
 
     history = await sign_in(client, first, mailbox)
     assert history == "/billing/acme"
+    # Signed in, All your invoices on any invoice page goes straight to the history.
+    shortcut = await client.get(f"{second.url}/history")
+    assert shortcut.status_code == 303 and shortcut.headers["location"] == history
     listed = await client.get(history)
     assert listed.status_code == 200
     assert sorted(numbers(listed)) == sorted([first.invoice.number, second.invoice.number])

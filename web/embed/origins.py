@@ -6,7 +6,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 MAX_ORIGINS = 10
-_LOCAL = ("localhost", "127.0.0.1", "[::1]")
+_LOCAL = ("localhost", "127.0.0.1")
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+_HOST_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-")
 
 
 class OriginRefused(ValueError):
@@ -28,20 +30,23 @@ def parse_origins(text: str) -> list[str]:
 
 
 def parse_origin(text: str) -> str:
+    """scheme://host[:port] exactly as a browser writes it in `event.origin` and CSP expects it: lower case, ASCII
+    (an internationalised name in its xn-- form), no default port."""
     if len(text) > 200:
         raise OriginRefused(f"{text[:40]}…: an origin is at most 200 characters.")
     parts = urlsplit(text)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("https", "http") or not host or parts.username or parts.password:
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username or parts.password:
         raise OriginRefused(f"{text}: write an origin like https://app.example.com.")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise OriginRefused(f"{text}: an origin has no path, query or fragment (https://app.example.com).")
-    if parts.scheme == "http" and not any(parts.netloc.lower().startswith(local) for local in _LOCAL):
-        raise OriginRefused(f"{text}: use https (http only for localhost during development).")
     try:
+        host = parts.hostname.encode("idna").decode("ascii").lower()
         port = parts.port
-    except ValueError:
-        raise OriginRefused(f"{text}: the port is not a number.") from None
-    if any(ch in host for ch in " ;,'\"*"):
-        raise OriginRefused(f"{text}: not a host name.")
-    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    except (UnicodeError, ValueError):
+        raise OriginRefused(f"{text}: not a host name and port.") from None
+    if not host or not set(host) <= _HOST_CHARACTERS or host.startswith(("-", ".")):
+        raise OriginRefused(f"{text}: not a host name (IP addresses other than 127.0.0.1 are not accepted).")
+    if parts.scheme == "http" and host not in _LOCAL:
+        raise OriginRefused(f"{text}: use https (http only for localhost during development).")
+    shown_port = "" if port is None or port == _DEFAULT_PORTS[parts.scheme] else f":{port}"
+    return f"{parts.scheme}://{host}{shown_port}"

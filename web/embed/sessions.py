@@ -47,6 +47,10 @@ async def open_embed_session(
     identity = signed.email or signed.customer
     if bool(signed.email) == bool(signed.customer) or len(identity) > _MAX or len(signed.hash) > 128:
         raise NotAuthorised
+    # "|" separates the identity from the expiry in the signed message: an identity holding one could pass a hash
+    # made for "someone|expiry" off as someone else's, or an expiring hash as a bare one.
+    if "|" in identity or not identity.isprintable():
+        raise NotAuthorised
     settings = await select_embed_settings(conn, workspace_id)
     if settings is None:
         raise NotAuthorised

@@ -29,9 +29,16 @@ def expected_hash(secret: str, identity: str, expires: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
+def is_hex_digest(text: str) -> bool:
+    """A SHA-256 HMAC as hex: 64 characters of 0-9a-f (anything else is refused before any comparison)."""
+    return len(text) == 64 and all(ch in "0123456789abcdef" for ch in text)
+
+
 def hash_matches(candidates: list[str], identity: str, expires: str, given: str) -> bool:
     """`given` is the HMAC of one of the `candidates` secrets (compared with every one, in constant time)."""
     given = given.strip().lower()
+    if not is_hex_digest(given):
+        return False
     results = [hmac.compare_digest(expected_hash(secret, identity, expires), given) for secret in candidates]
     return any(results)
 
@@ -40,7 +47,7 @@ def expired(expires: str, now: datetime) -> bool:
     """An expiry that is not Unix seconds counts as expired; an empty one means a bare hash (never)."""
     if not expires:
         return False
-    if not expires.isdigit() or len(expires) > 12:
+    if not (expires.isascii() and expires.isdigit()) or len(expires) > 12:
         return True
     return int(expires) <= int(now.timestamp())
 

@@ -70,11 +70,12 @@ async def request_fresh_link(
     """Count the request and, when it qualifies, make a new link and write its mail; the outbox id to deliver after
     commit (None: nothing to send, which the reader must not be able to tell). Raises FreshLinkRefused."""
     email = clean_address(email_text)
-    found = await select_link_on_record(conn, token_hash(token)) if len(token) <= MAX_TOKEN_LENGTH else None
+    digest = token_hash(token[:MAX_TOKEN_LENGTH])
+    found = await select_link_on_record(conn, digest) if len(token) <= MAX_TOKEN_LENGTH else None
     link_id = found.link_id if found is not None else None
     async with conn.transaction():
         await lock_names_for_transaction(
-            conn, f"fresh-link:{link_id}", f"fresh-link-email:{email}", f"fresh-link-client:{client}"
+            conn, f"fresh-link:{digest.hex()}", f"fresh-link-email:{email}", f"fresh-link-client:{client}"
         )
         counts = await count_fresh_link_requests(
             conn, link_id=link_id, email=email, client=client, since=now - RATE_WINDOW

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import asyncpg
 
-from db.invoices import select_invoice_for_update
+from db.invoices import select_invoice_by_id
 from db.outbox import insert_mail
 from db.payments import mark_receipt_mailed, take_receipts_to_mail
 from db.rows import Connection
@@ -37,7 +37,14 @@ async def mail_receipts(
     mail_ids: list[int] = []
     async with pool.acquire() as conn, conn.transaction():
         for payment_id, invoice_id in await take_receipts_to_mail(conn, ROUND):
-            mail_id = await _write(conn, payment_id, invoice_id, letters, receipt_url, now)
+            try:
+                async with conn.transaction():  # a savepoint: one receipt that fails never holds back the others
+                    mail_id = await _write(conn, payment_id, invoice_id, letters, receipt_url, now)
+            except Exception:
+                # Marked all the same, or every round would stop at it: logged for a person, the receipt stays
+                # on the invoice's page.
+                log.exception("receipt of payment %s not written", payment_id)
+                mail_id = None
             await mark_receipt_mailed(conn, payment_id)
             if mail_id is not None:
                 mail_ids.append(mail_id)
@@ -49,7 +56,7 @@ async def mail_receipts(
 async def _write(
     conn: Connection, payment_id: int, invoice_id: int, letters: Letters, receipt_url: ReceiptUrl, now: datetime
 ) -> int | None:
-    invoice = await select_invoice_for_update(conn, invoice_id)
+    invoice = await select_invoice_by_id(conn, invoice_id)
     if invoice is None:
         return None
     document = await load_document(conn, invoice)

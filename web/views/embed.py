@@ -46,7 +46,7 @@ async def embed_session(request: AppRequest) -> Response:
     workspace = await _workspace(request)
     try:
         body = json.loads(await read_body(request, _MAX_BODY) or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: thousands of nested brackets
         body = None
     if not isinstance(body, dict):
         return JSONResponse({"error": "not_authorised"}, status_code=403)

@@ -3,6 +3,7 @@ their invoices in that workspace, each invoice's page and PDF from it, and Sign 
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
@@ -25,7 +26,6 @@ from web.i18n.message import Message, msg
 from web.invoices.documents import load_document
 from web.invoices.links import live_or_new_link
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
-from web.mail import MAIL_DOWN, MailUndeliverable
 from web.portal.viewer import LinkHolder, link_holder
 from web.receipts.model import receipt_for
 from web.receipts.printing import receipt_filename, receipt_pdf_bytes
@@ -33,7 +33,13 @@ from web.state import AppRequest
 from web.stripe.billing_portal import open_portal_session
 from web.stripe.gateway import PaymentRefused, ProviderUnavailable
 
-COOKIE = "billing_session"
+
+def cookie_name(workspace: Workspace) -> str:
+    """One cookie per workspace, on the whole site: the invoice pages' All your invoices (/i/…) must see it too,
+    to go straight to the history when the customer is signed in."""
+    return f"billing_session_{workspace.id}"
+
+
 PORTAL_DOWN = msg("Stripe's customer portal could not be opened just now. Please try again in a minute.")
 _MAX_FORM_BYTES = 4096
 # A link made for a customer opening an invoice from the history: as long-lived as a sent one's default.
@@ -45,7 +51,9 @@ async def history_sign_in(request: AppRequest) -> Response:
     viewer = await link_holder(request)
     workspace = await _workspace_of(request, viewer)
     async with request.state["pool"].acquire() as conn:
-        session = await find_session(conn, workspace, request.cookies.get(COOKIE), request.state["clock"]())
+        session = await find_session(
+            conn, workspace, request.cookies.get(cookie_name(workspace)), request.state["clock"]()
+        )
     if session is not None:
         return RedirectResponse(path_for(request, "history_show", workspace=workspace.slug), status_code=303)
     return _sign_in_page(request, viewer, workspace, 200)
@@ -58,15 +66,16 @@ async def history_code_request(request: AppRequest) -> Response:
     email = form.get("email", "")[:320]
     try:
         async with request.state["pool"].acquire() as conn:
-            await request_code(
+            mail_id = await request_code(
                 conn, workspace, email=email, client=client_address(request), now=request.state["clock"](),
-                mailer=request.state["mailer"], letters=request.state["letters"], texts=_texts(request, workspace),
+                letters=request.state["letters"], texts=_texts(request, workspace),
             )  # fmt: skip
     except AccessError as refusal:
         return _sign_in_page(request, viewer, workspace, 422, email=email, error=refusal.message)
-    except MailUndeliverable:
-        return _sign_in_page(request, viewer, workspace, 503, email=email, error=MAIL_DOWN)
-    return _sign_in_page(request, viewer, workspace, 200, email=email, step="code", notice=CODE_SENT)
+    response = _sign_in_page(request, viewer, workspace, 200, email=email, step="code", notice=CODE_SENT)
+    if mail_id is not None:  # after the answer, so its time says nothing about the address
+        response.background = BackgroundTask(request.state["mailer"].deliver, request.state["pool"], [mail_id])
+    return response
 
 
 async def history_code_verify(request: AppRequest) -> Response:
@@ -84,7 +93,7 @@ async def history_code_verify(request: AppRequest) -> Response:
     history = path_for(request, "history_show", workspace=workspace.slug)
     response = RedirectResponse(history, status_code=303)
     response.set_cookie(
-        COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path=history, httponly=True,
+        cookie_name(workspace), token, max_age=int(SESSION_TTL.total_seconds()), path="/", httponly=True,
         secure=request.url.scheme == "https", samesite="lax",
     )  # fmt: skip
     return response
@@ -173,10 +182,12 @@ async def history_manage(request: AppRequest) -> Response:
 async def history_sign_out(request: AppRequest) -> Response:
     workspace = await _workspace(request)
     async with request.state["pool"].acquire() as conn:
-        await end_session(conn, workspace, request.cookies.get(COOKIE), request.state["clock"]())
+        await end_session(conn, workspace, request.cookies.get(cookie_name(workspace)), request.state["clock"]())
     history = path_for(request, "history_show", workspace=workspace.slug)
     response = RedirectResponse(history, status_code=303)
-    response.delete_cookie(COOKIE, path=history, httponly=True, secure=request.url.scheme == "https", samesite="lax")
+    response.delete_cookie(
+        cookie_name(workspace), path="/", httponly=True, secure=request.url.scheme == "https", samesite="lax"
+    )
     return response
 
 
@@ -201,7 +212,9 @@ async def _workspace_of(request: AppRequest, viewer: LinkHolder) -> Workspace:
 async def _signed_in(request: AppRequest) -> tuple[Workspace, CustomerSession | None]:
     workspace = await _workspace(request)
     async with request.state["pool"].acquire() as conn:
-        session = await find_session(conn, workspace, request.cookies.get(COOKIE), request.state["clock"]())
+        session = await find_session(
+            conn, workspace, request.cookies.get(cookie_name(workspace)), request.state["clock"]()
+        )
     return workspace, session
 
 
