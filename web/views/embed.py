@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from db.embed import select_embed_settings
 from db.history import select_history_invoice
-from db.workspaces import Workspace, select_workspace_by_slug
+from db.workspaces import Workspace
 from web.embed.sessions import HEADER, NotAuthorised, SignedIdentity, embed_session_email, open_embed_session
 from web.history.listing import FILTERS, due_now, history_page, history_query
 from web.http.forms import read_body
@@ -21,13 +21,14 @@ from web.http.urls import path_for
 from web.i18n.catalogs import Texts
 from web.i18n.choice import choose_texts
 from web.invoices.links import live_or_new_link
+from web.portal.workspace_path import workspace_in_path
 from web.state import AppRequest
 
 _MAX_BODY = 4096
 
 
 async def embed_shell(request: AppRequest) -> Response:
-    workspace = await _workspace(request)
+    workspace = await workspace_in_path(request)
     async with request.state["pool"].acquire() as conn:
         settings = await select_embed_settings(conn, workspace.id)
     origins = settings.allowed_origins if settings is not None else []
@@ -43,7 +44,7 @@ async def embed_shell(request: AppRequest) -> Response:
 
 async def embed_session(request: AppRequest) -> Response:
     """The host's signed identity (JSON) for a session token: 200 {token, expires_in} or 403, never saying why."""
-    workspace = await _workspace(request)
+    workspace = await workspace_in_path(request)
     try:
         body = json.loads(await read_body(request, _MAX_BODY) or b"{}")
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: thousands of nested brackets
@@ -107,19 +108,8 @@ def embed_texts(request: AppRequest, workspace: Workspace) -> Texts:
     return choose_texts(chosen, request.headers.get("accept-language"), workspace.default_locale)
 
 
-async def _workspace(request: AppRequest) -> Workspace:
-    slug: str = request.path_params["workspace"]
-    if len(slug) > 100:
-        raise HTTPException(404)
-    async with request.state["pool"].acquire() as conn:
-        workspace = await select_workspace_by_slug(conn, slug)
-    if workspace is None:
-        raise HTTPException(404)
-    return workspace
-
-
 async def _authorised(request: AppRequest) -> tuple[Workspace, str]:
-    workspace = await _workspace(request)
+    workspace = await workspace_in_path(request)
     async with request.state["pool"].acquire() as conn:
         email = await embed_session_email(conn, workspace.id, request.headers.get(HEADER), request.state["clock"]())
     if email is None:

@@ -12,7 +12,7 @@ from db.customer_access import CustomerSession
 from db.history import select_history_invoice
 from db.invoices import Invoice
 from db.stripe_connections import select_portal_customer
-from db.workspaces import Workspace, select_workspace, select_workspace_by_slug
+from db.workspaces import Workspace, select_workspace
 from web.comments.access import AccessError
 from web.history.access import CODE_SENT, SESSION_TTL, end_session, find_session, request_code, verify_code
 from web.history.listing import FILTERS, due_now, history_page, history_query
@@ -27,6 +27,7 @@ from web.invoices.documents import load_document
 from web.invoices.links import live_or_new_link
 from web.invoices.printing import invoice_pdf_bytes, pdf_filename
 from web.portal.viewer import LinkHolder, link_holder
+from web.portal.workspace_path import workspace_in_path
 from web.receipts.model import receipt_for
 from web.receipts.printing import receipt_filename, receipt_pdf_bytes
 from web.state import AppRequest
@@ -180,7 +181,7 @@ async def history_manage(request: AppRequest) -> Response:
 
 
 async def history_sign_out(request: AppRequest) -> Response:
-    workspace = await _workspace(request)
+    workspace = await workspace_in_path(request)
     async with request.state["pool"].acquire() as conn:
         await end_session(conn, workspace, request.cookies.get(cookie_name(workspace)), request.state["clock"]())
     history = path_for(request, "history_show", workspace=workspace.slug)
@@ -191,17 +192,6 @@ async def history_sign_out(request: AppRequest) -> Response:
     return response
 
 
-async def _workspace(request: AppRequest) -> Workspace:
-    slug: str = request.path_params["workspace"]
-    if len(slug) > 100:
-        raise HTTPException(404)
-    async with request.state["pool"].acquire() as conn:
-        workspace = await select_workspace_by_slug(conn, slug)
-    if workspace is None:
-        raise HTTPException(404)
-    return workspace
-
-
 async def _workspace_of(request: AppRequest, viewer: LinkHolder) -> Workspace:
     async with request.state["pool"].acquire() as conn:
         workspace = await select_workspace(conn, viewer.invoice.workspace_id)
@@ -210,7 +200,7 @@ async def _workspace_of(request: AppRequest, viewer: LinkHolder) -> Workspace:
 
 
 async def _signed_in(request: AppRequest) -> tuple[Workspace, CustomerSession | None]:
-    workspace = await _workspace(request)
+    workspace = await workspace_in_path(request)
     async with request.state["pool"].acquire() as conn:
         session = await find_session(
             conn, workspace, request.cookies.get(cookie_name(workspace)), request.state["clock"]()

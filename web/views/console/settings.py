@@ -149,22 +149,28 @@ async def stripe_sync(request: AppRequest) -> Response:
 
 @console_view(role="billing")
 async def stripe_issue_invoices(request: AppRequest) -> Response:
-    """The setting *Also issue invoices in Stripe* (it belongs to the connected account)."""
-    on = form_text(request).get("issue_invoices") == "on"
-    async with request.state["pool"].acquire() as conn:
-        if not await set_connection_setting(conn, current_staff(request).workspace_id, "issue_invoices", on):
-            raise HTTPException(409, "Connect Stripe first: invoices are issued in the workspace's own account.")
-    return _saved(request, "stripe-issue-on" if on else "stripe-issue-off")
+    """The setting *Also issue invoices in Stripe*."""
+    return await _connection_setting(
+        request, "issue_invoices", "Connect Stripe first: invoices are issued in the workspace's own account."
+    )
 
 
 @console_view(role="billing")
 async def stripe_customer_portal(request: AppRequest) -> Response:
-    """The setting *Offer Stripe's customer portal* in the billing history (it belongs to the connected account)."""
-    on = form_text(request).get("customer_portal") == "on"
+    """The setting *Offer Stripe's customer portal* in the billing history."""
+    return await _connection_setting(
+        request, "customer_portal", "Connect Stripe first: the customer portal is your Stripe account's."
+    )
+
+
+async def _connection_setting(request: AppRequest, name: str, not_connected: str) -> Response:
+    """A checkbox of the connected account's own settings; 409 without one (it means nothing then)."""
+    on = form_text(request).get(name) == "on"
     async with request.state["pool"].acquire() as conn:
-        if not await set_connection_setting(conn, current_staff(request).workspace_id, "customer_portal", on):
-            raise HTTPException(409, "Connect Stripe first: the customer portal is your Stripe account's.")
-    return _saved(request, "stripe-portal-on" if on else "stripe-portal-off")
+        if not await set_connection_setting(conn, current_staff(request).workspace_id, name, on):
+            raise HTTPException(409, not_connected)
+    short = {"issue_invoices": "issue", "customer_portal": "portal"}[name]
+    return _saved(request, f"stripe-{short}-{'on' if on else 'off'}")
 
 
 @console_view(role="billing")
