@@ -58,7 +58,7 @@ demo: $(STAMP) $(MO) fonts
 	$(BIN)/invoice-portal demo
 
 test: $(STAMP) $(MO) browser $(AXE)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; }
