@@ -4,6 +4,7 @@ made in Stripe), so the list never disagrees with the invoice's page."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -75,6 +76,21 @@ async def history_page(
     last = rows[-1].invoice if rows and len(records) > PAGE_SIZE else None
     cursor = f"{last.issue_date.isoformat()}.{last.id}" if last is not None and last.issue_date is not None else None
     return HistoryPage(rows, cursor)
+
+
+async def listing_context(
+    conn: Connection, workspace_id: int, email: str, params: Mapping[str, str], today: date
+) -> dict[str, object]:
+    """What templates/history/_list.html needs, from the page's query (status, q, before): the signed-in page and
+    the embed's frame show the same list."""
+    status, number = params.get("status", ""), params.get("q", "")[:64]
+    query = history_query(status, number, params.get("before", "")[:40], today)
+    return {
+        "page": await history_page(conn, workspace_id, email, query, today),
+        "due_now": await due_now(conn, workspace_id, email, today),
+        "status": status if status in FILTERS else "", "number": number, "filters": FILTERS, "today": today,
+        "paged": query.after is not None,
+    }  # fmt: skip
 
 
 async def due_now(conn: Connection, workspace_id: int, email: str, today: date) -> list[tuple[str, int]]:

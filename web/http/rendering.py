@@ -38,6 +38,14 @@ def html_response(body: bytes, status_code: int = 200) -> Response:
     return response
 
 
+def pdf_response(pdf: bytes, filename: str, *, download: bool) -> Response:
+    """A PDF, saved under `filename` (download) or shown in the browser (inline)."""
+    disposition = "attachment" if download else "inline"
+    return Response(
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'{disposition}; filename="{filename}"'}
+    )
+
+
 def no_content() -> Response:
     """204 for a fragment request when nothing changed (the poll's answer), still varying on HX-Request."""
     return Response(status_code=204, headers=dict([VARY]))

@@ -19,7 +19,3 @@ async def receipt_pdf_bytes(
         doc=document, receipt=receipt, texts=texts, loc=texts.locale
     )
     return await renderer.render(html)
-
-
-def receipt_filename(receipt: Receipt) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in receipt.number) + ".pdf"

@@ -13,7 +13,7 @@ from db.embed import select_embed_settings
 from db.history import select_history_invoice
 from db.workspaces import Workspace
 from web.embed.sessions import HEADER, NotAuthorised, SignedIdentity, embed_session_email, open_embed_session
-from web.history.listing import FILTERS, due_now, history_page, history_query
+from web.history.listing import listing_context
 from web.http.forms import read_body
 from web.http.rendering import html_response, render_to_bytes
 from web.http.security import with_frame_ancestors
@@ -65,18 +65,10 @@ async def embed_session(request: AppRequest) -> Response:
 async def embed_history(request: AppRequest) -> Response:
     workspace, email = await _authorised(request)
     texts = embed_texts(request, workspace)
-    params = request.query_params
-    status, number = params.get("status", ""), params.get("q", "")[:64]
     today = request.state["clock"]().date()
-    query = history_query(status, number, params.get("before", "")[:40], today)
     async with request.state["pool"].acquire() as conn:
-        page = await history_page(conn, workspace.id, email, query, today)
-        owed = await due_now(conn, workspace.id, email, today)
-    context = {
-        "texts": texts, "workspace": workspace, "email": email, "page": page, "due_now": owed,
-        "status": status if status in FILTERS else "", "number": number, "filters": FILTERS, "today": today,
-        "paged": query.after is not None,
-    }  # fmt: skip
+        listing = await listing_context(conn, workspace.id, email, request.query_params, today)
+    context = {"texts": texts, "workspace": workspace, "email": email, **listing}
     return html_response(render_to_bytes(request, "embed/_history.html", context))
 
 

@@ -15,11 +15,11 @@ from db.stripe_connections import select_portal_customer
 from db.workspaces import Workspace, select_workspace
 from web.comments.access import AccessError
 from web.history.access import CODE_SENT, SESSION_TTL, end_session, find_session, request_code, verify_code
-from web.history.listing import FILTERS, due_now, history_page, history_query
+from web.history.listing import listing_context
 from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.locale import reader_texts
-from web.http.rendering import html_response, render_to_bytes
+from web.http.rendering import html_response, pdf_response, render_to_bytes
 from web.http.urls import path_for, public_url
 from web.i18n.catalogs import Texts
 from web.i18n.message import Message, msg
@@ -29,7 +29,7 @@ from web.invoices.printing import invoice_pdf_bytes, pdf_filename
 from web.portal.viewer import LinkHolder, link_holder
 from web.portal.workspace_path import workspace_in_path
 from web.receipts.model import receipt_for
-from web.receipts.printing import receipt_filename, receipt_pdf_bytes
+from web.receipts.printing import receipt_pdf_bytes
 from web.state import AppRequest
 from web.stripe.billing_portal import open_portal_session
 from web.stripe.gateway import PaymentRefused, ProviderUnavailable
@@ -61,9 +61,7 @@ async def history_sign_in(request: AppRequest) -> Response:
 
 
 async def history_code_request(request: AppRequest) -> Response:
-    viewer = await link_holder(request)
-    workspace = await _workspace_of(request, viewer)
-    form = await read_form(request, _MAX_FORM_BYTES)
+    viewer, workspace, form = await _sign_in_form(request)
     email = form.get("email", "")[:320]
     try:
         async with request.state["pool"].acquire() as conn:
@@ -80,9 +78,7 @@ async def history_code_request(request: AppRequest) -> Response:
 
 
 async def history_code_verify(request: AppRequest) -> Response:
-    viewer = await link_holder(request)
-    workspace = await _workspace_of(request, viewer)
-    form = await read_form(request, _MAX_FORM_BYTES)
+    viewer, workspace, form = await _sign_in_form(request)
     email = form.get("email", "")[:320]
     try:
         async with request.state["pool"].acquire() as conn:
@@ -105,19 +101,11 @@ async def history_show(request: AppRequest) -> Response:
     texts = _texts(request, workspace)
     if session is None:
         return _page(request, "history/signed_out.html", {"texts": texts, "workspace": workspace}, 401)
-    params = request.query_params
-    status, number = params.get("status", ""), params.get("q", "")[:64]
     today = request.state["clock"]().date()
-    query = history_query(status, number, params.get("before", "")[:40], today)
     async with request.state["pool"].acquire() as conn:
-        page = await history_page(conn, workspace.id, session.email, query, today)
-        owed = await due_now(conn, workspace.id, session.email, today)
+        listing = await listing_context(conn, workspace.id, session.email, request.query_params, today)
         manage = await select_portal_customer(conn, workspace.id, session.email) is not None
-    context = {
-        "texts": texts, "workspace": workspace, "session": session, "page": page, "due_now": owed,
-        "status": status if status in FILTERS else "", "number": number, "filters": FILTERS, "today": today,
-        "paged": query.after is not None, "manage": manage,
-    }  # fmt: skip
+    context = {"texts": texts, "workspace": workspace, "session": session, "manage": manage, **listing}
     return _page(request, "history/list.html", context, 200)
 
 
@@ -138,10 +126,7 @@ async def history_invoice_pdf(request: AppRequest) -> Response:
         document = await load_document(conn, invoice)
         await insert_activity(conn, invoice.id, PDF_DOWNLOADED)
     pdf = await invoice_pdf_bytes(state["pool"], state["templates"], state["pdf_cache"], document)
-    return Response(
-        pdf, media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{pdf_filename(invoice.number)}"'},
-    )  # fmt: skip
+    return pdf_response(pdf, pdf_filename(invoice.number), download=True)
 
 
 async def history_receipt_pdf(request: AppRequest) -> Response:
@@ -154,10 +139,7 @@ async def history_receipt_pdf(request: AppRequest) -> Response:
         raise HTTPException(404)
     renderer = request.state["pdf_cache"].renderer
     pdf = await receipt_pdf_bytes(request.state["templates"], renderer, document, receipt)
-    return Response(
-        pdf, media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{receipt_filename(receipt)}"'},
-    )  # fmt: skip
+    return pdf_response(pdf, pdf_filename(receipt.number), download=True)
 
 
 async def history_manage(request: AppRequest) -> Response:
@@ -190,6 +172,12 @@ async def history_sign_out(request: AppRequest) -> Response:
         cookie_name(workspace), path="/", httponly=True, secure=request.url.scheme == "https", samesite="lax"
     )
     return response
+
+
+async def _sign_in_form(request: AppRequest) -> tuple[LinkHolder, Workspace, dict[str, str]]:
+    """A sign-in step's invoice (the link it was posted from), its workspace, and the posted form."""
+    viewer = await link_holder(request)
+    return viewer, await _workspace_of(request, viewer), await read_form(request, _MAX_FORM_BYTES)
 
 
 async def _workspace_of(request: AppRequest, viewer: LinkHolder) -> Workspace:

@@ -13,7 +13,7 @@ from web.comments.form import SESSION_COOKIE, form_for
 from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.locale import reader_texts
-from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.http.rendering import html_response, pdf_response, render_to_bytes, wants_fragment
 from web.http.security import with_frame_ancestors
 from web.http.urls import public_url
 from web.i18n.catalogs import available_languages
@@ -81,12 +81,7 @@ async def invoice_pdf(request: AppRequest) -> Response:
     if download and request.method == "GET":
         async with state["pool"].acquire() as conn:
             await insert_activity(conn, invoice.id, PDF_DOWNLOADED)
-    disposition = "attachment" if download else "inline"
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{pdf_filename(invoice.number)}"'},
-    )
+    return pdf_response(pdf, pdf_filename(invoice.number), download=download)
 
 
 async def invoice_viewed(request: AppRequest) -> Response:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from web.http.rendering import html_response, render_to_bytes
+from web.http.rendering import html_response, pdf_response, render_to_bytes
+from web.invoices.printing import pdf_filename
 from web.portal.pages import viewer_texts
 from web.portal.viewer import link_holder
 from web.receipts.model import receipt_for
-from web.receipts.printing import receipt_filename, receipt_pdf_bytes
+from web.receipts.printing import receipt_pdf_bytes
 from web.state import AppRequest
 
 
@@ -34,7 +35,4 @@ async def receipt_pdf(request: AppRequest) -> Response:
         raise HTTPException(404)
     renderer = request.state["pdf_cache"].renderer
     pdf = await receipt_pdf_bytes(request.state["templates"], renderer, viewer.document, receipt)
-    return Response(
-        pdf, media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{receipt_filename(receipt)}"'},
-    )  # fmt: skip
+    return pdf_response(pdf, pdf_filename(receipt.number), download=True)

@@ -13,7 +13,7 @@ from web.console.invoice_page import builder_page, detail_page
 from web.console.listing import STATUSES, invoice_summaries
 from web.console.pages import page
 from web.console.scope import in_workspace
-from web.http.rendering import html_response, render_to_bytes, wants_fragment
+from web.http.rendering import html_response, pdf_response, render_to_bytes, wants_fragment
 from web.http.urls import path_for
 from web.invoices.documents import load_document
 from web.invoices.printing import invoice_pdf_bytes
@@ -95,7 +95,7 @@ async def invoice_preview_pdf(request: AppRequest) -> Response:
     state = request.state
     pdf = await invoice_pdf_bytes(state["pool"], state["templates"], state["pdf_cache"], document)
     name = (invoice.number or f"draft-{invoice.id}") + "-preview.pdf"
-    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return pdf_response(pdf, name, download=False)
 
 
 @console_view()
