@@ -45,6 +45,7 @@ NOT_PAGES = {
     "invoice_pdf": "the PDF itself (its frame and text alternative are audited in customer/pdf-mode)",
     "invoice_summary": "a fragment of invoice_show, audited in place",
     "comments_tail": "a fragment of invoice_show, audited in place",
+    "comment_form": "the comment form alone, for the embedded page (a fragment of invoice_show, audited in place)",
     "comments_stream": "an event stream",
     "logo_show": "an image",
     "console_home": "redirects to console_invoice_list",

@@ -1,6 +1,7 @@
 """The embed in a real Chromium that blocks third-party cookies (issue 17): a host app on one origin (localhost)
 embeds the portal from another (127.0.0.1) with embed.js and a hash its server computed; the customer sees their
-invoices, opens one and pays part of it inside the frame, and the host's callback receives each event. A host on
+invoices, opens one, pays part of it and comments inside the frame (no code: the host vouched for the address),
+downloads a PDF, and the host's callback receives each event. A host on
 an origin the workspace did not list gets no frame."""
 
 from __future__ import annotations
@@ -86,9 +87,20 @@ async def test_a_host_app_embeds_the_history_without_cookies(
         await wait_for_event(page, "payment_succeeded")
         assert "payment_started" in await events(page)
 
+        # The host vouched for the address: the thread takes a comment with no code step, and no cookie.
+        await frame.get_by_label("Your comment", exact=True).fill("Paid half today, the rest on Friday.")
+        await frame.get_by_role("button", name="Post comment").click()
+        await expect(frame.locator("#comment-list")).to_contain_text("Paid half today, the rest on Friday.")
+        await wait_for_event(page, "comment_posted")
+        assert await page.context.cookies() == []
+
         # Back to the list: the frame asks the host for the identity again (the token lived in the page's memory).
         await frame.get_by_role("link", name="All your invoices").click()
         await expect(frame.locator(f'[data-invoice-number="{issued.invoice.number}"]')).to_be_visible()
+        async with page.expect_download() as downloading:
+            await frame.get_by_role("link", name=f"Download PDF (Invoice {issued.invoice.number})").click()
+        assert (await downloading.value).suggested_filename.endswith(".pdf")
+        await wait_for_event(page, "pdf_downloaded")
 
         # An origin the workspace did not list: the browser refuses to frame the portal; no event ever comes.
         stranger = await page.context.new_page()

@@ -147,7 +147,7 @@ async def test_the_hmac_opens_exactly_that_customers_history_and_nothing_else(
         await client.get(f"/embed/north/invoices/{other.invoice.id}/open", headers={"X-Embed-Token": token})
     ).status_code == 404
     opened = await client.get(f"/embed/north/invoices/{mine.invoice.id}/open", headers={"X-Embed-Token": token})
-    assert opened.status_code == 204 and opened.headers["HX-Redirect"] == f"{mine.url}?embed=north"
+    assert opened.status_code == 204 and opened.headers["HX-Redirect"].startswith(f"{mine.url}?embed=north&locale=en#")
 
 
 async def test_a_rotated_secret_works_for_its_grace_period_only(
@@ -184,7 +184,7 @@ async def test_only_the_workspaces_origins_may_frame_it(
     assert ancestors(await client.get("/embed/south")) == "'none'"  # nothing allowed yet
     assert ancestors(await client.get(issued.url)) == "'self'"
     embedded = await client.get(f"{issued.url}?embed=north")
-    assert ancestors(embedded) == "https://app.north.example" and 'href="/embed/north"' in embedded.text
+    assert ancestors(embedded) == "https://app.north.example" and 'href="/embed/north?locale=en"' in embedded.text
     assert ancestors(await client.get(f"{issued.url}?embed=south")) == "'self'"  # not its workspace
     assert ancestors(await client.get(issued.url)) == "'self'"  # the embedded variant is cached apart
 
@@ -251,3 +251,76 @@ async def test_origins_are_written_the_way_browsers_send_them(hosts: list[Host])
     )
     for bad in ("http://localhost.evil.example", "http://[::1]:8001", "https://a_b.example", "https://x.example/path"):
         assert (await north.allow(bad)).status_code == 422, bad
+
+
+async def test_inside_the_frame_the_vouched_customer_writes_without_a_code(
+    hosts: list[Host], client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    """The host vouched for the address: opening an invoice from the list hands the page a writer token (in the
+    URL's fragment) that it sends in a header; no cookie, no code. A thread that is closed, or an address that may
+    not write there, gets none; a made-up token writes nothing."""
+    north, _ = hosts
+    await north.rotate()
+    await north.allow("https://app.north.example")
+    mine = await factories.invoice(conn, ws=north.ws, buyer_name="Customer SARL")
+    closed = await factories.invoice(conn, ws=north.ws)
+    await conn.execute("UPDATE invoices SET comment_mode = 'closed' WHERE id = $1", closed.invoice.id)
+    token = (await session(client, "north", email=CUSTOMER, hash=signed(north.secret, CUSTOMER))).json()["token"]
+
+    async def open_page(issued: factories.Issued) -> str:
+        opened = await client.get(
+            f"/embed/north/invoices/{issued.invoice.id}/open", headers={"X-Embed-Token": token, "X-Portal-Locale": "de"}
+        )
+        assert opened.status_code == 204 and "set-cookie" not in opened.headers
+        return str(opened.headers["HX-Redirect"])
+
+    page = await open_page(mine)
+    address, _, fragment = page.partition("#writer=")
+    assert address == f"{mine.url}?embed=north&locale=de" and fragment
+    assert "#" not in await open_page(closed)  # a read-only thread: nothing to write with
+
+    fragment_headers = {"HX-Request": "true", "HX-Target": "comment-form", "X-Portal-Locale": "de"}
+    anonymous = await client.get(f"{mine.url}/comments/form", headers=fragment_headers)
+    assert anonymous.status_code == 200 and 'data-step="email"' in anonymous.text
+    writer = {**fragment_headers, "X-Comment-Session": fragment}
+    form = await client.get(f"{mine.url}/comments/form", headers=writer)
+    assert 'data-step="compose"' in form.text and "Customer SARL" in form.text
+    assert "Ihr Kommentar" in form.text  # the host's language, carried by the frame's header
+    key = BeautifulSoup(form.text, "html.parser").find("input", {"name": "client_key"})["value"]  # type: ignore[index]
+    refused = await client.post(
+        f"{mine.url}/comments", data={"body": "Hello", "client_key": key}, headers={**writer, "X-Comment-Session": "x"}
+    )
+    assert refused.status_code == 422
+    posted = await client.post(f"{mine.url}/comments", data={"body": "Is the PO number right?", "client_key": key},
+                               headers=writer)  # fmt: skip
+    assert posted.status_code == 200
+    stored = await conn.fetchrow(
+        "SELECT author_name, author_role, body FROM comments WHERE invoice_id = $1", mine.invoice.id
+    )
+    assert tuple(stored) == ("Customer SARL", "customer", "Is the PO number right?")  # type: ignore[arg-type]
+    assert (await conn.fetchval("SELECT count(*) FROM comments")) == 1
+
+
+async def test_the_embedded_page_keeps_the_embed_in_its_links_and_its_pdf_may_be_framed(
+    hosts: list[Host], client: httpx.AsyncClient, conn: asyncpg.Connection
+) -> None:
+    north, _ = hosts
+    await north.allow("https://app.north.example")
+    issued = await factories.invoice(conn, ws=north.ws)
+    preview = await client.get(
+        f"{issued.url}?view=pdf&embed=north&locale=fr", headers={"HX-Request": "true", "HX-Target": "preview"}
+    )
+    soup = BeautifulSoup(preview.text, "html.parser")
+    assert soup.find("object")["data"] == f"{issued.url}/pdf?embed=north"  # type: ignore[index]
+    assert soup.find(id="mode-document")["href"] == f"{issued.url}?view=document&embed=north&locale=fr"  # type: ignore[index]
+    assert "Aperçu PDF" in preview.text
+    framed = await client.get(f"{issued.url}/pdf?embed=north")
+    assert framed.headers["content-type"] == "application/pdf"
+    assert "frame-ancestors 'self' https://app.north.example;" in framed.headers["content-security-policy"]
+    plain = await client.get(f"{issued.url}/pdf")
+    assert "frame-ancestors 'self';" in plain.headers["content-security-policy"]
+    # The language picker keeps the embed: a GET form (no cookie can be kept in the frame).
+    page = BeautifulSoup((await client.get(f"{issued.url}?embed=north&locale=fr")).text, "html.parser")
+    picker = page.find("form", class_="language-picker")
+    assert picker["method"] == "get" and picker.find("input", {"name": "embed"})["value"] == "north"  # type: ignore[index]
+    assert page.find("html")["lang"] == "fr"  # type: ignore[index]

@@ -89,6 +89,7 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
         Route(token + "/payments/{attempt}/return", payments.payment_return, methods=["POST"], name="payment_return"),
         Route(token + "/comments", comments.comments_tail, name="comments_tail"),
         Route(token + "/comments", comments.comment_create, methods=["POST"], name="comment_create"),
+        Route(token + "/comments/form", comments.comment_form, name="comment_form"),
         Route(token + "/comments/stream", comments.comments_stream, name="comments_stream"),
         Route(token + "/comments/code", comments.comment_code_request, methods=["POST"], name="comment_code_request"),
         Route(token + "/comments/verify", comments.comment_code_verify, methods=["POST"], name="comment_code_verify"),

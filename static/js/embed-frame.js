@@ -63,6 +63,7 @@
         .catch(refused);
     });
     document.body.addEventListener("htmx:configRequest", function (event) {
+      event.detail.headers["X-Portal-Locale"] = main.dataset.embedLocale || "";
       if (token) {
         event.detail.headers["X-Embed-Token"] = token;
       }
@@ -80,6 +81,27 @@
     });
     post("ready");
   } else {
+    // The writer token the list put in the fragment (the host vouched for the address: no code step). Kept in
+    // memory only, sent in a header, and taken out of the address so it is in no history entry.
+    var writer = (/[#&]writer=([\w-]+)/.exec(window.location.hash) || [])[1] || null;
+    if (writer) {
+      window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+    }
+    document.body.addEventListener("htmx:configRequest", function (event) {
+      event.detail.headers["X-Portal-Locale"] = main.dataset.embedLocale || "";
+      if (writer) {
+        event.detail.headers["X-Comment-Session"] = writer;
+      }
+    });
+    if (writer && main.dataset.commentFormUrl && document.getElementById("comment-form")) {
+      htmx.ajax("GET", main.dataset.commentFormUrl, { target: "#comment-form", swap: "outerHTML" });
+    }
+    document.body.addEventListener("submit", function (event) {
+      // The language picker reloads the page (a GET form): the fragment of its action survives, and so the writer.
+      if (writer && event.target.matches("form.language-picker")) {
+        event.target.action = event.target.action.split("#")[0] + "#writer=" + writer;
+      }
+    });
     post("loaded", { page: "invoice", invoice: main.dataset.embedInvoice || "" });
     document.body.addEventListener("htmx:beforeRequest", function (event) {
       var form = event.detail.elt;

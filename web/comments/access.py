@@ -203,6 +203,27 @@ async def verify_code(
     return token, session
 
 
+async def open_vouched_session(
+    conn: Connection, invoice: Invoice, *, email: str, now: datetime, expires_at: datetime
+) -> str | None:
+    """A writer session for an address another party has already proved (the host app of an embed signed it, see
+    web/embed/sessions.py): no code step, but a TOTP step still applies when the thread asks for one. Its token, or
+    None when that address may not write in this thread."""
+    if not invoice.comments_enabled or invoice.comment_mode == "closed":
+        return None
+    customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
+    is_customer = customer is not None and email == customer.email.strip().lower()
+    if invoice.comment_mode == "customer" and not is_customer:
+        return None
+    token = secrets.token_urlsafe(32)
+    await access.insert_session(
+        conn, token_hash=token_hash(token), invoice_id=invoice.id, email=email,
+        author_name=((customer.name.strip() if customer is not None and is_customer else "") or email)[:100],
+        author_role="customer" if is_customer else "guest", now=now, expires_at=expires_at,
+    )  # fmt: skip
+    return token
+
+
 async def find_session(
     conn: Connection, invoice: Invoice, token: str | None, now: datetime
 ) -> access.CommentSession | None:

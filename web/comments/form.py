@@ -18,6 +18,9 @@ from web.i18n.message import Message
 from web.secret_box import SecretBox
 
 SESSION_COOKIE = "comment_session"
+# The same session token, carried in a header by a page that cannot keep cookies: the embedded portal, inside a host
+# app's frame where browsers block third-party cookies (static/js/embed-frame.js).
+SESSION_HEADER = "X-Comment-Session"
 
 
 class TypedText(TypedDict, total=False):

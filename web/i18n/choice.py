@@ -15,6 +15,10 @@ from web.locales import accepted_tags, parse_tag
 # Remembered on the reader's device for a year; it says a language, nothing about the reader or the invoice.
 LANGUAGE_COOKIE = "portal_lang"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+# Where no cookie can be kept (the embed, framed by a host app in a browser that blocks third-party cookies), the
+# language rides in the URL (`?locale=`) and in this header on the frame's own requests (static/js/embed-frame.js).
+LOCALE_PARAM = "locale"
+LOCALE_HEADER = "X-Portal-Locale"
 
 
 def _supported(tag: str | None) -> tuple[str, Locale | None] | None:

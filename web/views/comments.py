@@ -24,7 +24,7 @@ from web.comments.access import (
     verify_code,
     verify_totp,
 )
-from web.comments.form import SESSION_COOKIE, CommentForm, FormValues, TypedText, form_for
+from web.comments.form import SESSION_COOKIE, SESSION_HEADER, CommentForm, FormValues, TypedText, form_for
 from web.comments.posting import CommentRefused, post_comment
 from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
@@ -79,6 +79,12 @@ async def comments_stream(request: AppRequest) -> Response:
             hub.close(subscription)
 
     return EventSourceResponse(events(), ping=15, send_timeout=10, headers={"X-Accel-Buffering": "no"})
+
+
+async def comment_form(request: AppRequest) -> Response:
+    """The reader's own form (the embedded page asks for it once it holds a writer token; see comment_writer_token)."""
+    viewer = await _commentable(request)
+    return await _form_response(request, viewer, await _writer(request, viewer), 200)
 
 
 async def comment_code_request(request: AppRequest) -> Response:
@@ -172,7 +178,7 @@ async def comment_forget(request: AppRequest) -> Response:
     viewer = await _commentable(request)
     await read_form(request, _MAX_FORM_BYTES)
     async with request.state["pool"].acquire() as conn:
-        await end_session(conn, viewer.invoice, request.cookies.get(SESSION_COOKIE), request.state["clock"]())
+        await end_session(conn, viewer.invoice, comment_writer_token(request), request.state["clock"]())
     response = await _form_response(request, viewer, None, 200, notice=msg("This device no longer remembers you."))
     response.delete_cookie(SESSION_COOKIE, path=_cookie_path(request, viewer), httponly=True, samesite="lax")
     return response
@@ -190,7 +196,12 @@ async def _commentable(request: AppRequest) -> LinkHolder:
 
 async def _writer(request: AppRequest, viewer: LinkHolder) -> CommentSession | None:
     async with request.state["pool"].acquire() as conn:
-        return await find_session(conn, viewer.invoice, request.cookies.get(SESSION_COOKIE), request.state["clock"]())
+        return await find_session(conn, viewer.invoice, comment_writer_token(request), request.state["clock"]())
+
+
+def comment_writer_token(request: AppRequest) -> str | None:
+    """The writer session's token: the cookie of a confirmed address, else the header an embedded page sends."""
+    return request.cookies.get(SESSION_COOKIE) or request.headers.get(SESSION_HEADER)
 
 
 def _kept(form: dict[str, str]) -> TypedText:

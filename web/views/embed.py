@@ -5,21 +5,33 @@ an invoice to open, a PDF to download."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from db.embed import select_embed_settings
 from db.history import select_history_invoice
+from db.invoices import Invoice
+from db.rows import Connection
 from db.workspaces import Workspace
-from web.embed.sessions import HEADER, NotAuthorised, SignedIdentity, embed_session_email, open_embed_session
+from web.comments.access import open_vouched_session
+from web.embed.sessions import (
+    HEADER,
+    SESSION_TTL,
+    NotAuthorised,
+    SignedIdentity,
+    embed_session_email,
+    open_embed_session,
+)
 from web.history.listing import listing_context
 from web.http.forms import read_body
+from web.http.locale import reader_texts
 from web.http.rendering import html_response, render_to_bytes
 from web.http.security import with_frame_ancestors
 from web.http.urls import path_for
 from web.i18n.catalogs import Texts
-from web.i18n.choice import choose_texts
+from web.i18n.choice import LOCALE_PARAM
 from web.invoices.links import live_or_new_link
 from web.portal.workspace_path import workspace_in_path
 from web.state import AppRequest
@@ -73,10 +85,20 @@ async def embed_history(request: AppRequest) -> Response:
 
 
 async def embed_invoice_open(request: AppRequest) -> Response:
-    """The invoice's own page in the frame (its live link, or a new one), with the way back to the list."""
+    """The invoice's own page in the frame (its live link, or a new one), with the way back to the list. The host
+    vouched for the address, so the customer writes in the thread without a code: a writer session's token rides in
+    the URL's fragment (never sent to a server, dropped from the address bar by the frame's script), which the page
+    keeps in memory and sends in a header, as the frame can keep no cookie."""
     workspace, email = await _authorised(request)
-    token = await _link_token(request, workspace, email)
-    page = path_for(request, "invoice_show", token=token) + f"?embed={workspace.slug}"
+    now = request.state["clock"]()
+    async with request.state["pool"].acquire() as conn, conn.transaction():
+        invoice = await _history_invoice(conn, workspace, email, request.path_params["invoice_id"])
+        link = await live_or_new_link(conn, invoice.id, now)
+        writer = await open_vouched_session(conn, invoice, email=email, now=now, expires_at=now + SESSION_TTL)
+    query = urlencode({"embed": workspace.slug, LOCALE_PARAM: embed_texts(request, workspace).code})
+    page = path_for(request, "invoice_show", token=link.token) + "?" + query
+    if writer is not None:
+        page += f"#writer={writer}"
     return Response(status_code=204, headers={"HX-Redirect": page})
 
 
@@ -95,9 +117,9 @@ async def embed_receipt_pdf(request: AppRequest) -> Response:
 
 
 def embed_texts(request: AppRequest, workspace: Workspace) -> Texts:
-    """The host's `locale` option, else the browser's language, else the workspace's."""
-    chosen = request.query_params.get("locale", "")[:35] or None
-    return choose_texts(chosen, request.headers.get("accept-language"), workspace.default_locale)
+    """The host's `locale` option (in the URL, then in the frame's header), else the browser's language, else the
+    workspace's."""
+    return reader_texts(request, workspace.default_locale)
 
 
 async def _authorised(request: AppRequest) -> tuple[Workspace, str]:
@@ -111,8 +133,13 @@ async def _authorised(request: AppRequest) -> tuple[Workspace, str]:
 
 async def _link_token(request: AppRequest, workspace: Workspace, email: str) -> str:
     async with request.state["pool"].acquire() as conn, conn.transaction():
-        invoice = await select_history_invoice(conn, workspace.id, email, request.path_params["invoice_id"])
-        if invoice is None:
-            raise HTTPException(404)
+        invoice = await _history_invoice(conn, workspace, email, request.path_params["invoice_id"])
         link = await live_or_new_link(conn, invoice.id, request.state["clock"]())
     return link.token
+
+
+async def _history_invoice(conn: Connection, workspace: Workspace, email: str, invoice_id: int) -> Invoice:
+    invoice = await select_history_invoice(conn, workspace.id, email, invoice_id)
+    if invoice is None:
+        raise HTTPException(404)
+    return invoice

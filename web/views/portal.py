@@ -42,14 +42,13 @@ async def invoice_show(request: AppRequest) -> Response:
             context = {**portal_context(request, viewer), **await thread_context(request, viewer, form)}
             return html_response(render_to_bytes(request, "portal/show.html", context))
     template = "portal/_preview.html" if fragment else "portal/show.html"
-    origins = None if fragment else await embed_origins(request, viewer)
+    origins = await embed_origins(request, viewer)
     if origins is not None:
         # Opened from the billing history a host app embeds: framed by that app's origins only, and reporting to it.
+        # Its links keep the embed (and the language: no cookie can carry it there).
         async def framed() -> dict[str, object]:
-            return {
-                **await thread_context(request, viewer),
-                "embed": {"origins": origins, "slug": request.query_params["embed"]},
-            }
+            embed: dict[str, object] = {"embed": {"origins": origins, "slug": request.query_params["embed"]}}
+            return embed if fragment else {**await thread_context(request, viewer), **embed}
 
         part = f"{preview_mode(request)}:embed:{' '.join(origins)}"
         response = html_response(await cached_page(request, viewer, part, fragment, template, framed))
@@ -81,7 +80,12 @@ async def invoice_pdf(request: AppRequest) -> Response:
     if download and request.method == "GET":
         async with state["pool"].acquire() as conn:
             await insert_activity(conn, invoice.id, PDF_DOWNLOADED)
-    return pdf_response(pdf, pdf_filename(invoice.number), download=download)
+    response = pdf_response(pdf, pdf_filename(invoice.number), download=download)
+    origins = await embed_origins(request, viewer)
+    if origins is not None:
+        # The PDF preview of an embedded page: its frame's ancestors are our page and the host app's.
+        response.headers["content-security-policy"] = with_frame_ancestors(state["csp"], ["'self'", *origins])
+    return response
 
 
 async def invoice_viewed(request: AppRequest) -> Response:
