@@ -204,7 +204,8 @@ async def count_card_attempts(conn: Connection, *, invoice_id: int, client: str,
     """Card attempts started since `since`: (on the invoice, by the client on any invoice)."""
     record = await conn.fetchrow(
         """
-        SELECT (SELECT count(*) FROM payments WHERE method = 'card' AND invoice_id = $1 AND created_at > $3),
+        SELECT (SELECT count(*) FROM payments
+                WHERE method = 'card' AND invoice_id = $1 AND created_at > $3 AND stripe_invoice_payment_id IS NULL),
                (SELECT count(*) FROM payments WHERE method = 'card' AND client = left($2, 100) AND created_at > $3)
         """,
         invoice_id,

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from db.rows import Connection
+from db.stripe_payments import ImportedPayment, keep_imported_payments
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class ImportedInvoice:
     invoice_pdf: str
     payment_failed: bool
     content_hash: str
+    payments: tuple[ImportedPayment, ...] = ()  # paid in Stripe (for receipts), oldest first
 
 
 async def upsert_imported_invoice(conn: Connection, workspace_id: int, copy: ImportedInvoice) -> tuple[str, int]:
@@ -145,6 +147,7 @@ async def upsert_imported_invoice(conn: Connection, workspace_id: int, copy: Imp
         copy.amount_remaining, groups, copy.hosted_invoice_url, copy.invoice_pdf, copy.payment_failed,
         copy.content_hash,
     )  # fmt: skip
+    await keep_imported_payments(conn, invoice_id, copy.currency, copy.account_id, copy.payments)
     return outcome, invoice_id
 
 

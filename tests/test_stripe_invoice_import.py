@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,13 +22,20 @@ from bs4 import BeautifulSoup
 
 from db.rows import init_connection
 from db.stripe_connections import select_stripe_connection
+from db.stripe_payments import ImportedPayment, keep_imported_payments
 from tests import factories
+from tests.mailbox import Mailbox
 from tests.sealed import BOX, TEST_SECRET_KEY, opened
 from tests.test_payment_flow import confirm, start, step_urls
+from tests.test_stripe_double_invoicing import paid_intent
 from tests.test_stripe_workspaces import Team, card_token
 from tests.test_stripe_workspaces import teams as teams  # the fixture
 from tests.test_webhooks import event, signed
 from web.dev.local_stripe import create_account
+from web.http.templating import build_templates
+from web.i18n.letters import Letters
+from web.mail import Mailer
+from web.receipts.mailing import mail_receipts
 from web.settings import PROJECT_ROOT, Settings
 from web.stripe.accounts import StripeAccounts
 from web.stripe_sync.backfill import backfill
@@ -481,3 +489,79 @@ async def test_a_backfill_resumes_past_a_cursor_stripe_no_longer_has(
     finally:
         await pool.close()
     assert sync.created == 2 and sync.finished_at is not None
+
+
+async def test_payments_made_in_stripe_have_receipts_and_the_portals_own_are_not_copied_twice(
+    teams: tuple[Team, Team], client: httpx.AsyncClient, conn: asyncpg.Connection, stripe_base: str,
+    settings: Settings, mailbox: Mailbox, settle: Any,
+) -> None:  # fmt: skip
+    """€50.00 paid in Stripe itself (a card charged there), then the rest by card in the portal: two receipts, the
+    first with the card Stripe charged, each mailed once; the portal's own payment, which Stripe also lists among
+    the invoice's payments, is not copied a second time however often the invoice's events come."""
+    north, _ = teams
+    invoice = await one_imported(client, conn, stripe_base, north)
+    connection = await select_stripe_connection(conn, north.ws.id)
+    assert connection is not None
+    secret = opened(connection.webhook_secret)
+    api = sdk(stripe_base, north)
+    in_stripe = await asyncio.to_thread(paid_intent, api, 5000)
+    await asyncio.to_thread(api.v1.invoices.attach_payment, invoice.id, {"payment_intent": in_stripe.id})
+    assert await deliver(client, north, secret, "invoice.updated", invoice.id) == "updated"
+    assert await deliver(client, north, secret, "invoice.updated", invoice.id) == "unchanged"
+
+    token = await link_of(conn, invoice.id)
+    link = SimpleNamespace(url=f"/i/{token}")
+    confirm_url, _ = step_urls(await start(client, link, "144.00"))
+    done = await confirm(client, confirm_url, await card_token(stripe_base, north.stripe["publishable_key"]))
+    assert done.headers["X-Payment-Step"] == "done", done.text
+    intent_id = await conn.fetchval(
+        "SELECT stripe_payment_intent_id FROM payments WHERE attempt_key = $1", confirm_url.split("/")[-2]
+    )
+    intent = (await asyncio.to_thread(api.v1.payment_intents.retrieve, intent_id)).to_dict()
+    body = json.dumps(event("payment_intent.succeeded", intent), default=str).encode()
+    answer = await client.post(f"/webhooks/stripe/{north.ws.id}", content=body, headers=signed(body, secret))
+    assert answer.json()["outcome"] == "applied"
+    for kind in ("invoice.paid", "invoice.payment_succeeded", "invoice.updated"):
+        await deliver(client, north, secret, kind, invoice.id)
+    kept = await conn.fetch(
+        """
+        SELECT p.amount, p.method, p.card_brand, p.card_last4, p.stripe_invoice_payment_id IS NOT NULL AS from_stripe
+        FROM payments p JOIN invoices i ON i.id = p.invoice_id
+        WHERE i.stripe_invoice_id = $1 AND p.status = 'succeeded' ORDER BY p.succeeded_at, p.id
+        """,
+        invoice.id,
+    )
+    assert [tuple(row) for row in kept] == [
+        (5000, "card", "visa", "4242", True),
+        (14400, "card", "Visa", "4242", False),  # the portal's own, once
+    ]
+
+    await settle()
+    page = BeautifulSoup((await client.get(link.url)).text, "html.parser")
+    receipts = [(str(a["data-receipt"]), str(a["href"])) for a in page.select(".payments a[data-receipt]")]
+    assert [number for number, _ in receipts] == [f"{invoice.number}-R1", f"{invoice.number}-R2"]
+    first = BeautifulSoup((await client.get(receipts[0][1])).text, "html.parser").get_text(" ", strip=True)
+    assert "€50.00" in first and "Visa •••• 4242" in first
+
+    templates = build_templates(settings.templates_dir, settings.static_dir, static_path=lambda path: f"/static/{path}")
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2, init=init_connection)
+    try:
+        mailed = await mail_receipts(
+            pool, Mailer(settings.smtp_url, settings.mail_from), Letters(templates),
+            lambda token, payment_id: f"https://portal.example/i/{token}/receipts/{payment_id}", datetime.now(UTC),
+        )  # fmt: skip
+    finally:
+        await pool.close()
+    assert mailed == 2
+    subject, _ = await mailbox.text_of("ap@globex.example", 1)
+    assert subject.startswith(f"Receipt {invoice.number}-R1 from ")
+
+    # A payment years old when first copied (a backfill): listed with a receipt, but never mailed now.
+    invoice_id = await conn.fetchval("SELECT id FROM invoices WHERE stripe_invoice_id = $1", invoice.id)
+    long_ago = datetime(2024, 3, 1, tzinfo=UTC)
+    old = ImportedPayment("inpay_old", 1000, long_ago, None, "other", "", "")
+    await keep_imported_payments(conn, invoice_id, "EUR", north.stripe["id"], (old,))
+    assert (
+        await conn.fetchval("SELECT receipt_mailed_at FROM payments WHERE stripe_invoice_payment_id = 'inpay_old'")
+        == long_ago
+    )

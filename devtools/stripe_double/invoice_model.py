@@ -123,7 +123,6 @@ def export_invoice(invoice: Any, expand: Any = None) -> JSON:
             if subscription else None
         ),
         "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
-        "payments": payments.payments_list(invoice),
         "period_end": invoice.period_end or invoice.created,
         "period_start": invoice.period_start or invoice.created,
         "post_payment_credit_notes_amount": 0, "pre_payment_credit_notes_amount": 0,
@@ -147,6 +146,9 @@ def export_invoice(invoice: Any, expand: Any = None) -> JSON:
     if "amount_paid_off_stripe" in paths:  # includable only, like Stripe's
         paths.remove("amount_paid_off_stripe")
         exported["amount_paid_off_stripe"] = int(getattr(invoice, "_paid_out_of_band", 0))
+    if any(path == "payments" or path.startswith("payments.") for path in paths):  # includable too
+        exported["payments"] = payments.payments_list(invoice)
+        paths = [path for path in paths if path != "payments"]
     return expand_paths(exported, paths)
 
 

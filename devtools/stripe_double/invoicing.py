@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 from localstripe import server
 
+from . import charges
 from . import invoice_actions as invoices
 from . import invoice_items as items
 from . import invoice_lines as lines
@@ -98,6 +99,7 @@ async def _append_api_middleware(app: web.Application) -> None:
 def install(app: web.Application) -> None:
     """Add the Invoicing routes and behaviour to localstripe's app (before it starts)."""
     patch()
+    charges.patch()
     errors = server.error_middleware
     position = app.middlewares.index(errors) + 1 if errors in app.middlewares else 0
     app.middlewares.insert(position, hosted_pages)  # before any key check: the pages are public

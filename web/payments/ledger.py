@@ -28,7 +28,7 @@ from web.stripe.webhooks import EventHandler, StripeEvent, amount_field, dict_fi
 log = logging.getLogger(__name__)
 
 
-def _card(intent: dict[str, Any]) -> tuple[str, str]:
+def card_of(intent: dict[str, Any]) -> tuple[str, str]:
     """Brand and last 4 when the event carries the charge (older API versions, or an expanded latest_charge)."""
     listed = dict_field(intent, "charges").get("data")
     charges = [intent.get("latest_charge"), *(listed if isinstance(listed, list) else [])]
@@ -48,7 +48,7 @@ async def _intent_status(status: str, conn: Connection, account: StripeAccount, 
     amount_received = amount_field(intent, "amount_received", 0) or amount_field(intent, "amount", 0)
     if not await _lock_invoice(conn, account, intent_id):
         return NOT_OURS
-    brand, last4 = _card(intent)
+    brand, last4 = card_of(intent)
     payment = await apply_intent_status(
         conn, intent_id=intent_id, status=status, event_at=event.created_at, card_brand=brand, card_last4=last4,
         failure_message=str(dict_field(intent, "last_payment_error").get("message") or "")[:1000],

@@ -1,5 +1,5 @@
 """Reading Stripe Invoicing (part of the gateway: only web/stripe imports `stripe`): one invoice whole (every line,
-the percentage of every tax rate it names) and pages of a workspace's invoices for the backfill."""
+the percentage of every tax rate it names, its paid payments) and pages of a workspace's invoices for the backfill."""
 
 from __future__ import annotations
 
@@ -14,21 +14,20 @@ from web.stripe.gateway import StripeGateway, translate
 _PAGE = 100
 
 
-async def retrieve_invoice(
-    gateway: StripeGateway, invoice_id: str, *, percentages: bool = True
-) -> dict[str, Any] | None:
-    """The invoice as Stripe has it now, with all its lines and (unless `percentages` is False) the
-    `tax_rate_percentages` ({txr id: "19.0"}) its copy needs; None when Stripe has no such invoice (a deleted
-    draft)."""
+async def retrieve_invoice(gateway: StripeGateway, invoice_id: str, *, for_copy: bool = True) -> dict[str, Any] | None:
+    """The invoice as Stripe has it now, with all its lines and (unless `for_copy` is False) what its copy needs
+    besides (see complete_invoice); None when Stripe has no such invoice (a deleted draft)."""
     invoice = await _found(gateway.client.v1.invoices.retrieve_async(invoice_id))
-    return None if invoice is None else await complete_invoice(gateway, invoice, {}, percentages=percentages)
+    return None if invoice is None else await complete_invoice(gateway, invoice, {}, for_copy=for_copy)
 
 
 async def complete_invoice(
-    gateway: StripeGateway, invoice: dict[str, Any], rates: dict[str, str], *, percentages: bool = True
+    gateway: StripeGateway, invoice: dict[str, Any], rates: dict[str, str], *, for_copy: bool = True
 ) -> dict[str, Any]:
-    """`invoice` (retrieved or listed) with every line (Stripe includes the first ten) and the percentage of each tax
-    rate it names; `rates` caches percentages across invoices (a backfill asks for each rate once)."""
+    """`invoice` (retrieved or listed) with every line (Stripe includes the first ten) and, for a copy, the
+    percentage of each tax rate it names (`tax_rate_percentages`: {txr id: "19.0"}) and its paid payments, each
+    with its PaymentIntent and that intent's charge (the card on a receipt) in `payments`; `rates` caches
+    percentages across invoices (a backfill asks for each rate once)."""
     client = gateway.client
     try:
         lines = invoice.get("lines") or {}
@@ -40,8 +39,10 @@ async def complete_invoice(
             lines = page.to_dict()
             data += list(lines.get("data") or [])
         whole = {**invoice, "lines": {"object": "list", "data": data, "has_more": False}}
-        if percentages:
+        if for_copy:
             whole["tax_rate_percentages"] = await _percentages(client, whole, rates)
+            paid = await _paid_payments(client, str(invoice["id"])) if invoice.get("amount_paid") else []
+            whole["payments"] = {"object": "list", "data": paid, "has_more": False}
     except stripe.StripeError as error:
         raise translate(error) from error
     return whole
@@ -78,6 +79,21 @@ async def _found(retrieval: Awaitable[Any]) -> dict[str, Any] | None:
     except stripe.StripeError as error:
         raise translate(error) from error
     return found
+
+
+async def _paid_payments(client: stripe.StripeClient, invoice_id: str) -> list[dict[str, Any]]:
+    """Every paid InvoicePayment of the invoice (the invoice's own `payments` is includable only, and a page)."""
+    params: dict[str, Any] = {
+        "invoice": invoice_id, "status": "paid", "limit": _PAGE,
+        "expand": ["data.payment.payment_intent.latest_charge"],
+    }  # fmt: skip
+    found: list[dict[str, Any]] = []
+    while True:
+        page = (await client.v1.invoice_payments.list_async(params)).to_dict()  # type: ignore[arg-type]
+        found += list(page.get("data") or [])
+        if not page.get("has_more") or not found:
+            return found
+        params["starting_after"] = str(found[-1]["id"])
 
 
 async def _percentages(client: stripe.StripeClient, invoice: dict[str, Any], known: dict[str, str]) -> dict[str, str]:

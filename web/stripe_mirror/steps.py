@@ -58,7 +58,7 @@ async def _issued(gateway: StripeGateway, mirror: StripeMirror) -> dict[str, Any
     found = (
         None
         if mirror.stripe_invoice_id is None
-        else await retrieve_invoice(gateway, mirror.stripe_invoice_id, percentages=False)
+        else await retrieve_invoice(gateway, mirror.stripe_invoice_id, for_copy=False)
     )
     if found is None:
         raise MirrorRefused("The invoice is not in Stripe (it was never issued there, or was deleted in Stripe).")
@@ -145,7 +145,7 @@ async def _draft(
     answer made (found by our id in its metadata), else a new draft. (A first try has made nothing to find: the
     search, a page of the customer's invoices, is skipped.)"""
     if mirror.stripe_invoice_id is not None:
-        saved = await retrieve_invoice(gateway, mirror.stripe_invoice_id, percentages=False)
+        saved = await retrieve_invoice(gateway, mirror.stripe_invoice_id, for_copy=False)
         if saved is not None:
             return saved
     found = None
@@ -211,7 +211,7 @@ def _by_portal_line(invoice: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 async def _issued_by_id(gateway: StripeGateway, stripe_id: str) -> dict[str, Any]:
-    found = await retrieve_invoice(gateway, stripe_id, percentages=False)
+    found = await retrieve_invoice(gateway, stripe_id, for_copy=False)
     if found is None:
         raise MirrorRefused(f"The draft {stripe_id} was deleted in Stripe meanwhile.")
     return found

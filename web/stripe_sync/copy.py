@@ -16,7 +16,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from db.stripe_invoices import ImportedInvoice, ImportedLine
+from db.stripe_payments import ImportedPayment
 from web.invoices.money import UnknownCurrency, get_currency
+from web.payments.ledger import card_of
 
 COPIED_STATUSES = {"open", "paid", "void", "uncollectible"}
 _MAX_AMOUNT = 999_999_999_999  # the lines' unit price limit, and far above any invoice
@@ -65,7 +67,7 @@ def copy_of(invoice: dict[str, Any], account_id: str) -> ImportedInvoice | None:
         voided_at=(_moment(transitions.get("voided_at")) or issued) if status == "void" else None,
         hosted_invoice_url=_url(invoice.get("hosted_invoice_url")), invoice_pdf=_url(invoice.get("invoice_pdf")),
         payment_failed=status == "open" and bool(invoice.get("attempted")),
-        content_hash="",
+        content_hash="", payments=_payments(invoice, issued),
     )  # fmt: skip
     return _with_hash(copied)
 
@@ -119,6 +121,32 @@ def _rate(taxed: dict[str, Any], percentages: dict[str, str]) -> Decimal:
     if not Decimal(0) <= rate < Decimal(100):
         raise NotCopyable(f"tax rate {rate} is not a percentage below 100")
     return rate.quantize(Decimal("0.001"))
+
+
+def _payments(invoice: dict[str, Any], issued: datetime) -> tuple[ImportedPayment, ...]:
+    """The invoice's paid payments (complete_invoice lists them, each intent with its charge), oldest first. One
+    that cannot be read is left out: it has no receipt, and its amount is in Stripe's amount paid all the same."""
+    listed = (invoice.get("payments") or {}).get("data") or []
+    kept = []
+    for paid in listed if isinstance(listed, list) else []:
+        if not isinstance(paid, dict) or paid.get("status") != "paid":
+            continue
+        stripe_id, amount = paid.get("id"), paid.get("amount_paid")
+        if not isinstance(stripe_id, str) or not 0 < len(stripe_id) <= 255:
+            continue
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= _MAX_AMOUNT:
+            continue
+        transitions = paid.get("status_transitions") or {}
+        paid_at = _moment(transitions.get("paid_at")) or _moment(paid.get("created")) or issued
+        payment = paid.get("payment") or {}
+        intent = payment.get("payment_intent") if isinstance(payment, dict) else None
+        intent_id = intent.get("id") if isinstance(intent, dict) else intent
+        brand, last4 = card_of(intent) if isinstance(intent, dict) else ("", "")
+        kept.append(ImportedPayment(
+            stripe_id, amount, paid_at, intent_id if isinstance(intent_id, str) else None,
+            "card" if last4 else "other", brand, last4,
+        ))  # fmt: skip
+    return tuple(sorted(kept, key=lambda payment: (payment.paid_at, payment.stripe_id)))
 
 
 def _customer_id(invoice: dict[str, Any]) -> str:
