@@ -12,6 +12,7 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -78,7 +79,7 @@ def _to_sign_in(request: AppRequest) -> Response:
     it could keep: the session ended, so the form could not have been accepted anyway)."""
     target = path_for(request, "console_sign_in_form")
     if request.method in SAFE_METHODS and request.url.path != path_for(request, "console_home"):
-        target += f"?next={request.url.path}"
+        target += "?next=" + quote(request.url.path, safe="/")  # a header carries it (HX-Redirect): ASCII only
     return redirect(request, target, status_code=401)
 
 
