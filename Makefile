@@ -68,6 +68,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sse_fanout
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.history
+	$(BIN)/python -m bench.einvoice
 
 lint: $(STAMP)
 	$(BIN)/ruff check web db tests bench devtools

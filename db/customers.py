@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from db.postal import PostalAddress
 from db.rows import Connection, columns, row_to, row_to_one, rows_to
 
 
@@ -18,6 +19,16 @@ class Customer:
     tax_id: str
     locale: str
     created_at: datetime
+    # The buyer as an e-invoice names it (EN 16931 BG-7, BG-8): see db/migrations/0023_einvoicing.sql.
+    street: str = ""
+    street_extra: str = ""
+    postcode: str = ""
+    city: str = ""
+    country_code: str = ""
+    address_needs_review: bool = False
+    endpoint_id: str = ""
+    endpoint_scheme: str = ""
+    buyer_reference: str = ""
 
 
 COLUMNS = columns(Customer)
@@ -32,14 +43,21 @@ async def insert_customer(
     billing_address: str = "",
     tax_id: str = "",
     locale: str = "en",
+    postal: PostalAddress | None = None,
+    endpoint_id: str = "",
+    endpoint_scheme: str = "",
+    buyer_reference: str = "",
 ) -> Customer:
+    """`billing_address`: the printed text; `postal`: the same address in parts (what an e-invoice needs)."""
     record = await conn.fetchrow(
         f"""
-        INSERT INTO customers (workspace_id, name, email, billing_address, tax_id, locale)
-        VALUES ($1, $2, $3, $4, $5, $6)
+        INSERT INTO customers (workspace_id, name, email, billing_address, tax_id, locale, street, street_extra,
+                               postcode, city, country_code, endpoint_id, endpoint_scheme, buyer_reference)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
         RETURNING {COLUMNS}
         """,
-        workspace_id, name, email, billing_address, tax_id, locale,
+        workspace_id, name, email, billing_address, tax_id, locale, *(postal or PostalAddress()).values(),
+        endpoint_id, endpoint_scheme, buyer_reference,
     )  # fmt: skip
     return row_to_one(Customer, record)
 
@@ -80,14 +98,22 @@ async def update_customer(
     billing_address: str,
     tax_id: str,
     locale: str,
+    postal: PostalAddress,
+    endpoint_id: str,
+    endpoint_scheme: str,
+    buyer_reference: str,
 ) -> Customer | None:
-    """Issued invoices keep their snapshot of the buyer; drafts show the change."""
+    """Issued invoices keep their snapshot of the buyer; drafts show the change. Saved by a person, the address
+    parts are reviewed."""
     record = await conn.fetchrow(
         f"""
-        UPDATE customers SET name = $3, email = $4, billing_address = $5, tax_id = $6, locale = $7
+        UPDATE customers SET name = $3, email = $4, billing_address = $5, tax_id = $6, locale = $7, street = $8,
+                             street_extra = $9, postcode = $10, city = $11, country_code = $12, endpoint_id = $13,
+                             endpoint_scheme = $14, buyer_reference = $15, address_needs_review = false
         WHERE workspace_id = $1 AND id = $2
         RETURNING {COLUMNS}
         """,
-        workspace_id, customer_id, name, email, billing_address, tax_id, locale,
+        workspace_id, customer_id, name, email, billing_address, tax_id, locale, *postal.values(), endpoint_id,
+        endpoint_scheme, buyer_reference,
     )  # fmt: skip
     return row_to(Customer, record)

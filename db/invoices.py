@@ -43,6 +43,8 @@ class Invoice:
     # 'portal' (issued here) or 'stripe' (made in Stripe Invoicing and copied: db/stripe_invoices.py).
     source: str = "portal"
     stripe_invoice_id: str | None = None
+    # BT-120: why an exempt supply (VAT category E) is exempt, printed and put in the e-invoice.
+    vat_exemption_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,9 @@ class InvoiceLine:
     # A line copied from Stripe: Stripe's own net amount and tax for it (None on the portal's own lines).
     stripe_net: int | None = None
     stripe_tax: int | None = None
+    # UN/ECE Recommendation 20 unit (C62 one piece, HUR hour …) and EN 16931 VAT category (S, Z, E, AE, K, G, O).
+    unit_code: str = "C62"
+    tax_category: str = "S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +70,31 @@ class NewLine:
     quantity: Decimal
     unit_price: int
     tax_rate: Decimal
+    unit_code: str = "C62"
+    tax_category: str = "S"
+
+
+_INSERT_LINE = """
+    INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, tax_rate, unit_code,
+                               tax_category)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+"""
+
+
+def _line_rows(invoice_id: int, start: int, lines: list[NewLine]) -> list[tuple[object, ...]]:
+    return [
+        (invoice_id, start + index, line.description, line.quantity, line.unit_price, line.tax_rate, line.unit_code,
+         line.tax_category)
+        for index, line in enumerate(lines)
+    ]  # fmt: skip
 
 
 COLUMNS = columns(Invoice)
 LINE_COLUMNS = columns(InvoiceLine)
+# What an e-invoice needs of each party besides name, address text, VAT id and e-mail, kept in the snapshot too.
+_POSTAL = "street, street_extra, postcode, city, country_code, address_needs_review, endpoint_id, endpoint_scheme"
+SELLER_PARTS = f"{_POSTAL}, tax_registration, registration_id, contact_name, contact_phone, contact_email, iban, bic"
+BUYER_PARTS = f"{_POSTAL}, buyer_reference"
 
 
 async def insert_invoice(
@@ -102,16 +128,7 @@ async def insert_invoice_lines(conn: Connection, invoice_id: int, lines: list[Ne
         start = await conn.fetchval(
             "SELECT coalesce(max(position) + 1, 0) FROM invoice_lines WHERE invoice_id = $1", invoice_id
         )
-        await conn.executemany(
-            """
-            INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, tax_rate)
-            VALUES ($1, $2, $3, $4, $5, $6)
-            """,
-            [
-                (invoice_id, start + index, line.description, line.quantity, line.unit_price, line.tax_rate)
-                for index, line in enumerate(lines)
-            ],
-        )
+        await conn.executemany(_INSERT_LINE, _line_rows(invoice_id, start, lines))
         await _touch(conn, invoice_id)
 
 
@@ -155,12 +172,13 @@ async def issue_invoice(
         )
         seller = await conn.fetchrow(
             # logo_sha: content-addressed, so the issued invoice keeps the logo it was issued with.
-            "SELECT legal_name, address, tax_id, email, bank_transfer_instructions, logo_sha FROM workspaces"
-            " WHERE id = $1",
+            f"SELECT legal_name, address, tax_id, email, bank_transfer_instructions, logo_sha, {SELLER_PARTS}"
+            " FROM workspaces WHERE id = $1",
             draft["workspace_id"],
         )
         buyer = await conn.fetchrow(
-            "SELECT name AS legal_name, billing_address AS address, tax_id, email FROM customers WHERE id = $1",
+            f"SELECT name AS legal_name, billing_address AS address, tax_id, email, {BUYER_PARTS}"
+            " FROM customers WHERE id = $1",
             draft["customer_id"],
         )
         record = await conn.fetchrow(
@@ -340,27 +358,21 @@ async def save_draft(
     payment_terms: str,
     lines: list[NewLine],
     draft_form: dict[str, Any],
+    vat_exemption_reason: str = "",
 ) -> None:
     """Header, lines and the typed form of a draft in one go (inside the caller's transaction). Lines are
     replaced as a whole: the builder always sends all of them, in their order."""
     await conn.execute("DELETE FROM invoice_lines WHERE invoice_id = $1", invoice_id)
-    await conn.executemany(
-        """
-        INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, tax_rate)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        """,
-        [
-            (invoice_id, position, line.description, line.quantity, line.unit_price, line.tax_rate)
-            for position, line in enumerate(lines)
-        ],
-    )
+    await conn.executemany(_INSERT_LINE, _line_rows(invoice_id, 0, lines))
     await conn.execute(
         """
         UPDATE invoices SET customer_id = $2, currency = $3, locale = $4, issue_date = $5, due_date = $6, notes = $7,
-                            payment_terms = $8, draft_form = $9::jsonb, version = version + 1, updated_at = now()
+                            payment_terms = $8, draft_form = $9::jsonb, vat_exemption_reason = $10,
+                            version = version + 1, updated_at = now()
         WHERE id = $1 AND status = 'draft'
         """,
         invoice_id, customer_id, currency, locale, issue_date, due_date, notes, payment_terms, draft_form,
+        vat_exemption_reason,
     )  # fmt: skip
 
 

@@ -22,34 +22,49 @@ class Workspace:
     bank_transfer_instructions: str
     default_comment_mode: str
     created_at: datetime
+    # The seller as an e-invoice names it (EN 16931 BG-4, BG-5, BG-6): see db/migrations/0023_einvoicing.sql.
+    street: str = ""
+    street_extra: str = ""
+    postcode: str = ""
+    city: str = ""
+    country_code: str = ""
+    address_needs_review: bool = False
+    tax_registration: str = ""
+    registration_id: str = ""
+    endpoint_id: str = ""
+    endpoint_scheme: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    iban: str = ""
+    bic: str = ""
+    einvoice_in_pdf: bool = True
 
 
 COLUMNS = columns(Workspace)
 
 
+# The settings a billing team edits, each a column of the same name (the e-invoice ones: 0023_einvoicing.sql).
+EDITABLE = (
+    "legal_name", "address", "tax_id", "email", "support_email", "default_currency", "default_locale",
+    "default_comment_mode", "bank_transfer_instructions", "street", "street_extra", "postcode", "city", "country_code",
+    "tax_registration", "registration_id", "endpoint_id", "endpoint_scheme", "contact_name", "contact_phone",
+    "contact_email", "iban", "bic", "einvoice_in_pdf",
+)  # fmt: skip
+
+
 async def insert_workspace(
-    conn: Connection,
-    *,
-    slug: str,
-    legal_name: str,
-    default_currency: str,
-    address: str = "",
-    tax_id: str = "",
-    email: str = "",
-    support_email: str = "",
-    default_locale: str = "en",
-    bank_transfer_instructions: str = "",
-    default_comment_mode: str = "customer",
+    conn: Connection, *, slug: str, legal_name: str, default_currency: str, **settings: str | bool
 ) -> Workspace:
+    """`settings`: any of EDITABLE (the rest keep their defaults)."""
+    unknown = settings.keys() - set(EDITABLE)
+    if unknown:
+        raise TypeError(f"not workspace settings: {sorted(unknown)}")
+    names = ["slug", "legal_name", "default_currency", *settings]
+    placeholders = ", ".join(f"${index}" for index in range(1, len(names) + 1))
     record = await conn.fetchrow(
-        f"""
-        INSERT INTO workspaces (slug, legal_name, address, tax_id, email, support_email, default_currency,
-                                default_locale, bank_transfer_instructions, default_comment_mode)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-        RETURNING {COLUMNS}
-        """,
-        slug, legal_name, address, tax_id, email, support_email, default_currency, default_locale,
-        bank_transfer_instructions, default_comment_mode,
+        f"INSERT INTO workspaces ({', '.join(names)}) VALUES ({placeholders}) RETURNING {COLUMNS}",
+        slug, legal_name, default_currency, *settings.values(),
     )  # fmt: skip
     return row_to_one(Workspace, record)
 
@@ -62,31 +77,18 @@ async def select_workspace_by_slug(conn: Connection, slug: str) -> Workspace | N
     return row_to(Workspace, await conn.fetchrow(f"SELECT {COLUMNS} FROM workspaces WHERE slug = $1", slug))
 
 
-async def update_workspace_settings(
-    conn: Connection,
-    workspace_id: int,
-    *,
-    legal_name: str,
-    address: str,
-    tax_id: str,
-    email: str,
-    support_email: str,
-    default_currency: str,
-    default_locale: str,
-    default_comment_mode: str,
-    bank_transfer_instructions: str,
-) -> Workspace | None:
-    """Every editable setting in one statement, so a save is all or nothing. Issued invoices keep their seller
-    snapshot and every invoice keeps the comment mode it was created with; only what comes later changes."""
+async def update_workspace_settings(conn: Connection, workspace_id: int, **settings: str | bool) -> Workspace | None:
+    """Every editable setting (EDITABLE, all of them) in one statement, so a save is all or nothing. Issued invoices
+    keep their seller snapshot and every invoice keeps the comment mode it was created with; only what comes later
+    changes. Saved by a person, the address parts are reviewed."""
+    if set(settings) != set(EDITABLE):
+        raise TypeError(f"every workspace setting is saved at once: {sorted(set(EDITABLE) ^ set(settings))}")
+    assignments = ", ".join(f"{name} = ${index}" for index, name in enumerate(EDITABLE, start=2))
     record = await conn.fetchrow(
         f"""
-        UPDATE workspaces
-           SET legal_name = $2, address = $3, tax_id = $4, email = $5, support_email = $6, default_currency = $7,
-               default_locale = $8, default_comment_mode = $9, bank_transfer_instructions = $10
-         WHERE id = $1
+        UPDATE workspaces SET {assignments}, address_needs_review = false WHERE id = $1
         RETURNING {COLUMNS}
         """,
-        workspace_id, legal_name, address, tax_id, email, support_email, default_currency, default_locale,
-        default_comment_mode, bank_transfer_instructions,
+        workspace_id, *(settings[name] for name in EDITABLE),
     )  # fmt: skip
     return row_to(Workspace, record)

@@ -11,6 +11,7 @@ import asyncpg
 from db.customers import insert_customer
 from db.invoices import Invoice, NewLine, insert_invoice, insert_invoice_lines, issue_invoice
 from db.links import revoke_link
+from db.postal import PostalAddress
 from db.workspaces import Workspace, insert_workspace
 from tests.queries import select_invoice
 from web.invoices.links import create_link
@@ -44,7 +45,10 @@ async def workspace(conn: asyncpg.Connection, slug: str = "acme", **overrides: s
         email="billing@acme.example",
         default_currency="EUR",
         bank_transfer_instructions="IBAN DE89 3704 0044 0532 0130 00",
-    )
+        # What an e-invoice needs besides (the same address in parts, the account, a contact).
+        street="Hauptstraße 1", postcode="10115", city="Berlin", country_code="DE", iban="DE89370400440532013000",
+        bic="COBADEFFXXX", contact_name="Bea Billing", contact_phone="+49 30 1234567", contact_email="bea@acme.example",
+    )  # fmt: skip
     values.update(overrides)
     return await insert_workspace(conn, **values)  # type: ignore[arg-type]
 
@@ -65,6 +69,7 @@ async def invoice(
     customer = await insert_customer(
         conn, workspace_id=ws.id, name=buyer_name, email="ap@customer.example", tax_id=BUYER_VAT,
         billing_address="1 Rue de Rivoli\n75001 Paris", locale=locale,
+        postal=PostalAddress("1 Rue de Rivoli", "", "75001", "Paris", "FR"),
     )  # fmt: skip
     draft = await insert_invoice(
         conn, workspace_id=ws.id, customer_id=customer.id, currency=currency, locale=locale,

@@ -63,6 +63,8 @@ NOT_PAGES = {
     "history_invoice_pdf": "the PDF itself",
     "history_receipt_pdf": "the receipt's PDF itself",
     "receipt_pdf": "the receipt's PDF itself (its page is audited in customer/receipt)",
+    "invoice_einvoice": "an e-invoice XML file (UBL, CII, XRechnung)",
+    "console_invoice_einvoice": "an e-invoice XML file (UBL, CII, XRechnung)",
 }
 
 

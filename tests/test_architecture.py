@@ -62,7 +62,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "web.stripe_mirror",
     ),
     ("web.http",),
-    ("web.invoices", "web.i18n"),  # the document and its words
+    ("web.invoices", "web.i18n", "web.einvoice"),  # the document, its words and its e-invoice files
     # infrastructure: database, realtime, streams, mail, pdf, otp, locales, settings, state; and the Message every
     # layer refuses with (web.i18n words it)
     ("web", "web.i18n.message"),

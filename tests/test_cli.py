@@ -17,7 +17,10 @@ from tests.sealed import TEST_SECRET_KEY
 from web.settings import PROJECT_ROOT
 
 CLI = [sys.executable, "-m", "web.cli"]
-LABELS = ["open", "partial", "paid", "void", "jpy", "kwd", "long", "expired", "revoked"]
+LABELS = [
+    "open", "partial", "paid", "void", "jpy", "kwd", "long", "xrechnung", "reverse-charge", "export", "expired",
+    "revoked",
+]  # fmt: skip
 
 
 def _env(data_dir: Path, port: int) -> dict[str, str]:
@@ -42,12 +45,12 @@ def test_cli_demo_and_serve_on_embedded_database(tmp_path: Path) -> None:
 
     first, second = run(), run()
     assert first.returncode == 0, first.stderr
-    lines = [line for line in first.stdout.splitlines() if re.match(r"^\w[\w ]*: http", line)]
+    lines = [line for line in first.stdout.splitlines() if re.match(r"^\w[\w -]*: http", line)]
     console = [line for line in lines if line.startswith("console:")]
     lines = [line for line in lines if not line.startswith("console:")]
     assert [line.split(":")[0] for line in lines] == LABELS
     assert console and f"http://127.0.0.1:{port}/console as billing@northwind.example (billing)" in console[0]
-    assert all(re.fullmatch(rf"\w+: http://127\.0\.0\.1:{port}/i/[A-Za-z0-9_-]{{32}}", line) for line in lines)
+    assert all(re.fullmatch(rf"[\w-]+: http://127\.0\.0\.1:{port}/i/[A-Za-z0-9_-]{{32}}", line) for line in lines)
     assert second.stdout == first.stdout  # idempotent: same invoices, same links
 
     # The demo made and kept a key; `serve` is a deployment: without SECRET_KEY it refuses to start, and says why.

@@ -33,8 +33,9 @@ async def billing(
 
 
 async def new_customer(client: httpx.AsyncClient, csrf: str, **fields: str) -> int:
-    values = {"csrf": csrf, "name": "Customer SARL", "email": "ap@customer.example", "billing_address": "1 Rue\nParis",
-              "tax_id": "FR40303265045", "locale": "en_IE", **fields}  # fmt: skip
+    values = {"csrf": csrf, "name": "Customer SARL", "email": "ap@customer.example", "street": "1 Rue de Rivoli",
+              "postcode": "75001", "city": "Paris", "country_code": "FR", "tax_id": "FR40303265045", "locale": "en_IE",
+              **fields}  # fmt: skip
     answer = await client.post("/console/customers", data=values)
     assert answer.status_code == 303, errors_of(answer.text)
     return int(answer.headers["location"].split("/")[-1].split("?")[0])
@@ -79,14 +80,20 @@ async def test_customer_validation_keeps_input_and_saves_nothing(
             "csrf": csrf,
             "name": "  ",
             "email": "not-an-address",
-            "billing_address": "x" * 1001,
+            "street": "x" * 201,
+            "city": "Paris",
+            "country_code": "",
             "tax_id": "<script>",
             "locale": "xx_YY_ZZ",
+            "endpoint_id": "04011000-12345-06",
         },
     )
     assert bad.status_code == 422
     errors = " ".join(errors_of(bad.text))
-    for expected in ("Enter the customer's name", "not an e-mail address", "at most 1,000", "VAT", "language"):
+    for expected in (
+        "Enter the customer's name", "not an e-mail address", "at most 200", "Choose the country", "VAT", "language",
+        "Choose what kind of electronic address",
+    ):  # fmt: skip
         assert expected in errors
     assert 'value="not-an-address"' in bad.text and "&lt;script&gt;" in bad.text and "<script>" not in bad.text
     assert await conn.fetchval("SELECT count(*) FROM customers") == 0
@@ -99,15 +106,24 @@ async def test_customer_validation_keeps_input_and_saves_nothing(
             "csrf": csrf,
             "name": "Renamed",
             "email": "new@customer.example",
-            "billing_address": "",
+            "street": "Musterweg 5",
+            "postcode": "53113",
+            "city": "Bonn",
+            "country_code": "DE",
             "tax_id": "",
             "locale": "de_DE",
+            "buyer_reference": "04011000-12345-06",
+            "endpoint_scheme": "0204",
+            "endpoint_id": "04011000-12345-06",
         },
     )
     assert edited.status_code == 303
-    assert (
-        await conn.fetchval("SELECT name || ' ' || locale FROM customers WHERE id = $1", customer_id) == "Renamed de_DE"
+    saved = await conn.fetchrow(
+        "SELECT name, locale, billing_address, buyer_reference, endpoint_scheme FROM customers WHERE id = $1",
+        customer_id,
     )
+    # The printed address is made from the parts.
+    assert tuple(saved) == ("Renamed", "de_DE", "Musterweg 5\n53113 Bonn\nGermany", "04011000-12345-06", "0204")
 
 
 async def test_draft_saves_as_typed_with_live_totals_and_marked_mistakes(

@@ -34,8 +34,19 @@ from web.settings import Settings
 
 VALID = {
     "legal_name": "Globex Trading Ltd",
-    "address": "1 Harbour Road\nDublin 2\nIreland",
+    "street": "1 Harbour Road",
+    "postcode": "D02 X285",
+    "city": "Dublin 2",
+    "country_code": "IE",
     "tax_id": "ie 6388047v",
+    "contact_name": "Gina Globex",
+    "contact_phone": "+353 1 555 0100",
+    "contact_email": "gina@globex.example",
+    "iban": "IE29 AIBK 9311 5212 3456 78",
+    "bic": "AIBKIE2D",
+    "endpoint_scheme": "0088",
+    "endpoint_id": "5412345000013",
+    "einvoice_in_pdf": "on",
     "email": "Accounts@Globex.example",
     "support_email": "help@globex.example",
     "default_currency": "GBP",
@@ -105,7 +116,9 @@ async def test_settings_billing_saves_every_field_in_one_update(
     shown = await client.get("/console/settings")
     assert shown.status_code == 200
     assert value_of(shown.text, "legal_name") == "Acme Billing GmbH"
-    assert value_of(shown.text, "address") == "Hauptstraße 1\n10115 Berlin"
+    assert [value_of(shown.text, name) for name in ("street", "postcode", "city", "country_code")] == [
+        "Hauptstraße 1", "10115", "Berlin", "DE",
+    ]  # fmt: skip
     assert value_of(shown.text, "default_comment_mode") == "customer"
     assert soup(shown.text).select_one('a[href="/console/settings"][aria-current="page"]') is not None
 
@@ -113,7 +126,14 @@ async def test_settings_billing_saves_every_field_in_one_update(
     assert saved.status_code == 303 and saved.headers["location"] == "/console/settings?saved=settings"
     after = await select_workspace(conn, ws.id)
     assert after is not None
-    assert (after.legal_name, after.address, after.tax_id) == (VALID["legal_name"], VALID["address"], "IE 6388047V")
+    # The printed address is made from the parts (the city before the postcode, as Irish addresses are written).
+    assert (after.legal_name, after.address, after.tax_id) == (
+        VALID["legal_name"], "1 Harbour Road\nDublin 2 D02 X285\nIreland", "IE 6388047V",
+    )  # fmt: skip
+    assert (after.country_code, after.iban, after.bic, after.endpoint_id) == (
+        "IE", "IE29AIBK93115212345678", "AIBKIE2D", "5412345000013",
+    )  # fmt: skip
+    assert after.einvoice_in_pdf and not after.address_needs_review
     assert (after.email, after.support_email) == ("accounts@globex.example", "help@globex.example")
     assert (after.default_currency, after.default_locale, after.default_comment_mode) == ("GBP", "en_GB", "otp")
     assert after.bank_transfer_instructions == VALID["bank_transfer_instructions"]
@@ -134,7 +154,12 @@ async def test_settings_billing_saves_every_field_in_one_update(
         ("default_currency", "XXX", "Choose a currency from the list."),
         ("default_locale", "xx_YY_ZZ", "Choose a language and region"),
         ("default_comment_mode", "everyone", "Choose the comment setting from the list."),
-        ("address", "Street 1\n" * 200, "at most 1,000 characters"),
+        ("street", "Street 1 " * 30, "at most 200 characters"),
+        ("country_code", "XX", "Choose the country from the list."),
+        ("iban", "DE12", "An IBAN starts with the country"),
+        ("bic", "COBA", "A BIC has 8 or 11"),
+        ("endpoint_scheme", "12", "Choose the kind of electronic address"),
+        ("contact_email", "gina@", "is not an e-mail address"),
         ("bank_transfer_instructions", "x" * 2001, "at most 2,000 characters"),
         ("tax_id", "<b>", "A VAT or tax id"),
     ],

@@ -73,3 +73,37 @@ async def test_migrations_failing_one_leaves_nothing_half_applied(empty_url: str
         assert 9999 not in await applied_versions(conn)
     finally:
         await conn.close()
+
+
+async def test_typed_addresses_are_split_into_parts_and_flagged_for_review(empty_url: str) -> None:
+    """0023 (e-invoices): today's free-text addresses become parts, best effort, marked for a person to check; an
+    issued invoice's snapshot gains the parts beside its text; 0 % lines become zero-rated."""
+    conn = await asyncpg.connect(empty_url)
+    try:
+        await migrate(conn, [m for m in load_migrations() if m.version < 23])
+        typed = {
+            "de": "Hauptstr. 1\n10115 Berlin\nGermany",
+            "nl": "Keizersgracht 1\n1012 AB Amsterdam\nNederland",
+            "uk": "10 Downing St\nLondon SW1A 2AA\nUnited Kingdom",
+            "co": "c/o Foo\nBar Street 5\nD-80331 München\nDeutschland",
+            "fr": "1 Rue de Rivoli\n75001 Paris",
+        }
+        for slug, address in typed.items():
+            await conn.execute(
+                "INSERT INTO workspaces (slug, legal_name, address, default_currency) VALUES ($1, 'x', $2, 'EUR')",
+                slug, address,
+            )  # fmt: skip
+        await migrate(conn)
+        parts = {
+            row["slug"]: (row["street"], row["street_extra"], row["postcode"], row["city"], row["country_code"])
+            for row in await conn.fetch("SELECT * FROM workspaces WHERE address_needs_review")
+        }
+        assert parts == {
+            "de": ("Hauptstr. 1", "", "10115", "Berlin", "DE"),
+            "nl": ("Keizersgracht 1", "", "1012 AB", "Amsterdam", "NL"),
+            "uk": ("10 Downing St", "", "SW1A 2AA", "London", "GB"),
+            "co": ("c/o Foo", "Bar Street 5", "80331", "München", "DE"),
+            "fr": ("1 Rue de Rivoli", "", "75001", "Paris", ""),  # no country line: a person chooses it
+        }
+    finally:
+        await conn.close()

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -36,11 +37,28 @@ def _init_worker(stylesheet_paths: list[str], base_url: str) -> None:
     _worker_base_url = base_url
 
 
-def _render_in_worker(html: str) -> bytes:
+def _render_in_worker(html: str, factur_x: bytes | None = None) -> bytes:
     import weasyprint
 
-    pdf: bytes = weasyprint.HTML(string=html, base_url=_worker_base_url).write_pdf(stylesheets=_worker_stylesheets)
-    return pdf
+    document = weasyprint.HTML(string=html, base_url=_worker_base_url)
+    if factur_x is None:
+        pdf: bytes = document.write_pdf(stylesheets=_worker_stylesheets)
+        return pdf
+    # Factur-X: a PDF/A-3b (fonts embedded, an sRGB output intent, a fixed identifier) carrying its EN 16931 XML as
+    # factur-x.xml, relationship Data, with the XMP metadata that names the profile.
+    import facturx
+
+    rendered = document.render(stylesheets=_worker_stylesheets)
+    archival = rendered.write_pdf(pdf_variant="pdf/a-3b", pdf_identifier=hashlib.sha256(factur_x).digest()[:16])
+    meta = rendered.metadata  # the page's own title, author, description and keywords, kept in the PDF/A's XMP
+    described = {
+        "title": meta.title or "", "author": ", ".join(meta.authors), "subject": meta.description or "",
+        "keywords": ", ".join(meta.keywords),
+    }  # fmt: skip
+    embedded: bytes = facturx.generate_from_binary(
+        archival, factur_x, flavor="factur-x", level="en16931", check_xsd=False, pdf_metadata=described
+    )
+    return embedded
 
 
 _WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1</td></tr></table></body></html>"
@@ -69,8 +87,8 @@ class _Worker:
             initargs=([str(p) for p in stylesheets], base_dir.as_uri() + "/"),
         )
 
-    def submit(self, html: str) -> asyncio.Future[bytes]:
-        return asyncio.get_running_loop().run_in_executor(self.executor, _render_in_worker, html)
+    def submit(self, html: str, factur_x: bytes | None) -> asyncio.Future[bytes]:
+        return asyncio.get_running_loop().run_in_executor(self.executor, _render_in_worker, html, factur_x)
 
     def pids(self) -> list[int]:
         return [pid for pid in self.executor._processes if pid is not None]  # no public accessor before 3.14
@@ -106,10 +124,11 @@ class PdfRenderer:
     async def warm_up(self) -> None:
         await asyncio.gather(*(self.render(_WARM_UP_HTML) for _ in range(self.workers)))
 
-    async def render(self, html: str) -> bytes:
+    async def render(self, html: str, factur_x: bytes | None = None) -> bytes:
+        """The PDF of `html`; with `factur_x` (CII XML), a Factur-X PDF/A-3b that carries it."""
         self.renders += 1
         worker = await self._idle.get()
-        job = worker.submit(html)
+        job = worker.submit(html, factur_x)
         job.add_done_callback(_retrieve)  # whoever stops waiting, its outcome is looked at (no asyncio warning)
         try:
             # Shielded: cancelling cannot stop a process, so the job's own future says when the worker is free.
@@ -152,19 +171,26 @@ class PdfRenderer:
 
 
 def rendering_fingerprint(templates_dir: Path, static_dir: Path, catalogs_dir: Path) -> str:
-    """What the PDF depends on besides the data: templates, stylesheets, the translation catalogs (its labels)
-    and the WeasyPrint version."""
+    """What the PDF depends on besides the data: templates, stylesheets, the translation catalogs (its labels),
+    the code that writes the Factur-X XML it carries, and the WeasyPrint and factur-x versions."""
     from importlib.metadata import version
 
-    digest = hashlib.sha256(version("weasyprint").encode())
+    digest = hashlib.sha256(f"{version('weasyprint')} {version('factur-x')} {version('drafthorse')}".encode())
     catalogs = catalogs_dir.rglob("*.po")
-    for path in sorted([*templates_dir.rglob("*.html"), *(static_dir / "css").glob("*.css"), *catalogs]):
+    einvoice = (Path(__file__).parent / "einvoice").glob("*.py")
+    for path in sorted([*templates_dir.rglob("*.html"), *(static_dir / "css").glob("*.css"), *catalogs, *einvoice]):
         digest.update(path.relative_to(path.parent.parent).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 PdfKey = tuple[int, int, str]  # invoice id, version, words
+
+
+@dataclass(frozen=True, slots=True)
+class PrintJob:
+    html: str
+    factur_x: bytes | None = None  # the CII XML a Factur-X PDF carries, or None for a plain PDF
 
 
 class PdfCache:
@@ -185,7 +211,7 @@ class PdfCache:
         pool: asyncpg.Pool,
         invoice_id: int,
         version: int,
-        build_html: Callable[[], Awaitable[str]],
+        build: Callable[[], Awaitable[PrintJob]],
         words: str = "",
     ) -> bytes:
         key = (invoice_id, version, words)
@@ -199,7 +225,7 @@ class PdfCache:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
-            pdf = await self._load_or_render(pool, key, build_html)
+            pdf = await self._load_or_render(pool, key, build)
             future.set_result(pdf)
             self._remember(key, pdf)
             return pdf
@@ -210,14 +236,15 @@ class PdfCache:
         finally:
             del self._in_flight[key]
 
-    async def _load_or_render(self, pool: asyncpg.Pool, key: PdfKey, build_html: Callable[[], Awaitable[str]]) -> bytes:
+    async def _load_or_render(self, pool: asyncpg.Pool, key: PdfKey, build: Callable[[], Awaitable[PrintJob]]) -> bytes:
         invoice_id, version, words = key
         fingerprint = f"{self.fingerprint}:{words}" if words else self.fingerprint
         async with pool.acquire() as conn:
             stored = await select_cached_pdf(conn, invoice_id, version, fingerprint)
         if stored is not None:
             return stored
-        pdf = await self.renderer.render(await build_html())
+        job = await build()
+        pdf = await self.renderer.render(job.html, job.factur_x)
         async with pool.acquire() as conn:
             await insert_cached_pdf(conn, invoice_id, version, fingerprint, pdf)
         return pdf

@@ -45,6 +45,7 @@ def build_routes(static_dir: Path) -> list[BaseRoute]:
         Route("/healthz", health.healthz, name="healthz"),
         Route(token, portal.invoice_show, name="invoice_show"),
         Route(token + "/pdf", portal.invoice_pdf, name="invoice_pdf"),
+        Route(token + "/e-invoice/{kind}", portal.invoice_einvoice, name="invoice_einvoice"),
         Route(token + "/views", portal.invoice_viewed, methods=["POST"], name="invoice_viewed"),
         Route(token + "/language", portal.portal_language, methods=["POST"], name="portal_language"),
         Route(token + "/fresh-link", portal.fresh_link_request, methods=["POST"], name="invoice_fresh_link"),
@@ -162,6 +163,11 @@ def console_routes() -> list[BaseRoute]:
             CONSOLE + "/invoices/{invoice_id:id}/preview/pdf",
             invoices.invoice_preview_pdf,
             name="console_invoice_preview_pdf",
+        ),
+        Route(
+            CONSOLE + "/invoices/{invoice_id:id}/e-invoice/{kind}",
+            invoices.invoice_einvoice,
+            name="console_invoice_einvoice",
         ),
         Route(CONSOLE + "/settings", workspace_settings.settings_show, name="console_settings_show"),
         Route(

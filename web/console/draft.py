@@ -23,11 +23,14 @@ from web.console.line_values import (
     parse_unit_price,
     unit_price_text,
 )
+from web.einvoice.codes import CATEGORY_CODES, UNIT_CODES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES
 from web.invoices.money import CURRENCIES
 from web.invoices.totals import Totals, compute_totals, line_net
 
-HEADER_FIELDS = ("customer_id", "currency", "locale", "issue_date", "due_date", "notes", "payment_terms")
-LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate")
+HEADER_FIELDS = (
+    "customer_id", "currency", "locale", "issue_date", "due_date", "notes", "payment_terms", "vat_exemption_reason",
+)  # fmt: skip
+LINE_FIELDS = ("description", "quantity", "unit_price", "tax_rate", "unit_code", "tax_category")
 MAX_LINES = 200
 _KEY = re.compile(r"^[A-Za-z0-9_-]{4,24}$")
 
@@ -56,6 +59,7 @@ class DraftCheck:
     due_date: date | None
     notes: str
     payment_terms: str
+    vat_exemption_reason: str
     totals: Totals
 
     @property
@@ -106,13 +110,14 @@ def check_draft(
         due_date = None
     notes = form.text("notes", "notes", max_length=5000, multiline=True)
     terms = form.text("payment_terms", "payment terms", max_length=2000, multiline=True)
+    exemption = form.text("vat_exemption_reason", "reason for the VAT exemption", max_length=500)
     checked = [_check_line(key, values, currency) for key, values in lines]
     totals = compute_totals((line.parsed for line in checked if line.parsed), currency)
     return DraftCheck(
         form=form, lines=checked, customer_id=customer_id, currency=currency, locale=locale,
         issue_date=issue_date if "issue_date" not in form.errors else current.issue_date,
         due_date=due_date if "due_date" not in form.errors else current.due_date,
-        notes=notes[:5000], payment_terms=terms[:2000], totals=totals,
+        notes=notes[:5000], payment_terms=terms[:2000], vat_exemption_reason=exemption[:500], totals=totals,
     )  # fmt: skip
 
 
@@ -135,8 +140,21 @@ def _check_line(key: str, values: dict[str, str], currency: str) -> LineInput:
             parsed[name] = parse(values[name])
         except LineValueError as problem:
             line.errors[name] = str(problem)
+    unit = values.get("unit_code", "").strip().upper() or "C62"
+    if unit not in UNIT_CODES:
+        line.errors["unit_code"] = "Choose the unit from the list."
+    # None chosen (a form from before categories): 0 % is zero-rated, anything else standard.
+    category = values.get("tax_category", "").strip().upper() or ("Z" if parsed.get("tax_rate") == 0 else "S")
+    if category not in CATEGORY_CODES:
+        line.errors["tax_category"] = "Choose the VAT category from the list."
+    elif "tax_rate" in parsed and (category in ZERO_RATE_CATEGORIES) != (parsed["tax_rate"] == 0):
+        line.errors["tax_rate"] = (
+            "A standard-rated line needs a VAT rate above 0 %."
+            if category == "S"
+            else f"A line that is {dict(VAT_CATEGORIES)[category].lower()} has 0 % VAT."
+        )
     if not line.errors:
-        line.parsed = NewLine(description, parsed["quantity"], parsed["unit_price"], parsed["tax_rate"])
+        line.parsed = NewLine(description, parsed["quantity"], parsed["unit_price"], parsed["tax_rate"], unit, category)
         line.net = line_net(line.parsed, currency)
     return line
 
@@ -155,6 +173,7 @@ def stored_form(invoice: Invoice, lines: list[InvoiceLine], draft_form: dict[str
         "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else "",
         "due_date": invoice.due_date.isoformat() if invoice.due_date else "",
         "notes": invoice.notes, "payment_terms": invoice.payment_terms,
+        "vat_exemption_reason": invoice.vat_exemption_reason,
     }  # fmt: skip
     return DraftInput(
         header,
@@ -166,6 +185,8 @@ def stored_form(invoice: Invoice, lines: list[InvoiceLine], draft_form: dict[str
                     "quantity": decimal_text(line.quantity),
                     "unit_price": unit_price_text(line.unit_price, invoice.currency),
                     "tax_rate": decimal_text(line.tax_rate),
+                    "unit_code": line.unit_code,
+                    "tax_category": line.tax_category,
                 },
             )
             for line in lines
@@ -179,5 +200,9 @@ class DraftInput:
     lines: list[tuple[str, dict[str, str]]]
 
 
-def blank_line(default_rate: str = "") -> tuple[str, dict[str, str]]:
-    return new_line_key(), {"description": "", "quantity": "1", "unit_price": "", "tax_rate": default_rate}
+def blank_line(default_rate: str = "", category: str = "S") -> tuple[str, dict[str, str]]:
+    """A new line, at the rate and in the VAT category of the one before it (invoices rarely mix them)."""
+    return new_line_key(), {
+        "description": "", "quantity": "1", "unit_price": "", "tax_rate": default_rate, "unit_code": "C62",
+        "tax_category": category,
+    }  # fmt: skip

@@ -31,7 +31,7 @@ def apply_line_action(
     """The builder's buttons that change the lines (add, remove:<key>) applied to the posted lines: the action as
     saved ("save" for an unknown one), the lines, and the key of a line to focus (the one just added)."""
     if action == "add_line":
-        added = blank_line(lines[-1][1]["tax_rate"] if lines else "")
+        added = blank_line(lines[-1][1]["tax_rate"], lines[-1][1]["tax_category"]) if lines else blank_line()
         return action, [*lines, added], added[0]
     if action.startswith("remove:"):
         return action, [line for line in lines if line[0] != action.removeprefix("remove:")], ""
@@ -56,7 +56,7 @@ async def save_form(
     await save_draft(
         conn, draft.id, customer_id=check.customer_id, currency=check.currency, locale=check.locale,
         issue_date=check.issue_date, due_date=check.due_date, notes=check.notes, payment_terms=check.payment_terms,
-        lines=check.valid_lines, draft_form=check.as_json(),
+        vat_exemption_reason=check.vat_exemption_reason, lines=check.valid_lines, draft_form=check.as_json(),
     )  # fmt: skip
     if not send:
         return Saved(check)

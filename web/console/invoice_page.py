@@ -3,6 +3,7 @@ payments) once sent. Both are rendered from here so the views stay thin."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -20,8 +21,12 @@ from web.console.draft import DraftCheck, check_draft, stored_form
 from web.console.guard import current_staff
 from web.console.pages import page
 from web.console.scope import in_workspace
+from web.einvoice.codes import UNITS, VAT_CATEGORIES
+from web.einvoice.files import available_kinds
+from web.einvoice.model import is_einvoice
+from web.einvoice.readiness import Lack, lacking
 from web.http.urls import path_for
-from web.invoices.documents import load_document
+from web.invoices.documents import InvoiceDocument, load_document
 from web.invoices.money import CURRENCIES
 from web.invoices.status import InvoiceStatus
 from web.state import AppRequest
@@ -39,7 +44,7 @@ async def draft_check(request: AppRequest, invoice: Invoice) -> DraftCheck:
 def draft_context(invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
     """What the builder's fragments (autosave answer, lines block) need: no database round trip, so the answer
     to every pause in typing costs only the save itself."""
-    return {"invoice": invoice, "check": check, "form": check.form}
+    return {"invoice": invoice, "check": check, "form": check.form, "units": UNITS, "vat_categories": VAT_CATEGORIES}
 
 
 async def builder_context(request: AppRequest, invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
@@ -47,8 +52,10 @@ async def builder_context(request: AppRequest, invoice: Invoice, check: DraftChe
     async with request.state["pool"].acquire() as conn:
         customers = await select_customers(conn, invoice.workspace_id, limit=1000)
         customer = await select_customer(conn, invoice.workspace_id, check.customer_id)
+        document = await load_document(conn, invoice)
     return {
         **draft_context(invoice, check), "customer": customer, "customers": [(str(c.id), c.name) for c in customers],
+        "einvoice": einvoice_state(document),
         "currencies": [(code, code) for code in sorted(CURRENCIES)], "locales": locale_choices(),
     }  # fmt: skip
 
@@ -70,12 +77,30 @@ async def detail_page(request: AppRequest, invoice: Invoice, *, status: int = 20
         mirror = await select_mirror(conn, invoice.id)
         mirror_steps = await select_tasks(conn, invoice.id) if mirror is not None else []
     context = {
+        "einvoice": einvoice_state(document),
         "mirror": mirror, "mirror_waiting": [step for step in mirror_steps if step.done_at is None],
         "invoice": invoice, "doc": document, "links": links, "activity": activity, "payments": document.payments,
         "now": request.state["clock"](), "notice": request.query_params.get("done", ""),
         "can_bill": staff.role == "billing", "comment_modes": comment_modes.CHOICES, **extra,
     }  # fmt: skip
     return page(request, "console/invoice.html", context, status=status)
+
+
+@dataclass(frozen=True, slots=True)
+class EinvoiceState:
+    kinds: tuple[str, ...]  # the files it has
+    lacks: list[Lack]  # why it has none (empty for a void or imported invoice)
+    xrechnung_lacks: list[Lack]
+    in_pdf: bool
+
+
+def einvoice_state(document: InvoiceDocument) -> EinvoiceState:
+    """What the console says of the invoice as an e-invoice (a draft: what it will be once sent)."""
+    possible = document.invoice.status == "draft" or is_einvoice(document)
+    lacks = lacking(document) if possible else []
+    kinds = available_kinds(document) if document.invoice.status != "draft" else ()
+    xrechnung = [lack for lack in lacking(document, xrechnung=True) if lack not in lacks] if possible else []
+    return EinvoiceState(kinds, lacks, xrechnung, document.einvoice_in_pdf)
 
 
 async def locked_invoice(conn: Connection, request: AppRequest, *, sent: bool = False) -> Invoice:

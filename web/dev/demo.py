@@ -13,7 +13,7 @@ from decimal import Decimal
 import asyncpg
 
 from db.comments import insert_comment
-from db.customers import insert_customer
+from db.customers import Customer, insert_customer
 from db.embed import rotate_embed_secret, save_allowed_origins, select_embed_settings
 from db.invoices import (
     NewLine,
@@ -26,9 +26,11 @@ from db.invoices import (
 )
 from db.links import revoke_link, select_links_for_invoice
 from db.payments import insert_settled_payment
+from db.postal import PostalAddress
 from db.rows import Connection
 from db.session import lock_for_transaction
 from db.workspaces import insert_workspace, select_workspace_by_slug
+from web.console.party_fields import printed_address
 from web.invoices.documents import load_document
 from web.invoices.links import create_link
 from web.invoices.totals import compute_totals
@@ -54,17 +56,42 @@ class DemoInvoice:
     comments_require_totp: bool = False
 
 
-def _line(description: str, quantity: str, unit_price: int, rate: str) -> NewLine:
-    return NewLine(description, Decimal(quantity), unit_price, Decimal(rate))
+def _line(
+    description: str, quantity: str, unit_price: int, rate: str, unit: str = "C62", category: str = "S"
+) -> NewLine:
+    return NewLine(description, Decimal(quantity), unit_price, Decimal(rate), unit, category)
+
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    name: str
+    email: str
+    locale: str
+    tax_id: str
+    postal: PostalAddress
+    buyer_reference: str = ""
+    endpoint_id: str = ""
+    endpoint_scheme: str = ""
 
 
 _CUSTOMERS = {
-    "globex": dict(name="Globex Handels GmbH", email="ap@globex.example", locale="de_DE", tax_id="DE298765432",
-                   billing_address="Accounts Payable\nFriedrichstraße 120\n10117 Berlin\nGermany"),
-    "kanagawa": dict(name="Kanagawa Trading K.K.", email="keiri@kanagawa.example", locale="ja_JP",
-                     tax_id="T1234567890123", billing_address="2-1 Minatomirai\nNishi-ku, Yokohama 220-0012\nJapan"),
-    "gulf": dict(name="Gulf Harbour Logistics W.L.L.", email="finance@gulfharbour.example", locale="en",
-                 tax_id="KW300012345", billing_address="Block 3, Street 14\nShuwaikh Industrial\nKuwait City\nKuwait"),
+    "globex": DemoCustomer("Globex Handels GmbH", "ap@globex.example", "de_DE", "DE298765432",
+                           PostalAddress("Friedrichstraße 120", "Accounts Payable", "10117", "Berlin", "DE"),
+                           buyer_reference="PO-2291"),
+    "kanagawa": DemoCustomer("Kanagawa Trading K.K.", "keiri@kanagawa.example", "ja_JP", "T1234567890123",
+                             PostalAddress("2-1 Minatomirai", "Nishi-ku", "220-0012", "Yokohama", "JP")),
+    "gulf": DemoCustomer("Gulf Harbour Logistics W.L.L.", "finance@gulfharbour.example", "en", "KW300012345",
+                         PostalAddress("Block 3, Street 14", "Shuwaikh Industrial", "", "Kuwait City", "KW")),
+    # A German public buyer: XRechnung with its Leitweg-ID as buyer reference and electronic address.
+    "bund": DemoCustomer("Bundesamt für Beispielwesen", "rechnungseingang@bundesamt.example", "de_DE", "",
+                         PostalAddress("Musterweg 5", "Referat Z 1", "53113", "Bonn", "DE"),
+                         buyer_reference="04011000-12345-06", endpoint_id="04011000-12345-06", endpoint_scheme="0204"),
+    # Another EU business: services under the reverse charge.
+    "lyon": DemoCustomer("Atelier Lyonnais SAS", "compta@atelier-lyonnais.example", "fr_FR", "FR40303265045",
+                         PostalAddress("12 Rue de la République", "", "69002", "Lyon", "FR")),
+    # Outside the EU: an export, zero-rated.
+    "boston": DemoCustomer("Harbor Analytics Inc.", "ap@harbor-analytics.example", "en_US", "",
+                           PostalAddress("100 Federal Street", "Floor 20", "02110", "Boston", "US")),
 }  # fmt: skip
 
 _STANDARD_LINES = [
@@ -92,13 +119,30 @@ DEMO_INVOICES = [
     ),
     DemoInvoice(
         "kwd", "KWD", "gulf",
-        [_line("Freight consulting (days)", "3", 185250, "0"), _line("Customs filing", "1", 42125, "0")],
+        [_line("Freight consulting (days)", "3", 185250, "0", "DAY", "G"),
+         _line("Customs filing", "1", 42125, "0", "C62", "G")],
     ),
     DemoInvoice(
         "long", "EUR", "globex",
         [_line(f"Support ticket #{4100 + n}: {topic}", str(1 + n % 3), 4500 + 250 * (n % 7), "19" if n % 5 else "7")
          for n, topic in enumerate(["configuration", "data import", "training", "report", "integration"] * 13)],
         notes="Detailed statement of support work for the quarter.",
+    ),
+    DemoInvoice(
+        "xrechnung", "EUR", "bund",
+        [_line("Accessibility audit of the public portal", "6", 95000, "19", "DAY"),
+         _line("Remediation support", "24", 11500, "19", "HUR")],
+        terms="Zahlbar innerhalb von 30 Tagen ohne Abzug.",
+    ),
+    DemoInvoice(
+        "reverse-charge", "EUR", "lyon",
+        [_line("UX research, remote sessions", "10", 68000, "0", "HUR", "AE"),
+         _line("Design system licence, one year", "1", 240000, "0", "ANN", "AE")],
+    ),
+    DemoInvoice(
+        "export", "USD", "boston",
+        [_line("Dashboard hardware kit", "4", 129900, "0", "C62", "G"),
+         _line("Shipping and insurance", "1", 18500, "0", "LS", "G")],
     ),
     DemoInvoice("expired", "EUR", "globex", _STANDARD_LINES[:1], link="expired"),
     DemoInvoice("revoked", "EUR", "globex", _STANDARD_LINES[:1], link="revoked"),
@@ -120,7 +164,18 @@ async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]
                 slug="demo",
                 legal_name="Northwind Studio GmbH",
                 address="Torstraße 35\n10119 Berlin\nGermany",
+                street="Torstraße 35",
+                postcode="10119",
+                city="Berlin",
+                country_code="DE",
                 tax_id="DE123456789",
+                tax_registration="37/123/45678",
+                registration_id="HRB 123456 B",
+                contact_name="Bea Billing",
+                contact_phone="+49 30 5550100",
+                contact_email="billing@northwind.example",
+                iban="DE89370400440532013000",
+                bic="COBADEFFXXX",
                 email="billing@northwind.example",
                 support_email="support@northwind.example",
                 default_currency="EUR",
@@ -137,7 +192,7 @@ async def load_demo(url: str, today: date | None = None) -> list[tuple[str, str]
                 invoice = await select_invoice_by_import_key(conn, workspace.id, key)
                 if invoice is None:
                     if demo.customer not in customers:
-                        customer = await insert_customer(conn, workspace_id=workspace.id, **_CUSTOMERS[demo.customer])
+                        customer = await _insert_customer(conn, workspace.id, _CUSTOMERS[demo.customer])
                         customers[demo.customer] = customer.id
                     invoice_id = await _create(conn, workspace.id, customers[demo.customer], demo, key, today)
                 else:
@@ -170,6 +225,14 @@ async def _demo_staff(conn: Connection, workspace_id: int) -> None:
             )
 
 
+async def _insert_customer(conn: Connection, workspace_id: int, demo: DemoCustomer) -> Customer:
+    return await insert_customer(
+        conn, workspace_id=workspace_id, name=demo.name, email=demo.email, locale=demo.locale, tax_id=demo.tax_id,
+        billing_address=printed_address(demo.postal), postal=demo.postal, buyer_reference=demo.buyer_reference,
+        endpoint_id=demo.endpoint_id, endpoint_scheme=demo.endpoint_scheme,
+    )  # fmt: skip
+
+
 async def _create(
     conn: Connection, workspace_id: int, customer_id: int, demo: DemoInvoice, key: str, today: date
 ) -> int:
@@ -178,7 +241,7 @@ async def _create(
         workspace_id=workspace_id,
         customer_id=customer_id,
         currency=demo.currency,
-        locale=_CUSTOMERS[demo.customer]["locale"],
+        locale=_CUSTOMERS[demo.customer].locale,
         notes=demo.notes,
         payment_terms=demo.terms,
         import_key=key,

@@ -46,6 +46,13 @@ def pdf_response(pdf: bytes, filename: str, *, download: bool) -> Response:
     )
 
 
+def xml_response(xml: bytes, filename: str) -> Response:
+    """An e-invoice file, saved under `filename` (an ASCII name the caller made safe)."""
+    return Response(
+        xml, media_type="application/xml", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
 def no_content() -> Response:
     """204 for a fragment request when nothing changed (the poll's answer), still varying on HX-Request."""
     return Response(status_code=204, headers=dict([VARY]))

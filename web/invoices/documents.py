@@ -15,6 +15,7 @@ from db.customers import select_customer
 from db.invoices import Invoice, InvoiceLine, select_invoice_lines
 from db.logos import select_workspace_logo_sha
 from db.payments import Payment, amount_paid, select_succeeded_payments
+from db.postal import PostalAddress
 from db.rows import Connection
 from db.stripe_connections import CardKeys, select_card_keys
 from db.stripe_invoices import select_stripe_amounts
@@ -26,19 +27,47 @@ from web.invoices.totals import TaxGroup, Totals, compute_totals
 
 @dataclass(frozen=True, slots=True)
 class Party:
+    """Seller or buyer: what the document prints (name, address as text, VAT id, e-mail) and what an e-invoice
+    needs besides (the address in parts and the rest of EN 16931's BG-4/BG-7; seller-only and buyer-only fields are
+    empty on the other side)."""
+
     legal_name: str
     address: str
     tax_id: str
     email: str
+    postal: PostalAddress = field(default_factory=PostalAddress)
+    address_needs_review: bool = False  # split from the text automatically, not yet checked by a person
+    endpoint_id: str = ""
+    endpoint_scheme: str = ""
+    tax_registration: str = ""
+    registration_id: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    iban: str = ""
+    bic: str = ""
+    buyer_reference: str = ""
 
     @classmethod
     def from_snapshot(cls, snapshot: dict[str, Any]) -> Party:
-        return cls(
-            legal_name=snapshot.get("legal_name", ""),
-            address=snapshot.get("address", ""),
-            tax_id=snapshot.get("tax_id", ""),
-            email=snapshot.get("email", ""),
-        )
+        """A snapshot taken at issue; one taken before e-invoices has only the first four."""
+        text = {name: str(snapshot.get(name) or "") for name in _TEXT_FIELDS}
+        postal = PostalAddress(*(str(snapshot.get(name) or "") for name in _POSTAL_FIELDS))
+        return cls(**text, postal=postal, address_needs_review=bool(snapshot.get("address_needs_review")))
+
+    @classmethod
+    def of(cls, record: Any, **names: str) -> Party:
+        """A live workspace or customer (a draft's preview); `names` maps Party's fields to the record's."""
+        text = {name: str(getattr(record, names.get(name, name), "") or "") for name in _TEXT_FIELDS}
+        postal = PostalAddress(*(str(getattr(record, name, "") or "") for name in _POSTAL_FIELDS))
+        return cls(**text, postal=postal, address_needs_review=bool(getattr(record, "address_needs_review", False)))
+
+
+_POSTAL_FIELDS = ("street", "street_extra", "postcode", "city", "country_code")
+_TEXT_FIELDS = (
+    "legal_name", "address", "tax_id", "email", "endpoint_id", "endpoint_scheme", "tax_registration",
+    "registration_id", "contact_name", "contact_phone", "contact_email", "iban", "bic", "buyer_reference",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +90,8 @@ class InvoiceDocument:
     card_keys: CardKeys = field(default_factory=lambda: CardKeys(None, True))
     # An invoice made in Stripe Invoicing: Stripe's links and whether its last payment attempt failed.
     stripe: StripeCopy | None = None
+    # The workspace's choice: the PDF carries the e-invoice (Factur-X) when the invoice can be one.
+    einvoice_in_pdf: bool = True
 
     @property
     def amount_due(self) -> int:
@@ -101,8 +132,8 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
     else:
         customer = await select_customer(conn, invoice.workspace_id, invoice.customer_id)
         assert customer is not None  # a foreign key guarantees it
-        seller = Party(workspace.legal_name, workspace.address, workspace.tax_id, workspace.email)
-        buyer = Party(customer.name, customer.billing_address, customer.tax_id, customer.email)
+        seller = Party.of(workspace)
+        buyer = Party.of(customer, legal_name="name", address="billing_address")
         bank = workspace.bank_transfer_instructions
         logo_sha = await select_workspace_logo_sha(conn, invoice.workspace_id)
     totals = compute_totals(lines, invoice.currency)
@@ -129,6 +160,7 @@ async def load_document(conn: Connection, invoice: Invoice) -> InvoiceDocument:
         wording=await workspace_wording(conn, invoice.workspace_id),
         card_keys=await select_card_keys(conn, invoice.workspace_id),
         stripe=stripe,
+        einvoice_in_pdf=workspace.einvoice_in_pdf,
     )
 
 

@@ -11,26 +11,39 @@ import asyncpg
 from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
+from web.einvoice.cii import cii_xml
+from web.einvoice.model import einvoice_of, is_einvoice
+from web.einvoice.readiness import lacking
 from web.i18n.catalogs import Texts
 from web.i18n.choice import document_texts
 from web.invoices.documents import InvoiceDocument
 from web.invoices.logos import logo_data_uri
-from web.pdf import PdfCache
+from web.pdf import PdfCache, PrintJob
 
 
 async def invoice_pdf_bytes(
     pool: asyncpg.Pool, templates: Jinja2Templates, pdf_cache: PdfCache, document: InvoiceDocument
 ) -> bytes:
+    """The invoice's PDF; a Factur-X one (the same pages, its EN 16931 XML inside) when the workspace wants it and
+    the invoice can be an e-invoice."""
     invoice = document.invoice
+    factur_x = is_factur_x(document)
 
-    async def build_html() -> str:
+    async def build() -> PrintJob:
         logo_src = None
         if document.logo_sha is not None:
             async with pool.acquire() as conn:
                 logo_src = await logo_data_uri(conn, document.logo_sha)
-        return print_html(templates, document, logo_src)
+        # The XML only for a render: a cached PDF costs no XML.
+        xml = cii_xml(einvoice_of(document)) if factur_x else None
+        return PrintJob(print_html(templates, document, logo_src), xml)
 
-    return await pdf_cache.get(pool, invoice.id, invoice.version, build_html, words=words_key(document_texts(document)))
+    words = words_key(document_texts(document)) + (":factur-x" if factur_x else "")
+    return await pdf_cache.get(pool, invoice.id, invoice.version, build, words=words)
+
+
+def is_factur_x(document: InvoiceDocument) -> bool:
+    return document.einvoice_in_pdf and is_einvoice(document) and not lacking(document)
 
 
 def words_key(texts: Texts) -> str:

@@ -1,5 +1,5 @@
-"""Invoice totals the EN 16931 way: line nets rounded, VAT per rate on the sum of that rate's nets,
-and total = net + VAT."""
+"""Invoice totals the EN 16931 way: line nets rounded, VAT per VAT category and rate on the sum of that group's
+nets (BR-CO-17), and total = net + VAT."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class PricedLine(Protocol):
     def unit_price(self) -> int: ...
     @property
     def tax_rate(self) -> Decimal: ...
+    @property
+    def tax_category(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,7 @@ class LineAmounts:
     quantity: Decimal
     unit_price: int  # minor units
     tax_rate: Decimal  # percent
+    tax_category: str = "S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +37,22 @@ class TaxGroup:
     rate: Decimal
     net: int
     tax: int
+    # EN 16931 VAT category (S standard, Z zero, E exempt, AE reverse charge, K intra-EU, G export, O outside scope):
+    # 0 % reverse charge and 0 % export are two groups, as an e-invoice must list them.
+    category: str = "S"
 
 
 @dataclass(frozen=True, slots=True)
 class Totals:
     line_nets: tuple[int, ...]
-    tax_groups: tuple[TaxGroup, ...]  # ordered by rate, descending
+    tax_groups: tuple[TaxGroup, ...]  # ordered by rate, descending, then by category
     net: int
     tax: int
     total: int
+
+
+# Standard first, then the zero-rate categories from the most to the least common.
+_ORDER = {category: index for index, category in enumerate(("S", "Z", "AE", "K", "G", "E", "O"))}
 
 
 def round_to_step(value: Decimal, step: int) -> int:
@@ -58,14 +68,14 @@ def compute_totals(lines: Iterable[PricedLine], currency: str) -> Totals:
     step = get_currency(currency).rounding_step
     materialised = list(lines)
     nets = tuple(line_net(line, currency) for line in materialised)
-    by_rate: dict[Decimal, int] = {}
+    by_group: dict[tuple[Decimal, str], int] = {}
     for line, net in zip(materialised, nets, strict=True):
         # normalize() so 19, 19.0 and 19.000 are one VAT group.
-        rate = line.tax_rate.normalize()
-        by_rate[rate] = by_rate.get(rate, 0) + net
+        key = (line.tax_rate.normalize(), line.tax_category)
+        by_group[key] = by_group.get(key, 0) + net
     groups = tuple(
-        TaxGroup(rate=rate, net=net, tax=round_to_step(net * rate / 100, step))
-        for rate, net in sorted(by_rate.items(), reverse=True)
+        TaxGroup(rate=rate, net=net, tax=round_to_step(net * rate / 100, step), category=category)
+        for (rate, category), net in sorted(by_group.items(), key=lambda item: (-item[0][0], _ORDER[item[0][1]]))
     )
     net_total = sum(nets)
     tax_total = sum(group.tax for group in groups)

@@ -8,6 +8,7 @@ from functools import partial
 
 from db.comments import select_comments
 from web.comments.form import CommentForm, anonymous_form
+from web.einvoice.files import available_kinds
 from web.http.locale import reader_texts
 from web.http.rendering import render_to_bytes
 from web.http.urls import path_for
@@ -55,6 +56,7 @@ def portal_context(request: AppRequest, viewer: Viewer, *, words: Texts | None =
         # The document shows the logo it was issued with, by its content address.
         "logo_src": path_for(request, "logo_show", sha=document.logo_sha) if document.logo_sha else None,
         "is_staff_preview": viewer.is_staff_preview,
+        "einvoice_kinds": available_kinds(document),
     }
 
 

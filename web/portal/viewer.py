@@ -80,6 +80,8 @@ class StaffPreview:
         invoice_id = self.document.invoice.id
         if name == "invoice_pdf":
             return path_for(request, "console_invoice_preview_pdf", invoice_id=invoice_id)
+        if name == "invoice_einvoice":
+            return path_for(request, "console_invoice_einvoice", invoice_id=invoice_id, **params)
         # Every other portal URL of a preview is the preview itself: its forms are inert.
         return path_for(request, "console_invoice_preview", invoice_id=invoice_id)
 

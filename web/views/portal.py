@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from db.activity import PDF_DOWNLOADED, insert_activity, insert_view_once
@@ -10,10 +11,11 @@ from db.embed import select_embed_settings
 from db.workspaces import select_workspace
 from web.comments.access import find_session
 from web.comments.form import SESSION_COOKIE, form_for
+from web.einvoice.files import KINDS, NotAnEinvoice, einvoice_file
 from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.locale import reader_texts
-from web.http.rendering import html_response, pdf_response, render_to_bytes, wants_fragment
+from web.http.rendering import html_response, pdf_response, render_to_bytes, wants_fragment, xml_response
 from web.http.security import with_frame_ancestors
 from web.http.urls import public_url
 from web.i18n.catalogs import available_languages
@@ -86,6 +88,20 @@ async def invoice_pdf(request: AppRequest) -> Response:
         # The PDF preview of an embedded page: its frame's ancestors are our page and the host app's.
         response.headers["content-security-policy"] = with_frame_ancestors(state["csp"], ["'self'", *origins])
     return response
+
+
+async def invoice_einvoice(request: AppRequest) -> Response:
+    """The invoice as an e-invoice file (UBL, CII, XRechnung), when it can be one in that format."""
+    viewer = await link_holder(request)
+    kind = request.path_params["kind"]
+    if kind not in KINDS:
+        raise HTTPException(404)
+    try:
+        found = einvoice_file(viewer.document, kind)
+    except NotAnEinvoice:
+        # The invoice is there; this file is not (a void invoice, three decimals, no Leitweg-ID for XRechnung).
+        raise RefusedRequest(409, msg("This invoice has no e-invoice in this format.")) from None
+    return xml_response(found.xml, found.filename)
 
 
 async def invoice_viewed(request: AppRequest) -> Response:

@@ -14,6 +14,7 @@ from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
 from web.console.listing import invoice_summaries
 from web.console.pages import page
+from web.console.party_fields import ENDPOINT_SCHEMES, country_choices
 from web.console.scope import in_workspace
 from web.http.urls import path_for
 from web.state import AppRequest
@@ -44,7 +45,9 @@ async def customer_create(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn:
         customer = await insert_customer(
             conn, workspace_id=current_staff(request).workspace_id, name=values.name, email=values.email,
-            billing_address=values.billing_address, tax_id=values.tax_id, locale=values.locale,
+            billing_address=values.billing_address, tax_id=values.tax_id, locale=values.locale, postal=values.postal,
+            endpoint_id=values.endpoint_id, endpoint_scheme=values.endpoint_scheme,
+            buyer_reference=values.buyer_reference,
         )  # fmt: skip
     return _saved(request, customer)
 
@@ -76,7 +79,9 @@ async def customer_update(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn:
         updated = await update_customer(
             conn, customer.workspace_id, customer.id, name=values.name, email=values.email,
-            billing_address=values.billing_address, tax_id=values.tax_id, locale=values.locale,
+            billing_address=values.billing_address, tax_id=values.tax_id, locale=values.locale, postal=values.postal,
+            endpoint_id=values.endpoint_id, endpoint_scheme=values.endpoint_scheme,
+            buyer_reference=values.buyer_reference,
         )  # fmt: skip
     if updated is None:
         raise HTTPException(404)
@@ -119,7 +124,7 @@ def _form_page(
 ) -> Response:
     context = {
         "customer": customer, "form": form, "locales": customer_form.locale_choices(), "invoices": invoices,
-        "history_sessions": history_sessions,
+        "history_sessions": history_sessions, "countries": country_choices(), "endpoint_schemes": ENDPOINT_SCHEMES,
         "saved": request.query_params.get("saved") == "1" and status == 200,
     }  # fmt: skip
     return page(request, "console/customer.html", context, status=status)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from db.customers import select_customers
@@ -13,7 +14,8 @@ from web.console.invoice_page import builder_page, detail_page
 from web.console.listing import STATUSES, invoice_summaries
 from web.console.pages import page
 from web.console.scope import in_workspace
-from web.http.rendering import html_response, pdf_response, render_to_bytes, wants_fragment
+from web.einvoice.files import KINDS, NotAnEinvoice, einvoice_file
+from web.http.rendering import html_response, pdf_response, render_to_bytes, wants_fragment, xml_response
 from web.http.urls import path_for
 from web.invoices.documents import load_document
 from web.invoices.printing import invoice_pdf_bytes
@@ -96,6 +98,23 @@ async def invoice_preview_pdf(request: AppRequest) -> Response:
     pdf = await invoice_pdf_bytes(state["pool"], state["templates"], state["pdf_cache"], document)
     name = (invoice.number or f"draft-{invoice.id}") + "-preview.pdf"
     return pdf_response(pdf, name, download=False)
+
+
+@console_view()
+async def invoice_einvoice(request: AppRequest) -> Response:
+    """The issued invoice as an e-invoice file; what it lacks (409) when it cannot be one yet."""
+    invoice = await invoice_for(request)
+    async with request.state["pool"].acquire() as conn:
+        document = await load_document(conn, invoice)
+    if request.path_params["kind"] not in KINDS:
+        raise HTTPException(404)
+    try:
+        found = einvoice_file(document, request.path_params["kind"])
+    except NotAnEinvoice as refused:
+        if not refused.lacks:
+            raise HTTPException(409, "A draft, a void invoice or one made in Stripe has no e-invoice.") from None
+        raise HTTPException(409, f"This invoice cannot be an e-invoice: {refused}") from None
+    return xml_response(found.xml, found.filename)
 
 
 @console_view()

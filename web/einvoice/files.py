@@ -1,0 +1,49 @@
+"""The e-invoice files an issued invoice offers: UBL 2.1, CII (the XML inside its Factur-X PDF) and XRechnung (CII
+with German public buyers' rules), each only when nothing it needs is missing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from web.einvoice.cii import cii_xml
+from web.einvoice.model import einvoice_of, is_einvoice
+from web.einvoice.readiness import Lack, lacking
+from web.einvoice.ubl import ubl_xml
+from web.invoices.documents import InvoiceDocument
+
+KINDS = ("ubl", "cii", "xrechnung")
+
+
+@dataclass(frozen=True, slots=True)
+class EinvoiceFile:
+    xml: bytes
+    filename: str
+
+
+class NotAnEinvoice(Exception):
+    """This invoice has no such file: it cannot be an e-invoice, or it lacks something (`lacks`)."""
+
+    def __init__(self, lacks: list[Lack]) -> None:
+        super().__init__("; ".join(lack.message for lack in lacks) or "not an e-invoice")
+        self.lacks = lacks
+
+
+def available_kinds(document: InvoiceDocument) -> tuple[str, ...]:
+    """The files the invoice's pages offer."""
+    if not is_einvoice(document) or lacking(document):
+        return ()
+    return KINDS if not lacking(document, xrechnung=True) else ("ubl", "cii")
+
+
+def einvoice_file(document: InvoiceDocument, kind: str) -> EinvoiceFile:
+    """Raises NotAnEinvoice."""
+    if kind not in KINDS or not is_einvoice(document):
+        raise NotAnEinvoice([])
+    lacks = lacking(document, xrechnung=kind == "xrechnung")
+    if lacks:
+        raise NotAnEinvoice(lacks)
+    einvoice = einvoice_of(document)
+    xml = ubl_xml(einvoice) if kind == "ubl" else cii_xml(einvoice, xrechnung=kind == "xrechnung")
+    number = re.sub(r"[^A-Za-z0-9._-]", "_", einvoice.number)
+    return EinvoiceFile(xml, f"{number}-{kind}.xml")
