@@ -27,7 +27,7 @@ import asyncpg
 import pyotp
 
 from bench.payments import connection, report, timed
-from bench.portal import BENCH_SECRET_KEY, bench_database, prepare, start_server, wait_ready
+from bench.portal import BENCH_SECRET_KEY, bench_database, prepare, start_bare_and_portal
 from web.dev.demo import DEMO_PASSWORD, DEMO_STAFF
 from web.secret_box import SecretBox
 
@@ -102,11 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     with bench_database(BENCH_DB, "console-bench-") as (url, workdir, servers):
         asyncio.run(prepare(url))
         env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url}
-        servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
-        servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
-        wait_ready(servers[0], "/")
-        wait_ready(servers[1], "/healthz")
-        bare, tab = connection(servers[0].base), Browser(connection(servers[1].base))
+        bare_server, portal_server = start_bare_and_portal(env, workdir, servers)
+        bare, tab = connection(bare_server.base), Browser(connection(portal_server.base))
         sign_in(tab, url, DEMO_STAFF[0][0])
         customer_id = asyncio.run(_first_customer(url))
         status, _ = tab.send("POST", "/console/invoices", {"csrf": tab.csrf, "customer_id": str(customer_id)})

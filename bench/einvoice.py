@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from bench.payments import connection, report, request, timed
-from bench.portal import ROOT, STATIC, bench_database, prepare, start_server, wait_ready
+from bench.portal import ROOT, STATIC, bench_database, prepare, start_bare_and_portal
 from db.links import select_live_link
 from db.rows import init_connection
 from devtools.einvoice_rules import Validator
@@ -134,11 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(report_factur_x(found, htmls, max(2, count // 4)))
 
         env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url, "RECEIPT_MAIL_SECONDS": "0"}
-        servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
-        servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
-        wait_ready(servers[0], "/")
-        wait_ready(servers[1], "/healthz")
-        bare, portal = connection(servers[0].base), connection(servers[1].base)
+        bare_server, portal_server = start_bare_and_portal(env, workdir, servers)
+        bare, portal = connection(bare_server.base), connection(portal_server.base)
         samples = 10 if args.quick else 5 * args.count
         for _ in range(10):
             request(bare, "GET", "/")

@@ -24,7 +24,7 @@ from decimal import Decimal
 import asyncpg
 
 from bench.payments import connection, report, request, timed
-from bench.portal import bench_database, prepare, start_server, wait_ready
+from bench.portal import bench_database, prepare, start_bare_and_portal
 from web.invoices.links import token_hash
 from web.invoices.totals import LineAmounts, compute_totals
 
@@ -101,11 +101,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(prepare(url))
         cookie, number = asyncio.run(many_invoices(url, args.invoices))
         env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url, "RECEIPT_MAIL_SECONDS": "0"}
-        servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
-        servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
-        wait_ready(servers[0], "/")
-        wait_ready(servers[1], "/healthz")
-        bare, portal = connection(servers[0].base), connection(servers[1].base)
+        bare_server, portal_server = start_bare_and_portal(env, workdir, servers)
+        bare, portal = connection(bare_server.base), connection(portal_server.base)
 
         def page(path: str) -> bytes:
             status, body = request(portal, "GET", path, Cookie=cookie, **{"Accept-Language": "en"})

@@ -32,7 +32,7 @@ from urllib.parse import urlencode, urlsplit
 
 import asyncpg
 
-from bench.portal import bench_database, prepare, start_server, wait_ready
+from bench.portal import bench_database, prepare, start_bare_and_portal
 from db.payments import insert_card_attempt, set_payment_intent
 from web.dev.local_stripe import PUBLISHABLE_KEY, SECRET_KEY, flush, localstripe
 from web.invoices.links import token_hash
@@ -139,11 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url, "STRIPE_SECRET_KEY": SECRET_KEY,
                "STRIPE_PUBLISHABLE_KEY": PUBLISHABLE_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "STRIPE_API_BASE": stripe_base, "STRIPE_JS_URL": f"{stripe_base}/js.stripe.com/v3/"}  # fmt: skip
-        servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
-        servers.append(start_server("portal", "web.dev.local_stripe:app_from_env", env, workdir))
-        wait_ready(servers[0], "/")
-        wait_ready(servers[1], "/healthz")
-        bare, portal = connection(servers[0].base), connection(servers[1].base)
+        bare_server, portal_server = start_bare_and_portal(env, workdir, servers, "web.dev.local_stripe:app_from_env")
+        bare, portal = connection(bare_server.base), connection(portal_server.base)
         page = f"/i/{tokens['open']}"
         for _ in range(20):  # warm both (first template render, pool connections)
             request(bare, "GET", "/")

@@ -137,6 +137,18 @@ def wait_ready(server: Server, path: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"{server.name} did not answer {path} (exit code: {server.process.poll()}):\n{log}")
 
 
+def start_bare_and_portal(
+    env: dict[str, str], workdir: Path, servers: list[Server], portal: str = "web.app:app_from_env"
+) -> tuple[Server, Server]:
+    """The bare Starlette baseline and the portal (the app factory `portal`), each one uvicorn worker, both ready;
+    they join `servers`, which the caller stops."""
+    servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
+    servers.append(start_server("portal", portal, env, workdir))
+    wait_ready(servers[-2], "/")
+    wait_ready(servers[-1], "/healthz")
+    return servers[-2], servers[-1]
+
+
 def stop_server(server: Server) -> None:
     if server.process.poll() is None:
         # SIGINT, not SIGTERM: uvicorn shuts down gracefully, then re-raises the signal, and SIGTERM's default
@@ -334,13 +346,10 @@ def main(argv: list[str] | None = None) -> None:
         print("\n== First PDF render (in-process PdfRenderer, 1 warm worker, 5 renders each) ==")
         asyncio.run(report_renders(url, tokens))
 
-        servers.append(start_server("bare", "bench.bare_app:create_app", env, workdir))
-        servers.append(start_server("portal", "web.app:app_from_env", env, workdir))
-        wait_ready(servers[0], "/")
-        wait_ready(servers[1], "/healthz")
+        bare, portal = start_bare_and_portal(env, workdir, servers)
 
         print(f"\n== Throughput and latency (best of 2 runs of {args.duration}s each) ==")
-        benchmark_http(servers[0], servers[1], tokens["open"], args.duration)
+        benchmark_http(bare, portal, tokens["open"], args.duration)
 
         print("\n== Page weight of GET /i/{token} (gzip -6) ==")
         report_weight(f"{servers[1].base}/i/{tokens['open']}")

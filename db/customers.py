@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from db.postal import PostalAddress
+from db.postal import PartyColumns, PostalAddress
 from db.rows import Connection, columns, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
-class Customer:
+class Customer(PartyColumns):
     id: int
     workspace_id: int
     name: str
@@ -19,16 +19,7 @@ class Customer:
     tax_id: str
     locale: str
     created_at: datetime
-    # The buyer as an e-invoice names it (EN 16931 BG-7, BG-8): see db/migrations/0023_einvoicing.sql.
-    street: str = ""
-    street_extra: str = ""
-    postcode: str = ""
-    city: str = ""
-    country_code: str = ""
-    address_needs_review: bool = False
-    endpoint_id: str = ""
-    endpoint_scheme: str = ""
-    buyer_reference: str = ""
+    buyer_reference: str = ""  # BT-10 (the Leitweg-ID of a German public buyer)
 
 
 COLUMNS = columns(Customer)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from db.postal import PartyColumns
 from db.rows import Connection, columns, row_to, row_to_one
 
 
 @dataclass(frozen=True, slots=True)
-class Workspace:
+class Workspace(PartyColumns):
     id: int
     slug: str
     legal_name: str
@@ -22,17 +23,9 @@ class Workspace:
     bank_transfer_instructions: str
     default_comment_mode: str
     created_at: datetime
-    # The seller as an e-invoice names it (EN 16931 BG-4, BG-5, BG-6): see db/migrations/0023_einvoicing.sql.
-    street: str = ""
-    street_extra: str = ""
-    postcode: str = ""
-    city: str = ""
-    country_code: str = ""
-    address_needs_review: bool = False
+    # The rest of the seller as an e-invoice names it (EN 16931 BG-4, BG-6): see 0023_einvoicing.sql.
     tax_registration: str = ""
     registration_id: str = ""
-    endpoint_id: str = ""
-    endpoint_scheme: str = ""
     contact_name: str = ""
     contact_phone: str = ""
     contact_email: str = ""

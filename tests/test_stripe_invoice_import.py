@@ -101,6 +101,30 @@ async def link_of(conn: asyncpg.Connection, stripe_id: str) -> str:
     return token
 
 
+async def pay_by_card_in_portal(
+    client: httpx.AsyncClient,
+    conn: asyncpg.Connection,
+    stripe_base: str,
+    team: Team,
+    secret: str,
+    token: str,
+    amount: str,
+) -> None:
+    """A card payment of `amount` on the imported invoice's portal page, and Stripe's payment_intent.succeeded for it
+    delivered to the team's endpoint."""
+    link = SimpleNamespace(url=f"/i/{token}")
+    confirm_url, _ = step_urls(await start(client, link, amount))
+    done = await confirm(client, confirm_url, await card_token(stripe_base, team.stripe["publishable_key"]))
+    assert done.headers["X-Payment-Step"] == "done", done.text
+    intent_id = await conn.fetchval(
+        "SELECT stripe_payment_intent_id FROM payments WHERE attempt_key = $1", confirm_url.split("/")[-2]
+    )
+    intent = (await asyncio.to_thread(sdk(stripe_base, team).v1.payment_intents.retrieve, intent_id)).to_dict()
+    body = json.dumps(event("payment_intent.succeeded", intent), default=str).encode()
+    answer = await client.post(f"/webhooks/stripe/{team.ws.id}", content=body, headers=signed(body, secret))
+    assert answer.json()["outcome"] == "applied"
+
+
 async def imported(conn: asyncpg.Connection, stripe_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """
@@ -347,16 +371,7 @@ async def test_paying_an_imported_invoice_in_the_portal_pays_it_in_stripe(
     assert page.find(id="payment-amount")["value"] == "194.00"  # Stripe's amount remaining, by card here
     api = sdk(stripe_base, north)
     for amount, remaining in (("50.00", 14400), ("144.00", 0)):
-        confirm_url, _ = step_urls(await start(client, link, amount))
-        done = await confirm(client, confirm_url, await card_token(stripe_base, north.stripe["publishable_key"]))
-        assert done.headers["X-Payment-Step"] == "done", done.text
-        intent_id = await conn.fetchval(
-            "SELECT stripe_payment_intent_id FROM payments WHERE attempt_key = $1", confirm_url.split("/")[-2]
-        )
-        intent = (await asyncio.to_thread(api.v1.payment_intents.retrieve, intent_id)).to_dict()
-        body = json.dumps(event("payment_intent.succeeded", intent), default=str).encode()
-        answer = await client.post(f"/webhooks/stripe/{north.ws.id}", content=body, headers=signed(body, secret))
-        assert answer.json()["outcome"] == "applied"
+        await pay_by_card_in_portal(client, conn, stripe_base, north, secret, token, amount)
         at_stripe = await asyncio.to_thread(api.v1.invoices.retrieve, invoice.id)
         assert at_stripe.amount_remaining == remaining
         copy = await imported(conn, invoice.id)
@@ -511,16 +526,7 @@ async def test_payments_made_in_stripe_have_receipts_and_the_portals_own_are_not
 
     token = await link_of(conn, invoice.id)
     link = SimpleNamespace(url=f"/i/{token}")
-    confirm_url, _ = step_urls(await start(client, link, "144.00"))
-    done = await confirm(client, confirm_url, await card_token(stripe_base, north.stripe["publishable_key"]))
-    assert done.headers["X-Payment-Step"] == "done", done.text
-    intent_id = await conn.fetchval(
-        "SELECT stripe_payment_intent_id FROM payments WHERE attempt_key = $1", confirm_url.split("/")[-2]
-    )
-    intent = (await asyncio.to_thread(api.v1.payment_intents.retrieve, intent_id)).to_dict()
-    body = json.dumps(event("payment_intent.succeeded", intent), default=str).encode()
-    answer = await client.post(f"/webhooks/stripe/{north.ws.id}", content=body, headers=signed(body, secret))
-    assert answer.json()["outcome"] == "applied"
+    await pay_by_card_in_portal(client, conn, stripe_base, north, secret, token, "144.00")
     for kind in ("invoice.paid", "invoice.payment_succeeded", "invoice.updated"):
         await deliver(client, north, secret, kind, invoice.id)
     kept = await conn.fetch(
