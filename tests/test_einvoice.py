@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -242,3 +243,28 @@ def test_generated_invoices_pass_the_en16931_rules_in_both_syntaxes(
     assert lacking(document) == []
     einvoice = einvoice_of(document)
     assert valid(rules.cii(cii_xml(einvoice))) and valid(rules.ubl(ubl_xml(einvoice)))
+
+
+def test_what_an_e_invoice_lacks_is_named_field_by_field() -> None:
+    """The lacks the builder lists, one per rule a billing team can break (the rules would refuse the file)."""
+    line = (Decimal(1), 10000, Decimal(19), "S", "C62")
+    ready = in_memory("EUR", [line])
+    assert lacking(ready) == []
+    german = {(lack.where, lack.field) for lack in lacking(ready, xrechnung=True)}
+    assert german == {("buyer", "buyer_reference")}  # the rest of XRechnung's needs are met by in_memory's seller
+
+    bare_seller = replace(ready.seller, tax_id="123/456/78901", contact_name="", iban="", email="")
+    unready = replace(ready, seller=bare_seller, buyer=replace(ready.buyer, buyer_reference="04011000-12345-06"))
+    assert [(lack.where, lack.field) for lack in lacking(unready, xrechnung=True)] == [
+        ("seller", "tax_id"),  # a VAT id starts with its country code
+        ("seller", "contact_name"),
+        ("seller", "iban"),
+        ("seller", "email"),
+    ]
+    mixed = in_memory("EUR", [line, (Decimal(1), 500, Decimal(0), "O", "C62")])
+    assert ("invoice", "tax_category") in {(lack.where, lack.field) for lack in lacking(mixed)}
+    reverse = in_memory("EUR", [(Decimal(1), 500, Decimal(0), "AE", "C62")], buyer_vat="")
+    assert [lack.message for lack in lacking(reverse)] == [
+        "Reverse charge and intra-EU supplies need the customer's VAT id, starting with its country code."
+    ]
+    assert [lack.field for lack in lacking(in_memory("KWD", [line]))] == ["currency"]

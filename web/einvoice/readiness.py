@@ -66,7 +66,8 @@ def _address(where: str, party: Party, whose: str) -> list[Lack]:
 
 
 def _german_public_buyer(document: InvoiceDocument) -> list[Lack]:
-    """XRechnung's own rules a billing team can break (BR-DE-1, 2, 3, 4, 5, 6, 7, 15, 23)."""
+    """XRechnung's own rules a billing team can break (BR-DE-1, 2, 3, 4, 5, 6, 7, 15, 23, and the electronic
+    addresses XRechnung 3 requires)."""
     seller = document.seller
     found = []
     if not document.buyer.buyer_reference:
@@ -81,4 +82,9 @@ def _german_public_buyer(document: InvoiceDocument) -> list[Lack]:
         found.append(Lack(BUYER, "postcode", "XRechnung needs the customer's postcode."))
     if not seller.iban:
         found.append(Lack(SELLER, "iban", "XRechnung needs payment instructions: enter your IBAN."))
+    # BT-34 and BT-49: an electronic address each (the e-mail address serves, scheme EM).
+    if not (seller.endpoint_id or seller.email):
+        found.append(Lack(SELLER, "email", "XRechnung needs your electronic address: a billing e-mail will do."))
+    if not (document.buyer.endpoint_id or document.buyer.email):
+        found.append(Lack(BUYER, "email", "XRechnung needs the customer's electronic address or e-mail."))
     return found
