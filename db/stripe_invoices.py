@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from db.postal import PostalAddress
 from db.rows import Connection
 from db.stripe_payments import ImportedPayment, keep_imported_payments
 
@@ -37,6 +38,7 @@ class ImportedInvoice:
     customer_name: str
     customer_email: str
     customer_address: str
+    customer_postal: PostalAddress  # the same address in parts, for the customer record
     customer_tax_id: str
     lines: tuple[ImportedLine, ...]
     net: int
@@ -162,28 +164,38 @@ async def _customer(conn: Connection, workspace_id: int, copy: ImportedInvoice) 
         return found
     created: int = await conn.fetchval(
         """
-        INSERT INTO customers (workspace_id, name, email, billing_address, tax_id, locale, stripe_customer_id)
-        VALUES ($1, $2, $3, $4, $5, (SELECT default_locale FROM workspaces WHERE id = $1), $6)
+        INSERT INTO customers (workspace_id, name, email, billing_address, tax_id, locale, stripe_customer_id,
+                               street, street_extra, postcode, city, country_code)
+        VALUES ($1, $2, $3, $4, $5, (SELECT default_locale FROM workspaces WHERE id = $1), $6, $7, $8, $9, $10, $11)
         ON CONFLICT (workspace_id, stripe_customer_id) WHERE stripe_customer_id IS NOT NULL
         DO UPDATE SET name = customers.name
         RETURNING id
         """,
         workspace_id, copy.customer_name, copy.customer_email, copy.customer_address, copy.customer_tax_id,
-        copy.customer_stripe_id,
+        copy.customer_stripe_id, *copy.customer_postal.values(),
     )  # fmt: skip
     return created
 
 
 async def update_customer_from_stripe(
-    conn: Connection, workspace_id: int, stripe_customer_id: str, *, name: str, email: str, address: str, tax_id: str
+    conn: Connection,
+    workspace_id: int,
+    stripe_customer_id: str,
+    *,
+    name: str,
+    email: str,
+    address: str,
+    tax_id: str,
+    postal: PostalAddress,
 ) -> bool:
     """customer.updated: the customer's current details (issued invoices keep the buyer they were issued to)."""
     status = await conn.execute(
         """
-        UPDATE customers SET name = $3, email = $4, billing_address = $5, tax_id = $6
+        UPDATE customers SET name = $3, email = $4, billing_address = $5, tax_id = $6, street = $7, street_extra = $8,
+                             postcode = $9, city = $10, country_code = $11, address_needs_review = false
         WHERE workspace_id = $1 AND stripe_customer_id = $2
         """,
-        workspace_id, stripe_customer_id, name, email, address, tax_id,
+        workspace_id, stripe_customer_id, name, email, address, tax_id, *postal.values(),
     )  # fmt: skip
     return status != "UPDATE 0"
 

@@ -171,6 +171,10 @@ async def test_events_alone_duplicated_late_and_shuffled_end_on_stripes_state(
         north.ws.id, finalized.customer,
     )  # fmt: skip
     assert customer is not None and customer["name"] == "Globex Corp" and "Springfield" in customer["billing_address"]
+    parts = await conn.fetchrow(
+        "SELECT street, postcode, city, country_code FROM customers WHERE stripe_customer_id = $1", finalized.customer
+    )
+    assert tuple(parts) == ("1 Main St", "12345", "Springfield", "US")  # type: ignore[arg-type]  # in parts too
     links = await conn.fetchval("SELECT count(*) FROM portal_links WHERE invoice_id = $1", paid["id"])
     assert links == 1  # a link like any invoice's, made once
 

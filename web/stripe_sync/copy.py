@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from db.stripe_invoices import ImportedInvoice, ImportedLine
+from db.postal import PostalAddress
 from db.stripe_payments import ImportedPayment
 from web.invoices.money import UnknownCurrency, get_currency
 from web.payments.ledger import card_of
@@ -59,6 +60,7 @@ def copy_of(invoice: dict[str, Any], account_id: str) -> ImportedInvoice | None:
         customer_name=str(invoice.get("customer_name") or invoice.get("customer_email") or "Customer")[:200],
         customer_email=str(invoice.get("customer_email") or "")[:320],
         customer_address=_address(address if isinstance(address, dict) else {}),
+        customer_postal=postal_of(address if isinstance(address, dict) else {}),
         customer_tax_id=_tax_id(invoice.get("customer_tax_ids")), lines=lines, net=net, tax=total - net,
         total=total, amount_paid=_amount(invoice, "amount_paid"), amount_remaining=_amount(invoice, "amount_remaining"),
         tax_groups=_tax_groups(invoice, percentages, net), issue_date=issued.date(),
@@ -208,7 +210,22 @@ def _url(value: Any) -> str:
     return value if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2000 else ""
 
 
-def customer_details(customer: dict[str, Any]) -> dict[str, str]:
+def postal_of(address: dict[str, Any]) -> PostalAddress:
+    """Stripe's address in the parts an e-invoice needs (the state goes with the city; the country is ISO)."""
+
+    def part(name: str, limit: int) -> str:
+        value = address.get(name)
+        return str(value).strip()[:limit] if isinstance(value, str) else ""
+
+    country = part("country", 2).upper()
+    city = ", ".join(filter(None, (part("city", 100), part("state", 50))))[:100]
+    return PostalAddress(
+        part("line1", 200), part("line2", 200), part("postal_code", 20), city,
+        country if len(country) == 2 and country.isascii() and country.isalpha() else "",
+    )  # fmt: skip
+
+
+def customer_details(customer: dict[str, Any]) -> dict[str, Any]:
     """A Stripe customer's details as the portal's customer list keeps them (customer.updated)."""
     address = customer.get("address")
     tax_ids = customer.get("tax_ids")
@@ -216,5 +233,6 @@ def customer_details(customer: dict[str, Any]) -> dict[str, str]:
         "name": str(customer.get("name") or customer.get("email") or "Customer")[:200],
         "email": str(customer.get("email") or "")[:320],
         "address": _address(address if isinstance(address, dict) else {}),
+        "postal": postal_of(address if isinstance(address, dict) else {}),
         "tax_id": _tax_id(tax_ids.get("data") if isinstance(tax_ids, dict) else tax_ids),
     }
