@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from db.stripe_invoices import ImportedInvoice, ImportedLine
 from db.postal import PostalAddress
+from db.stripe_invoices import ImportedInvoice, ImportedLine
 from db.stripe_payments import ImportedPayment
 from web.invoices.money import UnknownCurrency, get_currency
 from web.payments.ledger import card_of
