@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.history
 	$(BIN)/python -m bench.einvoice
+	$(BIN)/python -m bench.prerender
 
 lint: $(STAMP)
 	$(BIN)/ruff check web db tests bench devtools

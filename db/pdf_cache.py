@@ -29,3 +29,35 @@ async def insert_cached_pdf(conn: Connection, invoice_id: int, version: int, fin
             pdf,
         )
         await conn.execute("DELETE FROM pdf_cache WHERE invoice_id = $1 AND version < $2", invoice_id, version)
+
+
+async def select_invoices_without_pdf(
+    conn: Connection, fingerprint: str, *, among: list[int] | None, limit: int, recent_days: int
+) -> list[int]:
+    """Issued invoices whose current version has no PDF under this rendering fingerprint (any language's words),
+    the ones customers are likeliest to open first: open invoices, then the most recently changed. `among`: only
+    these ids (the invoices just changed); None: a sweep of open invoices and those changed in `recent_days`."""
+    records = await conn.fetch(
+        """
+        SELECT i.id FROM invoices i
+        WHERE i.status <> 'draft'
+          AND ($2::bigint[] IS NULL AND (i.status = 'open' OR i.updated_at > now() - make_interval(days => $4))
+               OR i.id = ANY($2::bigint[]))
+          AND NOT EXISTS (
+              SELECT 1 FROM pdf_cache c
+              WHERE c.invoice_id = i.id AND c.version = i.version
+                AND (c.fingerprint = $1 OR starts_with(c.fingerprint, $1 || ':')))
+        ORDER BY i.status = 'open' DESC, i.updated_at DESC
+        LIMIT $3
+        """,
+        fingerprint, among, limit, recent_days,
+    )  # fmt: skip
+    return [record["id"] for record in records]
+
+
+async def try_lock_render(conn: Connection, invoice_id: int) -> bool:
+    """Only one process pre-renders an invoice at a time (held until the caller's transaction ends)."""
+    taken: bool = await conn.fetchval(
+        "SELECT pg_try_advisory_xact_lock(hashtextextended('pdf-render:' || $1::bigint, 0))", invoice_id
+    )
+    return taken

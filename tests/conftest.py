@@ -236,6 +236,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory, stripe
         # Tests apply waiting Stripe steps themselves (run_waiting), so a step's state is the test's to see.
         stripe_mirror_seconds=0,
         receipt_mail_seconds=0,
+        pdf_prerender_seconds=0,
     )
 
 

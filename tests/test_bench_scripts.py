@@ -12,7 +12,7 @@ from web.settings import PROJECT_ROOT
 
 BENCHES = (
     "bench.portal", "bench.payments", "bench.sse_fanout", "bench.console", "bench.stripe_sync", "bench.history",
-    "bench.einvoice",
+    "bench.einvoice", "bench.prerender",
 )  # fmt: skip
 
 

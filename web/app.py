@@ -22,6 +22,7 @@ from web.http.security import SecurityHeadersMiddleware, content_security_policy
 from web.http.templating import build_templates
 from web.i18n.catalogs import LOCALES_DIR
 from web.i18n.letters import Letters
+from web.invoices.prerender import PdfPrerenderer
 from web.mail import Mailer
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
 from web.portal.page_cache import PortalCache
@@ -104,16 +105,25 @@ def create_app(
             if settings.stripe_mirror_seconds > 0
             else None
         )
+        pdf_cache = PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint)
+        prerenderer = (
+            PdfPrerenderer(pool, templates, pdf_cache, feed, sweep_seconds=settings.pdf_prerender_seconds)
+            if settings.pdf_prerender_seconds > 0
+            else None
+        )
+        prerendering: asyncio.Task[None] | None = None
         try:
             if pdf_renderer is None:
                 await renderer.warm_up()
             if change_feed is None:
                 await feed.start()
+            if prerenderer is not None:
+                prerendering = asyncio.create_task(prerenderer.run_forever())
             yield State(
                 settings=settings,
                 pool=pool,
                 templates=templates,
-                pdf_cache=PdfCache(renderer, memory_bytes=settings.pdf_memory_cache_bytes, fingerprint=fingerprint),
+                pdf_cache=pdf_cache,
                 change_feed=feed,
                 portal_cache=portal_cache,
                 stripe=accounts,
@@ -133,6 +143,10 @@ def create_app(
                 mailing.cancel()  # its round is one transaction: cancelled, it rolls back and the next takes it
             if mirroring is not None:
                 mirroring.cancel()  # the same: a step it was taking is leased, and taken again after the lease
+            if prerendering is not None:
+                prerendering.cancel()  # a render it was making is lost; the next start's sweep makes it again
+            if prerenderer is not None:
+                prerenderer.close()
             await stop_syncs()
             # A shared feed (tests) outlives this app: it must stop calling into it.
             portal_cache.detach()

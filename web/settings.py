@@ -45,6 +45,9 @@ class Settings:
     stripe_mirror_seconds: float = 10.0
     # How often successful payments' receipts not yet mailed are written and sent; 0 turns the loop off.
     receipt_mail_seconds: float = 5.0
+    # PDFs are rendered as soon as an invoice changes, and a sweep every this many seconds renders what is still
+    # missing (after a deploy: open invoices first); 0 turns pre-rendering off (PDFs then render on first request).
+    pdf_prerender_seconds: float = 300.0
     # Mail (codes, comment notifications): SMTP when set, else the outbox table and the log (see web/mail.py).
     smtp_url: str = ""
     mail_from: str = "Invoice portal <invoices@localhost>"
@@ -91,6 +94,7 @@ class Settings:
             stripe_reconcile_minutes=config("STRIPE_RECONCILE_MINUTES", cast=float, default=60.0),
             stripe_mirror_seconds=config("STRIPE_MIRROR_SECONDS", cast=float, default=10.0),
             receipt_mail_seconds=config("RECEIPT_MAIL_SECONDS", cast=float, default=5.0),
+            pdf_prerender_seconds=config("PDF_PRERENDER_SECONDS", cast=float, default=300.0),
             smtp_url=config("SMTP_URL", cast=str, default=""),
             mail_from=config("MAIL_FROM", cast=str, default="Invoice portal <invoices@localhost>"),
             body_timeout_seconds=config("BODY_TIMEOUT_SECONDS", cast=float, default=20.0),
