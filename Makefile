@@ -57,8 +57,11 @@ $(AXE): devtools/a11y/package-lock.json
 demo: $(STAMP) $(MO) fonts
 	$(BIN)/invoice-portal demo
 
+# One worker more than cores (at most 4): much of the suite waits on browsers, subprocesses and the database.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n + 1 > 4 ? 4 : n + 1 )))
+
 test: $(STAMP) $(MO) browser $(AXE)
-	$(BIN)/python -m pytest -n auto --maxprocesses=4 --dist loadfile
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = "0" ] && apt-get install -y -qq wrk >/dev/null; }

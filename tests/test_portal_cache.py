@@ -115,6 +115,7 @@ async def test_portal_cache_drops_one_workspace_when_its_wording_changes(
     """A workspace's new wording drops its own cached pages, and only those: other workspaces keep theirs."""
     mine = await factories.invoice(conn)
     other = await factories.invoice(conn, ws=await factories.workspace(conn, "other"))
+    await settle()  # the making of both heard first: a late notification would rightly drop the cached pages
     for issued in (mine, other):
         assert (await client.get(issued.url)).status_code == 200
     await conn.execute("SET session_replication_role = replica")  # no notification: only a re-read shows it
