@@ -53,14 +53,19 @@ def _item(line: InvoiceLine, net: int, currency: str) -> dict[str, Any]:
 
 
 def spread_taxes(lines: list[InvoiceLine], totals: Totals, currency: str) -> list[int]:
-    """Each line's share of its rate's VAT, so the lines of a rate add up to exactly the VAT the document shows for
-    it: each share rounded on its own (to the currency's step), then the rounding rest handed out one step at a
-    time to the lines whose shares were rounded furthest the other way (so no share takes the wrong sign)."""
+    """Each line's share of its group's VAT (category and rate), so a group's lines add up to exactly the VAT the
+    document shows for it: each share rounded on its own (to the currency's step), then the rounding rest handed
+    out one step at a time to the lines whose shares were rounded furthest the other way (so no share takes the
+    wrong sign)."""
     step = get_currency(currency).rounding_step
     exact = [Decimal(net) * line.tax_rate / 100 for line, net in zip(lines, totals.line_nets, strict=True)]
     shares = [round_to_step(value, step) for value in exact]
     for group in totals.tax_groups:
-        members = [index for index, line in enumerate(lines) if line.tax_rate.normalize() == group.rate]
+        members = [
+            index
+            for index, line in enumerate(lines)
+            if line.tax_rate.normalize() == group.rate and line.tax_category == group.category
+        ]
         rest = group.tax - sum(shares[index] for index in members)
         if not members or rest == 0:
             continue
