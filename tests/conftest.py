@@ -202,9 +202,11 @@ class MovableClock:
 
     def __init__(self) -> None:
         self.offset = timedelta(0)
+        # Set: time stands still at this moment (a test about what happens "at once", on a machine of any speed).
+        self.frozen: datetime | None = None
 
     def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
+        return (self.frozen or datetime.now(UTC)) + self.offset
 
 
 @pytest.fixture(scope="session")
@@ -214,9 +216,9 @@ def session_clock() -> MovableClock:
 
 @pytest.fixture
 def clock(session_clock: MovableClock) -> Iterator[MovableClock]:
-    session_clock.offset = timedelta(0)
+    session_clock.offset, session_clock.frozen = timedelta(0), None
     yield session_clock
-    session_clock.offset = timedelta(0)
+    session_clock.offset, session_clock.frozen = timedelta(0), None
 
 
 @pytest.fixture(scope="session")
