@@ -24,7 +24,7 @@ from web.console.scope import in_workspace
 from web.einvoice.codes import UNITS, VAT_CATEGORIES
 from web.einvoice.files import available_kinds
 from web.einvoice.model import is_einvoice
-from web.einvoice.readiness import Lack, lacking
+from web.einvoice.readiness import Lack, lacking, xrechnung_lacking
 from web.http.urls import path_for
 from web.invoices.documents import InvoiceDocument, load_document
 from web.invoices.money import CURRENCIES
@@ -96,11 +96,11 @@ class EinvoiceState:
 
 def einvoice_state(document: InvoiceDocument) -> EinvoiceState:
     """What the console says of the invoice as an e-invoice (a draft: what it will be once sent)."""
-    possible = document.invoice.status == "draft" or is_einvoice(document)
-    lacks = lacking(document) if possible else []
+    if document.invoice.status != "draft" and not is_einvoice(document):
+        return EinvoiceState((), [], [], document.einvoice_in_pdf)
+    lacks = lacking(document)
     kinds = available_kinds(document) if document.invoice.status != "draft" else ()
-    xrechnung = [lack for lack in lacking(document, xrechnung=True) if lack not in lacks] if possible else []
-    return EinvoiceState(kinds, lacks, xrechnung, document.einvoice_in_pdf)
+    return EinvoiceState(kinds, lacks, xrechnung_lacking(document), document.einvoice_in_pdf)
 
 
 async def locked_invoice(conn: Connection, request: AppRequest, *, sent: bool = False) -> Invoice:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from web.einvoice.cii import cii_xml
 from web.einvoice.model import einvoice_of, is_einvoice
-from web.einvoice.readiness import Lack, lacking
+from web.einvoice.readiness import Lack, lacking, ready, xrechnung_lacking
 from web.einvoice.ubl import ubl_xml
 from web.invoices.documents import InvoiceDocument
 
@@ -31,9 +31,9 @@ class NotAnEinvoice(Exception):
 
 def available_kinds(document: InvoiceDocument) -> tuple[str, ...]:
     """The files the invoice's pages offer."""
-    if not is_einvoice(document) or lacking(document):
+    if not ready(document):
         return ()
-    return KINDS if not lacking(document, xrechnung=True) else ("ubl", "cii")
+    return KINDS if not xrechnung_lacking(document) else ("ubl", "cii")
 
 
 def einvoice_file(document: InvoiceDocument, kind: str) -> EinvoiceFile:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from web.einvoice.model import vat_id
+from web.einvoice.model import is_einvoice, vat_id
 from web.invoices.documents import InvoiceDocument, Party
 from web.invoices.money import get_currency
 
@@ -51,8 +51,13 @@ def lacking(document: InvoiceDocument, *, xrechnung: bool = False) -> list[Lack]
     if document.amount_due and invoice.due_date is None and not invoice.payment_terms:
         found.append(Lack(INVOICE, "due_date", "Give a due date or payment terms."))
     if xrechnung:
-        found += _german_public_buyer(document)
+        found += xrechnung_lacking(document)
     return found
+
+
+def ready(document: InvoiceDocument) -> bool:
+    """Whether the invoice is an e-invoice now (UBL and CII, and a Factur-X PDF when the workspace wants one)."""
+    return is_einvoice(document) and not lacking(document)
 
 
 def _address(where: str, party: Party, whose: str) -> list[Lack]:
@@ -65,7 +70,7 @@ def _address(where: str, party: Party, whose: str) -> list[Lack]:
     return found
 
 
-def _german_public_buyer(document: InvoiceDocument) -> list[Lack]:
+def xrechnung_lacking(document: InvoiceDocument) -> list[Lack]:
     """XRechnung's own rules a billing team can break (BR-DE-1, 2, 3, 4, 5, 6, 7, 15, 23, and the electronic
     addresses XRechnung 3 requires)."""
     seller = document.seller

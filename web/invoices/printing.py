@@ -12,8 +12,8 @@ from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 from web.einvoice.cii import cii_xml
-from web.einvoice.model import einvoice_of, is_einvoice
-from web.einvoice.readiness import lacking
+from web.einvoice.model import einvoice_of
+from web.einvoice.readiness import ready
 from web.i18n.catalogs import Texts
 from web.i18n.choice import document_texts
 from web.invoices.documents import InvoiceDocument
@@ -27,7 +27,7 @@ async def invoice_pdf_bytes(
     """The invoice's PDF; a Factur-X one (the same pages, its EN 16931 XML inside) when the workspace wants it and
     the invoice can be an e-invoice."""
     invoice = document.invoice
-    factur_x = is_factur_x(document)
+    factur_x = document.einvoice_in_pdf and ready(document)
 
     async def build() -> PrintJob:
         logo_src = None
@@ -40,10 +40,6 @@ async def invoice_pdf_bytes(
 
     words = words_key(document_texts(document)) + (":factur-x" if factur_x else "")
     return await pdf_cache.get(pool, invoice.id, invoice.version, build, words=words)
-
-
-def is_factur_x(document: InvoiceDocument) -> bool:
-    return document.einvoice_in_pdf and is_einvoice(document) and not lacking(document)
 
 
 def words_key(texts: Texts) -> str:

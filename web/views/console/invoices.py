@@ -103,11 +103,11 @@ async def invoice_preview_pdf(request: AppRequest) -> Response:
 @console_view()
 async def invoice_einvoice(request: AppRequest) -> Response:
     """The issued invoice as an e-invoice file; what it lacks (409) when it cannot be one yet."""
+    if request.path_params["kind"] not in KINDS:
+        raise HTTPException(404)
     invoice = await invoice_for(request)
     async with request.state["pool"].acquire() as conn:
         document = await load_document(conn, invoice)
-    if request.path_params["kind"] not in KINDS:
-        raise HTTPException(404)
     try:
         found = einvoice_file(document, request.path_params["kind"])
     except NotAnEinvoice as refused:
