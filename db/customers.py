@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from db.postal import PartyColumns, PostalAddress
-from db.rows import Connection, columns, row_to, row_to_one, rows_to
+from db.rows import Arguments, Connection, columns, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +61,42 @@ async def select_customer(conn: Connection, workspace_id: int, customer_id: int)
     return row_to(Customer, record)
 
 
+# Every word of the name, the e-mail address (whole and in parts) and the tax id. Identical to the expression of
+# the index customers_search_words (migration 0024), or the planner cannot use it.
+SEARCH_WORDS = "to_tsvector('simple', name || ' ' || email || ' ' || tax_id || ' ' || translate(email, '@.', '  '))"
+
+
+def search_query(param: str) -> str:
+    """What was typed, split by the same parser, each word a prefix that must match ("acme gm" finds "Acme
+    GmbH"). Callers search only when the text has a letter or digit, so the query is never empty."""
+    return f"""(SELECT string_agg(quote_literal(lexeme) || ':*', ' & ')::tsquery
+               FROM unnest(to_tsvector('simple', {param}::text)))"""
+
+
+def is_searchable(text: str) -> bool:
+    return any(character.isalnum() for character in text)
+
+
 async def select_customers(
-    conn: Connection, workspace_id: int, *, search: str = "", limit: int = 200
+    conn: Connection, workspace_id: int, *, search: str = "", after: int | None = None, limit: int = 200
 ) -> list[Customer]:
-    """The workspace's customers by name; `search` matches name, e-mail or tax id anywhere (case-insensitive)."""
-    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    """The workspace's customers by name, a page at a time: `after` is the last customer of the previous page
+    (keyset, so a page deep in the list costs what the first does). `search` matches the start of any word of
+    the name, the e-mail address or the tax id, any case; text with no letter or digit finds nothing."""
+    if search and not is_searchable(search):
+        return []
+    arguments = Arguments(workspace_id, limit)
+    conditions = ["workspace_id = $1"]
+    if is_searchable(search):
+        conditions.append(f"{SEARCH_WORDS} @@ {search_query(arguments.add(search))}")
+    if after is not None:
+        last = arguments.add(after)
+        conditions.append(
+            f"(lower(name), id) > (SELECT lower(name), id FROM customers WHERE workspace_id = $1 AND id = {last})"
+        )
     records = await conn.fetch(
-        f"""
-        SELECT {COLUMNS} FROM customers
-        WHERE workspace_id = $1 AND ($2 = '%%' OR name ILIKE $2 OR email ILIKE $2 OR tax_id ILIKE $2)
-        ORDER BY lower(name), id LIMIT $3
-        """,
-        workspace_id,
-        pattern,
-        limit,
+        f"SELECT {COLUMNS} FROM customers WHERE {' AND '.join(conditions)} ORDER BY lower(name), id LIMIT $2",
+        *arguments.values,
     )
     return rows_to(Customer, records)
 

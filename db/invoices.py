@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from db.rows import Connection, columns, prefixed, row_to, row_to_one, rows_to
+from db.rows import Connection, columns, row_to, row_to_one, rows_to
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,16 +279,6 @@ async def select_sample_invoice(conn: Connection, workspace_id: int) -> Invoice 
     return row_to(Invoice, record)
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceRow:
-    """One row of the console's invoice list."""
-
-    invoice: Invoice
-    customer_name: str
-    lines: list[InvoiceLine]
-    paid: int
-
-
 async def select_lines_by_invoice(conn: Connection, invoice_ids: list[int]) -> dict[int, list[InvoiceLine]]:
     """The lines of many invoices in one query, by invoice, in position order (lists compute totals from them)."""
     records = await conn.fetch(
@@ -299,37 +289,6 @@ async def select_lines_by_invoice(conn: Connection, invoice_ids: list[int]) -> d
     for line in rows_to(InvoiceLine, records):
         by_invoice.setdefault(line.invoice_id, []).append(line)
     return by_invoice
-
-
-async def select_invoice_rows(
-    conn: Connection,
-    workspace_id: int,
-    *,
-    status: str | None = None,
-    customer_id: int | None = None,
-    limit: int = 200,
-) -> list[InvoiceRow]:
-    """Newest first, with lines (totals are computed the document's way, not in SQL) and the amount paid."""
-    records = await conn.fetch(
-        f"""
-        SELECT {prefixed(Invoice, "i")}, c.name AS customer_name,
-               coalesce((SELECT sum(p.amount - p.amount_refunded) FROM payments p
-                         WHERE p.invoice_id = i.id AND p.status = 'succeeded'), 0) AS paid
-        FROM invoices i JOIN customers c ON c.id = i.customer_id
-        WHERE i.workspace_id = $1 AND ($2::text IS NULL OR i.status = $2) AND ($3::bigint IS NULL OR i.customer_id = $3)
-        ORDER BY i.created_at DESC, i.id DESC LIMIT $4
-        """,
-        workspace_id,
-        status,
-        customer_id,
-        limit,
-    )
-    invoices = rows_to(Invoice, records)
-    by_invoice = await select_lines_by_invoice(conn, [invoice.id for invoice in invoices])
-    return [
-        InvoiceRow(invoice, record["customer_name"], by_invoice.get(invoice.id, []), int(record["paid"]))
-        for invoice, record in zip(invoices, records, strict=True)
-    ]
 
 
 async def lock_invoice_in_workspace(conn: Connection, workspace_id: int, invoice_id: int) -> Invoice | None:

@@ -44,6 +44,20 @@ def prefixed(cls: type, alias: str) -> str:
     return ", ".join(f"{alias}.{f.name}" for f in fields(cls))
 
 
+class Arguments:
+    """Numbered query parameters for a query whose conditions depend on what was asked: a condition is left out
+    rather than switched off with "$n IS NULL OR …", because a prepared statement's generic plan cannot use an
+    index for a condition that might be switched off."""
+
+    def __init__(self, *first: object) -> None:
+        self.values = list(first)
+
+    def add(self, value: object) -> str:
+        """Bind one more value; the placeholder to write in the query."""
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
 async def init_connection(conn: Connection) -> None:
     """Per-connection set-up for every pool: jsonb in and out as Python dicts."""
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -1,16 +1,31 @@
-"""Invoice rows for console lists: the document's own totals, so a list never disagrees with the invoice."""
+"""Invoice rows for console lists: the document's own totals, so a list never disagrees with the invoice; and
+what the list's address asks for (status, search, page), made safe."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
-from db.invoices import Invoice, InvoiceRow
+from babel.numbers import NumberFormatError, parse_decimal
+
+from db.invoice_list import AmountSearch, InvoiceListQuery, InvoiceRow
+from db.invoices import Invoice
 from web.invoices.documents import amount_due, is_overdue
+from web.invoices.money import THREE_DECIMAL, ZERO_DECIMAL
 from web.invoices.status import InvoiceStatus
 from web.invoices.totals import compute_totals
+from web.locales import babel_locale
 
 STATUSES = tuple(InvoiceStatus)
+PAGE_SIZE = 50
+SEARCH_LENGTH = 100
+# An amount, with a currency sign or code before or after it ("€ 1.234,50", "99 EUR"); "INV-0042" is no amount.
+_CURRENCY = r"(?:[A-Za-z]{3}|[^\w\s-]{1,3})?"
+_AMOUNT = re.compile(rf"{_CURRENCY}\s*(\d(?:.*\d)?)\s*{_CURRENCY}")
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +53,51 @@ def invoice_summaries(rows: list[InvoiceRow]) -> list[InvoiceSummary]:
         )
         for row in rows
     ]
+
+
+def amount_readings(text: str, locale: str) -> list[Decimal]:
+    """Every amount the text could mean, read the console's way (its number format) and the English way: in a
+    German console "1.250" is 1250 and "12.50" is still 12.50. Spaces in it are grouping ("1 250,50")."""
+    matched = _AMOUNT.fullmatch(text.strip())
+    if matched is None:
+        return []
+    digits = _SPACES.sub("", matched.group(1))
+    if re.match(r"0\d", digits):  # "0042" is the end of an invoice number, not an amount
+        return []
+    readings = set()
+    for reading_locale in (babel_locale(locale), "en"):
+        try:
+            readings.add(parse_decimal(digits, locale=reading_locale, strict=True))
+        except NumberFormatError:
+            continue
+    return sorted(reading for reading in readings if 0 <= reading < Decimal(10) ** 15)
+
+
+def amount_search(text: str, locale: str) -> AmountSearch | None:
+    readings = amount_readings(text, locale)
+    if not readings:
+        return None
+
+    def minor(exponent: int) -> list[int]:
+        scaled = (reading.scaleb(exponent) for reading in readings)
+        return sorted({int(value) for value in scaled if value == value.to_integral_value()})
+
+    return AmountSearch(minor(0), minor(2), minor(3), sorted(ZERO_DECIMAL), sorted(THREE_DECIMAL))
+
+
+def positive_id(text: str | None) -> int | None:
+    return int(text) if text is not None and text.isdigit() and 0 < len(text) <= 18 else None
+
+
+def list_query(params: Mapping[str, str], locale: str) -> InvoiceListQuery:
+    """The list's query parameters (amounts read in the console's number format): an unknown status or a
+    malformed page mark is simply not applied."""
+    status = params.get("status")
+    text = params.get("q", "")[:SEARCH_LENGTH].replace("\x00", "").strip()
+    return InvoiceListQuery(
+        status=status if status in STATUSES else None,
+        customer_id=positive_id(params.get("customer")),
+        text=text,
+        amount=amount_search(text, locale) if text else None,
+        after=positive_id(params.get("after")),
+    )

@@ -7,12 +7,12 @@ from starlette.responses import RedirectResponse, Response
 
 from db.customer_access import count_live_customer_sessions, end_customer_sessions_of
 from db.customers import Customer, insert_customer, select_customer, select_customers, update_customer
-from db.invoices import select_invoice_rows
+from db.invoice_list import InvoiceListQuery, select_invoice_rows
 from db.workspaces import select_workspace
 from web.console import customer_form
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
-from web.console.listing import invoice_summaries
+from web.console.listing import PAGE_SIZE, SEARCH_LENGTH, invoice_summaries, positive_id
 from web.console.pages import page
 from web.console.party_fields import ENDPOINT_SCHEMES, country_choices
 from web.console.scope import in_workspace
@@ -23,10 +23,15 @@ from web.state import AppRequest
 @console_view()
 async def customer_list(request: AppRequest) -> Response:
     staff = current_staff(request)
-    search = request.query_params.get("q", "")[:100].replace("\x00", "").strip()
+    search = request.query_params.get("q", "")[:SEARCH_LENGTH].replace("\x00", "").strip()
+    after = positive_id(request.query_params.get("after"))
     async with request.state["pool"].acquire() as conn:
-        customers = await select_customers(conn, staff.workspace_id, search=search)
-    return page(request, "console/customers.html", {"customers": customers, "search": search})
+        customers = await select_customers(conn, staff.workspace_id, search=search, after=after, limit=PAGE_SIZE + 1)
+    context = {
+        "customers": customers[:PAGE_SIZE], "search": search, "after": after,
+        "next_after": customers[PAGE_SIZE - 1].id if len(customers) > PAGE_SIZE else None,
+    }  # fmt: skip
+    return page(request, "console/customers.html", context)
 
 
 @console_view(role="billing")
@@ -90,7 +95,8 @@ async def customer_update(request: AppRequest) -> Response:
 
 async def _form_page_with_invoices(request: AppRequest, customer: Customer, form: Form, status: int = 200) -> Response:
     async with request.state["pool"].acquire() as conn:
-        rows = await select_invoice_rows(conn, customer.workspace_id, customer_id=customer.id)
+        query = InvoiceListQuery(customer_id=customer.id)
+        rows = await select_invoice_rows(conn, customer.workspace_id, query, limit=PAGE_SIZE + 1)
         email = customer.email.strip().lower()
         sessions = (
             await count_live_customer_sessions(conn, customer.workspace_id, email, request.state["clock"]())
@@ -98,8 +104,9 @@ async def _form_page_with_invoices(request: AppRequest, customer: Customer, form
             else 0
         )
     return _form_page(
-        request, customer, form, status=status, invoices=invoice_summaries(rows), history_sessions=sessions
-    )
+        request, customer, form, status=status, invoices=invoice_summaries(rows[:PAGE_SIZE]),
+        more_invoices=len(rows) > PAGE_SIZE, history_sessions=sessions,
+    )  # fmt: skip
 
 
 @console_view(role="billing")
@@ -120,11 +127,13 @@ def _form_page(
     *,
     status: int = 200,
     invoices: object = (),
+    more_invoices: bool = False,
     history_sessions: int = 0,
 ) -> Response:
     context = {
         "customer": customer, "form": form, "locales": customer_form.locale_choices(), "invoices": invoices,
-        "history_sessions": history_sessions, "countries": country_choices(), "endpoint_schemes": ENDPOINT_SCHEMES,
+        "more_invoices": more_invoices, "history_sessions": history_sessions, "countries": country_choices(),
+        "endpoint_schemes": ENDPOINT_SCHEMES,
         "saved": request.query_params.get("saved") == "1" and status == 200,
     }  # fmt: skip
     return page(request, "console/customer.html", context, status=status)

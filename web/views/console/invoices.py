@@ -6,12 +6,13 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from db.customers import select_customers
-from db.invoices import Invoice, insert_invoice, select_invoice_in_workspace, select_invoice_rows
+from db.invoice_list import InvoiceListQuery, select_invoice_rows
+from db.invoices import Invoice, insert_invoice, select_invoice_in_workspace
 from db.workspaces import select_workspace
 from web.console.customer_form import find_customer
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import builder_page, detail_page
-from web.console.listing import STATUSES, invoice_summaries
+from web.console.listing import PAGE_SIZE, STATUSES, invoice_summaries, list_query
 from web.console.pages import page
 from web.console.scope import in_workspace
 from web.einvoice.files import KINDS, NotAnEinvoice, einvoice_file
@@ -27,16 +28,32 @@ from web.state import AppRequest
 DEFAULT_TERMS = "Payable within 30 days of the issue date without deduction."
 
 
+# The "New invoice for" choice lists this many customers by name; the others are a click away on their own page.
+CUSTOMER_CHOICES = 200
+
+
+async def _list_page(
+    request: AppRequest, query: InvoiceListQuery, *, create_error: str = "", status: int = 200
+) -> Response:
+    staff = current_staff(request)
+    async with request.state["pool"].acquire() as conn:
+        rows = await select_invoice_rows(conn, staff.workspace_id, query, limit=PAGE_SIZE + 1)
+        customers = []
+        if staff.role == "billing":
+            customers = await select_customers(conn, staff.workspace_id, limit=CUSTOMER_CHOICES + 1)
+    context = {
+        "invoices": invoice_summaries(rows[:PAGE_SIZE]), "query": query, "statuses": STATUSES,
+        "next_after": rows[PAGE_SIZE - 1].invoice.id if len(rows) > PAGE_SIZE else None,
+        "customers": customers[:CUSTOMER_CHOICES], "more_customers": len(customers) > CUSTOMER_CHOICES,
+        "create_error": create_error,
+    }  # fmt: skip
+    return page(request, "console/invoices.html", context, status=status)
+
+
 @console_view()
 async def invoice_list(request: AppRequest) -> Response:
-    staff = current_staff(request)
-    status = request.query_params.get("status")
-    status = status if status in STATUSES else None
-    async with request.state["pool"].acquire() as conn:
-        rows = await select_invoice_rows(conn, staff.workspace_id, status=status)
-        customers = await select_customers(conn, staff.workspace_id, limit=1000) if staff.role == "billing" else []
-    context = {"invoices": invoice_summaries(rows), "status": status, "statuses": STATUSES, "customers": customers}
-    return page(request, "console/invoices.html", context)
+    """Newest first, a page at a time; filtered by status, searched by number, customer name or amount."""
+    return await _list_page(request, list_query(request.query_params, current_staff(request).formats))
 
 
 @console_view(role="billing")
@@ -45,13 +62,8 @@ async def invoice_create(request: AppRequest) -> Response:
     async with request.state["pool"].acquire() as conn:
         customer = await find_customer(conn, staff.workspace_id, form_text(request).get("customer_id", ""))
         if customer is None:
-            rows = await select_invoice_rows(conn, staff.workspace_id)
-            customers = await select_customers(conn, staff.workspace_id, limit=1000)
-            context = {
-                "invoices": invoice_summaries(rows), "status": None, "statuses": STATUSES, "customers": customers,
-                "create_error": "Choose a customer for the new invoice (or create the customer first).",
-            }  # fmt: skip
-            return page(request, "console/invoices.html", context, status=422)
+            error = "Choose a customer for the new invoice (or create the customer first)."
+            return await _list_page(request, InvoiceListQuery(), create_error=error, status=422)
         workspace = await in_workspace(conn, request, select_workspace)
         draft = await insert_invoice(
             conn, workspace_id=staff.workspace_id, customer_id=customer.id, currency=workspace.default_currency,
