@@ -107,3 +107,57 @@ async def test_typed_addresses_are_split_into_parts_and_flagged_for_review(empty
         }
     finally:
         await conn.close()
+
+
+async def test_waiting_threads_are_found_once_then_kept_by_triggers(empty_url: str) -> None:
+    """0025 (the inbox at any size): threads already waiting are listed when it applies; from then on a
+    customer's comment opens a thread, the team's reply or a "handled" mark closes it."""
+    conn = await asyncpg.connect(empty_url)
+    try:
+        await migrate(conn, [m for m in load_migrations() if m.version < 25])
+        ws = await conn.fetchval(
+            "INSERT INTO workspaces (slug, legal_name, address, default_currency) VALUES ('w', 'x', '', 'EUR')"
+            " RETURNING id"
+        )
+        customer = await conn.fetchval("INSERT INTO customers (workspace_id, name) VALUES ($1, 'c') RETURNING id", ws)
+        invoices = [
+            await conn.fetchval(
+                "INSERT INTO invoices (workspace_id, customer_id, currency) VALUES ($1, $2, 'EUR') RETURNING id",
+                ws,
+                customer,
+            )
+            for _ in range(4)
+        ]
+
+        async def comment(invoice: int, role: str) -> int:
+            return int(
+                await conn.fetchval(
+                    "INSERT INTO comments (invoice_id, author_role, author_name, body, client_key)"
+                    " VALUES ($1, $2, 'n', 'b', md5(random()::text)) RETURNING id",
+                    invoice,
+                    role,
+                )
+            )
+
+        waiting = await comment(invoices[0], "customer")  # waits
+        await comment(invoices[1], "customer")
+        await comment(invoices[1], "staff")  # answered
+        handled = await comment(invoices[2], "guest")
+        await conn.execute("UPDATE invoices SET thread_handled_through = $2 WHERE id = $1", invoices[2], handled)
+
+        async def inbox() -> dict[int, int]:
+            return {r["invoice_id"]: r["comment_id"] for r in await conn.fetch("SELECT * FROM thread_inbox")}
+
+        await migrate(conn)
+        assert await inbox() == {invoices[0]: waiting}
+
+        newer = await comment(invoices[0], "guest")
+        opened = await comment(invoices[3], "customer")
+        assert await inbox() == {invoices[0]: newer, invoices[3]: opened}
+        await comment(invoices[0], "staff")
+        await conn.execute("UPDATE invoices SET thread_handled_through = $2 WHERE id = $1", invoices[3], opened - 1)
+        assert await inbox() == {invoices[3]: opened}  # handled up to an older comment: still waiting
+        await conn.execute("UPDATE invoices SET thread_handled_through = $2 WHERE id = $1", invoices[3], opened)
+        assert await inbox() == {}
+    finally:
+        await conn.close()
