@@ -16,7 +16,7 @@ async def select_cached_pdf(conn: Connection, invoice_id: int, version: int, fin
 
 
 async def insert_cached_pdf(conn: Connection, invoice_id: int, version: int, fingerprint: str, pdf: bytes) -> None:
-    """Drop older versions of the invoice: they can never be served again."""
+    """Drop older versions of the invoice: they can never be served again; and the render's claim, done."""
     async with conn.transaction():
         await conn.execute(
             """
@@ -29,6 +29,7 @@ async def insert_cached_pdf(conn: Connection, invoice_id: int, version: int, fin
             pdf,
         )
         await conn.execute("DELETE FROM pdf_cache WHERE invoice_id = $1 AND version < $2", invoice_id, version)
+        await conn.execute("DELETE FROM pdf_render_claims WHERE invoice_id = $1 AND version <= $2", invoice_id, version)
 
 
 async def select_invoices_without_pdf(
@@ -53,6 +54,30 @@ async def select_invoices_without_pdf(
         fingerprint, among, limit, recent_days,
     )  # fmt: skip
     return [record["id"] for record in records]
+
+
+async def claim_render(conn: Connection, invoice_id: int, version: int, fingerprint: str, seconds: float) -> bool:
+    """Claim the render of this PDF for `seconds`; False while another process holds an unexpired claim."""
+    claimed: bool | None = await conn.fetchval(
+        """
+        INSERT INTO pdf_render_claims AS c (invoice_id, version, fingerprint, claimed_until)
+        VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))
+        ON CONFLICT (invoice_id, version, fingerprint) DO UPDATE SET claimed_until = excluded.claimed_until
+            WHERE c.claimed_until < clock_timestamp()
+        RETURNING true
+        """,
+        invoice_id, version, fingerprint, seconds,
+    )  # fmt: skip
+    return bool(claimed)
+
+
+async def release_render(conn: Connection, invoice_id: int, version: int, fingerprint: str) -> None:
+    await conn.execute(
+        "DELETE FROM pdf_render_claims WHERE invoice_id = $1 AND version = $2 AND fingerprint = $3",
+        invoice_id,
+        version,
+        fingerprint,
+    )
 
 
 async def try_lock_render(conn: Connection, invoice_id: int) -> bool:

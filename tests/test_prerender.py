@@ -9,9 +9,10 @@ import time
 import asyncpg
 
 from db.payments import insert_settled_payment
+from db.pdf_cache import claim_render
 from tests import factories
 from tests.conftest import AppVariant, asgi_client
-from web.pdf import PdfRenderer
+from web.pdf import PdfCache, PdfRenderer, PrintJob
 
 
 async def cached_versions(conn: asyncpg.Connection, invoice_id: int) -> list[int]:
@@ -52,3 +53,38 @@ async def test_pdfs_are_rendered_before_the_customer_asks(
         assert version > sent.invoice.version
         await until_cached(conn, sent.invoice.id, version)
         assert await cached_versions(conn, sent.invoice.id) == [version]  # older versions are dropped
+
+
+async def test_two_processes_missing_the_same_pdf_render_it_once(
+    database_url: str, conn: asyncpg.Connection, pdf_renderer: PdfRenderer
+) -> None:
+    """Two processes' caches (each with its own memory) miss the same PDF at once: one renders, the other waits
+    for it to land in the shared table. A claim left by a process that died runs out, and the next renders."""
+    issued = await factories.invoice(conn)
+    builds = 0
+
+    async def build() -> PrintJob:
+        nonlocal builds
+        builds += 1
+        return PrintJob(f"<html><body><h1>{issued.invoice.number}</h1></body></html>")
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    try:
+        first, second = (PdfCache(pdf_renderer, memory_bytes=10**6, fingerprint="claims") for _ in range(2))
+        renders = pdf_renderer.renders
+        pdfs = await asyncio.gather(
+            first.get(pool, issued.invoice.id, 1, build), second.get(pool, issued.invoice.id, 1, build)
+        )
+        assert pdfs[0] == pdfs[1] and pdfs[0].startswith(b"%PDF")
+        assert pdf_renderer.renders - renders == 1 and builds == 1
+        assert await conn.fetchval("SELECT count(*) FROM pdf_render_claims") == 0  # the claim went with the render
+
+        # A process claimed version 2 and died: the claim runs out, then the waiting process renders it.
+        assert await claim_render(conn, issued.invoice.id, 2, "claims", 0.5)
+        started = time.monotonic()
+        third = PdfCache(pdf_renderer, memory_bytes=10**6, fingerprint="claims")
+        assert (await third.get(pool, issued.invoice.id, 2, build)).startswith(b"%PDF")
+        assert time.monotonic() - started >= 0.4
+        assert pdf_renderer.renders - renders == 2
+    finally:
+        await pool.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import asyncpg
 
-from db.pdf_cache import insert_cached_pdf, select_cached_pdf
+from db.pdf_cache import claim_render, insert_cached_pdf, release_render, select_cached_pdf
 from web.i18n.message import Refusal, msg
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ def _render_in_worker(html: str, factur_x: bytes | None = None) -> bytes:
     return embedded
 
 
+# How often a process waiting for another's render of the same PDF looks for it in the shared table.
+CLAIM_POLL_SECONDS = 0.1
 _WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1</td></tr></table></body></html>"
 
 
@@ -237,16 +239,29 @@ class PdfCache:
             del self._in_flight[key]
 
     async def _load_or_render(self, pool: asyncpg.Pool, key: PdfKey, build: Callable[[], Awaitable[PrintJob]]) -> bytes:
+        """The shared table, else one render across all processes: the first to miss claims the render, the
+        others look in the table every CLAIM_POLL_SECONDS until its PDF lands there (or its claim runs out:
+        it died mid-render, and they render it themselves). No connection is held while a PDF renders."""
         invoice_id, version, words = key
         fingerprint = f"{self.fingerprint}:{words}" if words else self.fingerprint
-        async with pool.acquire() as conn:
-            stored = await select_cached_pdf(conn, invoice_id, version, fingerprint)
-        if stored is not None:
-            return stored
-        job = await build()
-        pdf = await self.renderer.render(job.html, job.factur_x)
-        async with pool.acquire() as conn:
-            await insert_cached_pdf(conn, invoice_id, version, fingerprint, pdf)
+        claim_seconds = self.renderer.time_limit + 5
+        while True:
+            async with pool.acquire() as conn:
+                stored = await select_cached_pdf(conn, invoice_id, version, fingerprint)
+                if stored is not None:
+                    return stored
+                if await claim_render(conn, invoice_id, version, fingerprint, claim_seconds):
+                    break
+            await asyncio.sleep(CLAIM_POLL_SECONDS)
+        try:
+            job = await build()
+            pdf = await self.renderer.render(job.html, job.factur_x)
+            async with pool.acquire() as conn:
+                await insert_cached_pdf(conn, invoice_id, version, fingerprint, pdf)  # and drops the claim
+        except BaseException:
+            async with pool.acquire() as conn:
+                await release_render(conn, invoice_id, version, fingerprint)
+            raise
         return pdf
 
     def _remember(self, key: PdfKey, pdf: bytes) -> None:
