@@ -97,7 +97,9 @@ def draft_form(customer_id: int, lines: int) -> dict[str, str | list[str]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=100, help="samples per measurement (default 100)")
-    count = parser.parse_args(argv).count
+    parser.add_argument("--quick", action="store_true", help="a tiny run, to see that it works")
+    args = parser.parse_args(argv)
+    count = 3 if args.quick else args.count
     print(f"Console benchmark: {os.cpu_count()} CPUs, {count} sequential samples each, one uvicorn worker per app")
     with bench_database(BENCH_DB, "console-bench-") as (url, workdir, servers):
         asyncio.run(prepare(url))

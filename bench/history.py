@@ -95,7 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--invoices", type=int, default=5000, help="invoices of the one address (default 5000)")
     parser.add_argument("--count", type=int, default=100, help="samples per measurement (default 100)")
+    parser.add_argument("--quick", action="store_true", help="a tiny run, to see that it works")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.invoices, args.count = 30, 3
     print(f"History benchmark: {os.cpu_count()} CPUs, {args.invoices} invoices, {args.count} sequential samples each")
     with bench_database(BENCH_DB, "history-bench-") as (url, workdir, servers):
         asyncio.run(prepare(url))

@@ -91,7 +91,7 @@ async def pending_attempts(url: str, token_digest: bytes, count: int) -> tuple[i
         for _ in range(count):
             payment, _ = await insert_card_attempt(
                 conn, invoice_id=invoice_id, amount=100, currency="EUR", attempt_key=secrets.token_urlsafe(18),
-                client="bench", now=datetime.now(UTC),
+                client="bench", now=datetime.now(UTC), stripe_account_id=None,
             )  # fmt: skip
             intent_id = f"pi_bench_{payment.id}"
             await set_payment_intent(conn, payment.id, intent_id)
@@ -131,8 +131,9 @@ def signed_event(intent_id: str) -> tuple[bytes, dict[str, str]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=100, help="samples per measurement (default 100)")
+    parser.add_argument("--quick", action="store_true", help="a tiny run, to see that it works")
     args = parser.parse_args(argv)
-    count = args.count
+    count = 3 if args.quick else args.count
     print(f"Payment benchmark: {os.cpu_count()} CPUs, {count} sequential samples each, one uvicorn worker per app")
     with bench_database(BENCH_DB, "payments-bench-") as (url, workdir, servers), localstripe() as stripe_base:
         tokens = asyncio.run(prepare(url))

@@ -7,7 +7,7 @@
    page, the portal page and the cached PDF, twice each, best run kept; ratios against the bare baseline.
 4. Page weight: gzipped stylesheets and scripts of the portal page.
 
-Usage: .venv/bin/python bench/portal.py [--duration SECONDS] [--embedded]
+Usage: .venv/bin/python bench/portal.py [--duration SECONDS] [--embedded] [--quick]
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ def report_weight(page_url: str) -> None:
     print(f"  {'total (stylesheets + scripts)':<40}{'':>16}{total:>9.1f} KB gzip  {ok} <= {WEIGHT_TARGET_KB:.0f} KB")
 
 
-def benchmark_http(bare: Server, portal: Server, token: str, duration: int) -> None:
+def benchmark_http(bare: Server, portal: Server, token: str, duration: int, rounds: int = 2) -> None:
     page, pdf = f"{portal.base}/i/{token}", f"{portal.base}/i/{token}/pdf"
     status, ctype, _ = fetch(page)
     assert status == 200 and ctype.startswith("text/html"), f"portal page: {status} {ctype}"
@@ -288,7 +288,7 @@ def benchmark_http(bare: Server, portal: Server, token: str, duration: int) -> N
     # shows how much of the PDF's cost is just moving its bytes.
     targets = {"bare": f"{bare.base}/", "bare_blob": f"{bare.base}/blob?size={len(body)}", "portal": page, "pdf": pdf}
     best: dict[str, WrkResult] = {}
-    for round_no in (1, 2):
+    for round_no in range(1, rounds + 1):
         for name, url in targets.items():
             result = run_wrk(url, duration)
             note = f"   !! {result.problems}" if result.problems else ""
@@ -319,7 +319,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--embedded", action="store_true", help="use an embedded pgserver even if PostgreSQL runs")
+    parser.add_argument("--quick", action="store_true", help="a tiny run (1-second wrk runs), to see that it works")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.duration = 1
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
 
@@ -343,13 +346,15 @@ def main(argv: list[str] | None = None) -> None:
             print(f"Database: embedded pgserver in {workdir}")
         tokens = asyncio.run(prepare(url))
 
-        print("\n== First PDF render (in-process PdfRenderer, 1 warm worker, 5 renders each) ==")
-        asyncio.run(report_renders(url, tokens))
+        repeats = 1 if args.quick else 5
+        print(f"\n== First PDF render (in-process PdfRenderer, 1 warm worker, {repeats} renders each) ==")
+        asyncio.run(report_renders(url, tokens, repeats))
 
         bare, portal = start_bare_and_portal(env, workdir, servers)
 
-        print(f"\n== Throughput and latency (best of 2 runs of {args.duration}s each) ==")
-        benchmark_http(bare, portal, tokens["open"], args.duration)
+        rounds = 1 if args.quick else 2
+        print(f"\n== Throughput and latency (best of {rounds} runs of {args.duration}s each) ==")
+        benchmark_http(bare, portal, tokens["open"], args.duration, rounds)
 
         print("\n== Page weight of GET /i/{token} (gzip -6) ==")
         report_weight(f"{servers[1].base}/i/{tokens['open']}")

@@ -110,7 +110,10 @@ def phase(url: str, workdir: Path, servers: list[Server], env: dict[str, str], l
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--invoices", type=int, default=10, help="invoices sent per phase (default 10)")
+    parser.add_argument("--quick", action="store_true", help="a tiny run (1 invoice a phase), to see that it works")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.invoices = 1
     print(f"PDF pre-render benchmark: {os.cpu_count()} CPUs, {args.invoices} invoices of {len(LINES)} lines per phase")
     with bench_database(BENCH_DB, "prerender-bench-") as (url, workdir, servers):
         asyncio.run(prepare(url))

@@ -210,7 +210,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--counts", default="1000,5000", help="subscriber counts, comma-separated")
     parser.add_argument("--comments", type=int, default=10, help="comments posted per count")
+    parser.add_argument("--quick", action="store_true", help="a tiny run (50 subscribers, 2 comments), to see it works")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.counts, args.comments = "50", 2
     counts = [int(c) for c in args.counts.split(",")]
     _raise_file_limit()  # inherited by the servers we start
     print(f"SSE fan-out benchmark: {os.cpu_count()} CPUs; {CLIENT_WORKERS} client processes on the same machine")
