@@ -93,7 +93,9 @@ def _alive(pid: int) -> bool:
 async def test_a_render_whose_reader_left_keeps_its_worker_busy_until_done(own_renderer: PdfRenderer) -> None:
     """The next document waits for the worker instead of queueing behind the abandoned one inside it, where the
     abandoned render's time would count against the next one's limit (and get a healthy worker killed)."""
-    rows = "".join(f"<tr><td>Line {n} {'word ' * 30}</td><td>{n}</td></tr>" for n in range(600))
+    # Heavy enough that what is left of it outlasts the next document's limit (two seconds or so, a second where
+    # the machine is fast): queued behind it, the small document would be killed.
+    rows = "".join(f"<tr><td>Line {n} {'word ' * 30}</td><td>{n}</td></tr>" for n in range(250))
     heavy = f"<html><body><table>{rows}</table></body></html>"
     await own_renderer.warm_up()
     started = asyncio.get_running_loop().time()
