@@ -1,5 +1,6 @@
 """Accessibility audits in Debian's Chromium: axe-core's WCAG 2.0/2.1/2.2 A and AA rules on a page state at a
-phone and a desktop width, a reflow check at 200% and 400% zoom, and a screenshot of each for a person to look at.
+phone and a desktop width, a reflow check at 200% and 400% zoom, and (A11Y_SCREENSHOTS=1, or where a check failed) a
+screenshot of each for a person to look at.
 
 axe-core comes from the npm registry, pinned in devtools/a11y/package-lock.json (`make test` runs `npm ci` there)
 and is injected as an init script, so the page keeps its real Content-Security-Policy while it is audited.
@@ -7,6 +8,7 @@ and is injected as an init script, so the page keeps its real Content-Security-P
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +20,7 @@ from web.settings import PROJECT_ROOT
 
 AXE_JS = PROJECT_ROOT / "devtools" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = PROJECT_ROOT / "test-artifacts" / "a11y"
+SCREENSHOTS_WANTED = os.environ.get("A11Y_SCREENSHOTS", "") == "1"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 PHONE, DESKTOP = 390, 1280
 AUDIT_WIDTHS = (PHONE, DESKTOP)
@@ -83,14 +86,18 @@ class Auditor:
         try:
             for width in AUDIT_WIDTHS:
                 await page.set_viewport_size({"width": width, "height": HEIGHT})
+                found = len(self.findings)
                 for violation in await page.evaluate(_RUN_AXE, WCAG_TAGS):
                     for node in violation["nodes"]:
                         detail = f"{violation['help']} [{violation['impact']}] at {node['target']}: {node['summary']}"
                         self.findings.append(Finding(state, width, violation["rule"], detail))
                 await self._reflow(page, state, width)
-                path = SCREENSHOTS / f"{state.replace('/', '--')}-{width}.png"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(path), full_page=True)
+                # A full-page screenshot costs about as much as the audit: taken for a person who asks for them,
+                # and always where something was found.
+                if SCREENSHOTS_WANTED or len(self.findings) > found:
+                    path = SCREENSHOTS / f"{state.replace('/', '--')}-{width}.png"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    await page.screenshot(path=str(path), full_page=True)
             for width in REFLOW_WIDTHS:
                 await page.set_viewport_size({"width": width, "height": HEIGHT})
                 await self._reflow(page, state, width)

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 
 from db.activity import select_activity
 from db.links import select_live_link
+from tests.a11y import SCREENSHOTS_WANTED
 from tests.browser import live_server
 from web.app import create_app
 from web.dev.demo import load_demo
@@ -105,10 +106,11 @@ async def test_browser_no_horizontal_overflow(
             "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
         )
         assert scroll_width <= client_width, f"{label} {mode} at {width}px overflows: {scroll_width} > {client_width}"
-        if mode == "pdf":
-            await page.wait_for_timeout(1500)  # let Chromium's PDF viewer paint before the screenshot
-        ARTIFACTS.mkdir(exist_ok=True)
-        await page.screenshot(path=ARTIFACTS / f"portal-{label}-{mode}-{width}.png", full_page=True)
+        if SCREENSHOTS_WANTED:  # for a person to look at (A11Y_SCREENSHOTS=1)
+            if mode == "pdf":
+                await page.wait_for_timeout(1500)  # let Chromium's PDF viewer paint before the screenshot
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=ARTIFACTS / f"portal-{label}-{mode}-{width}.png", full_page=True)
     await context.close()
 
 
