@@ -27,7 +27,11 @@ async def invoice_pdf_bytes(
     """The invoice's PDF; a Factur-X one (the same pages, its EN 16931 XML inside) when the workspace wants it and
     the invoice can be an e-invoice."""
     invoice = document.invoice
-    factur_x = document.einvoice_in_pdf and ready(document)
+    words = document.derived.get("pdf_words")
+    if words is None:  # about 60 µs, against 150 µs for the whole of a cached PDF's request
+        factur_x = document.einvoice_in_pdf and ready(document)
+        words = document.derived["pdf_words"] = words_key(document_texts(document)) + (":factur-x" if factur_x else "")
+    factur_x = words.endswith(":factur-x")
 
     async def build() -> PrintJob:
         logo_src = None
@@ -38,7 +42,6 @@ async def invoice_pdf_bytes(
         xml = cii_xml(einvoice_of(document)) if factur_x else None
         return PrintJob(print_html(templates, document, logo_src), xml)
 
-    words = words_key(document_texts(document)) + (":factur-x" if factur_x else "")
     return await pdf_cache.get(pool, invoice.id, invoice.version, build, words=words)
 
 
