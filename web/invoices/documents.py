@@ -93,8 +93,8 @@ class InvoiceDocument:
     # The workspace's choice: the PDF carries the e-invoice (Factur-X) when the invoice can be one.
     einvoice_in_pdf: bool = True
     # What is worked out from the document once and asked on every request for it (the PDF cache's key for its
-    # words and kind): the document is cached and never changes, so neither does this.
-    derived: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # words and kind, the e-invoice files): the document is cached and never changes, so neither does this.
+    derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def amount_due(self) -> int:

@@ -28,7 +28,7 @@ async def invoice_pdf_bytes(
     the invoice can be an e-invoice."""
     invoice = document.invoice
     words = document.derived.get("pdf_words")
-    if words is None:  # about 60 µs, against 150 µs for the whole of a cached PDF's request
+    if not isinstance(words, str):  # about 60 µs, against 150 µs for the whole of a cached PDF's request
         factur_x = document.einvoice_in_pdf and ready(document)
         words = document.derived["pdf_words"] = words_key(document_texts(document)) + (":factur-x" if factur_x else "")
     factur_x = words.endswith(":factur-x")
