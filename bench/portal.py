@@ -6,8 +6,9 @@
 3. One uvicorn worker for the portal and one for a bare Starlette app (bench/bare_app.py); `wrk` against the bare
    page, the portal page and the cached PDF, twice each, best run kept; ratios against the bare baseline.
 4. Page weight: gzipped stylesheets and scripts of the portal page.
+5. Scale-out: the portal page served by 1, 2… uvicorn worker processes on one address (`--workers`).
 
-Usage: .venv/bin/python bench/portal.py [--duration SECONDS] [--embedded] [--quick]
+Usage: .venv/bin/python bench/portal.py [--duration SECONDS] [--embedded] [--workers 1,2] [--quick]
 """
 
 from __future__ import annotations
@@ -76,8 +77,8 @@ def _latency_ms(output: str, percent: int) -> float:
     return float(match[1]) * _UNITS_MS[match[2]]
 
 
-def run_wrk(url: str, duration: int) -> WrkResult:
-    command = ["wrk", "-t1", "-c32", f"-d{duration}s", "--latency", url]
+def run_wrk(url: str, duration: int, threads: int = 1, connections: int = 32) -> WrkResult:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
     out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=duration + 60).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if rps is None:
@@ -108,13 +109,13 @@ class Server:
 BENCH_SECRET_KEY = "bench-secret-key-0123456789abcdefghijklmnopqrstuv"
 
 
-def start_server(name: str, target: str, env: dict[str, str], log_dir: Path) -> Server:
+def start_server(name: str, target: str, env: dict[str, str], log_dir: Path, workers: int = 1) -> Server:
     with socket.socket() as sock:  # a free port; uvicorn binds it a moment later
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     log = log_dir / f"{name}.log"
     command = [str(UVICORN), "--factory", target, "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning"]
+    command += ["--no-access-log", "--log-level", "warning"] + (["--workers", str(workers)] if workers > 1 else [])
     with log.open("wb") as out:  # the child keeps its own descriptor
         # A session of its own, so a stuck server and its PDF workers can be killed as one group.
         env = {"SECRET_KEY": BENCH_SECRET_KEY, **env, "HOST": "127.0.0.1", "PORT": str(port)}
@@ -278,7 +279,7 @@ def report_weight(page_url: str) -> None:
 
 def benchmark_http(bare: Server, portal: Server, token: str, duration: int, rounds: int = 2) -> None:
     page, pdf = f"{portal.base}/i/{token}", f"{portal.base}/i/{token}/pdf"
-    status, ctype, _ = fetch(page)
+    status, ctype, html = fetch(page)
     assert status == 200 and ctype.startswith("text/html"), f"portal page: {status} {ctype}"
     start = time.perf_counter()
     status, ctype, body = fetch(pdf, timeout=60)  # renders and caches the PDF; wrk then measures the cache
@@ -286,7 +287,10 @@ def benchmark_http(bare: Server, portal: Server, token: str, duration: int, roun
     print(f"  PDF primed: {len(body) / 1024:.1f} KB in {(time.perf_counter() - start) * 1000:.0f} ms (first request)")
     # Two baselines: the tiny bare page (the official ratio) and a bare response as large as the PDF, which
     # shows how much of the PDF's cost is just moving its bytes.
-    targets = {"bare": f"{bare.base}/", "bare_blob": f"{bare.base}/blob?size={len(body)}", "portal": page, "pdf": pdf}
+    targets = {
+        "bare": f"{bare.base}/", "bare_page": f"{bare.base}/blob?size={len(html)}",
+        "bare_blob": f"{bare.base}/blob?size={len(body)}", "portal": page, "pdf": pdf,
+    }  # fmt: skip
     best: dict[str, WrkResult] = {}
     for round_no in range(1, rounds + 1):
         for name, url in targets.items():
@@ -299,6 +303,7 @@ def benchmark_http(bare: Server, portal: Server, token: str, duration: int, roun
     print(f"\n  {'endpoint':<24}{'req/s':>9}{'us/req':>8}{'p50 ms':>9}{'p99 ms':>9}{'vs bare':>9}  target")
     labels = {
         "bare": "bare Starlette  GET /",
+        "bare_page": "bare, page-sized body",
         "bare_blob": "bare, PDF-sized body",
         "portal": "portal  GET /i/{t}",
         "pdf": "cached PDF  /i/{t}/pdf",
@@ -312,17 +317,40 @@ def benchmark_http(bare: Server, portal: Server, token: str, duration: int, roun
         if result.problems:
             print(f"    !! {result.problems}")
     same_size = best["pdf"].rps / best["bare_blob"].rps
-    print(f"  cached PDF vs a bare endpoint sending the same number of bytes: {same_size:.1%}")
+    print(f"  cached PDF vs a bare endpoint sending the same number of bytes: {same_size:.1%}  (target 80%)")
+    print(f"  portal page ({len(html) / 1024:.1f} KB) vs a bare endpoint sending as many: "
+          f"{best['portal'].rps / best['bare_page'].rps:.1%}")  # fmt: skip
+
+
+def benchmark_workers(env: dict[str, str], workdir: Path, servers: list[Server], token: str, args: Any) -> None:
+    """The same portal page from 1, 2… uvicorn worker processes on one address (uvicorn --workers), loaded by
+    wrk with two threads: how far throughput grows with processes on this machine (wrk shares its cores)."""
+    first: float | None = None
+    for workers in (int(n) for n in args.workers.split(",")):
+        server = start_server(f"portal-workers-{workers}", "web.app:app_from_env", env, workdir, workers=workers)
+        servers.append(server)
+        wait_ready(server, "/healthz")
+        url = f"{server.base}/i/{token}"
+        for _ in range(workers * 20):  # every process warm: its page cache, its templates
+            fetch(url)
+        best = max((run_wrk(url, args.duration, threads=2, connections=64) for _ in range(1 if args.quick else 2)),
+                   key=lambda result: result.rps)  # fmt: skip
+        first = first or best.rps
+        print(f"  {workers} worker(s): {best.rps:>9.0f} req/s  p50 {best.p50_ms:6.2f} ms  p99 {best.p99_ms:6.2f} ms"
+              f"  {best.rps / first:4.2f}x one worker")  # fmt: skip
+        stop_server(server)
+        servers.remove(server)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
     parser.add_argument("--embedded", action="store_true", help="use an embedded pgserver even if PostgreSQL runs")
+    parser.add_argument("--workers", default="1,2", help="worker processes to compare, e.g. 1,2 (default 1,2)")
     parser.add_argument("--quick", action="store_true", help="a tiny run (1-second wrk runs), to see that it works")
     args = parser.parse_args(argv)
     if args.quick:
-        args.duration = 1
+        args.duration, args.workers = 1, "2"
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
 
@@ -358,6 +386,11 @@ def main(argv: list[str] | None = None) -> None:
 
         print("\n== Page weight of GET /i/{token} (gzip -6) ==")
         report_weight(f"{servers[1].base}/i/{tokens['open']}")
+
+        stop_servers(servers)
+        servers.clear()
+        print(f"\n== Scale-out: the portal page from several worker processes (wrk -t2 -c64 -d{args.duration}s) ==")
+        benchmark_workers(env, workdir, servers, tokens["open"], args)
     finally:
         stop_servers(servers)
         if use_system:

@@ -10,7 +10,7 @@
    Latency = arrival - the moment the insert was sent. Memory per idle connection = growth of the portal
    processes' resident memory / connections held. The same is measured for the bare baseline (one process).
 
-Usage: .venv/bin/python -m bench.sse_fanout [--counts 1000,5000] [--comments 10]
+Usage: .venv/bin/python -m bench.sse_fanout [--counts 1000,5000] [--comments 10] [--processes 1,2] [--quick]
 """
 
 from __future__ import annotations
@@ -184,15 +184,16 @@ async def prepare(url: str) -> tuple[str, int]:
 
 def run_portal(portals: list[Server], url: str, token: str, invoice_id: int, count: int, comments: int) -> None:
     before = [rss_kb(server.process.pid) for server in portals]
-    urls = [f"{portals[i % 2].base}/i/{token}/comments/stream" for i in range(count)]
+    urls = [f"{portals[i % len(portals)].base}/i/{token}/comments/stream" for i in range(count)]
     workers, pipes = hold_subscribers(urls)
     time.sleep(2)  # idle: what an open page costs while nothing happens
     grown = [rss_kb(server.process.pid) - b for server, b in zip(portals, before, strict=True)]
     per_connection = sum(grown) / count
-    print(f"  portal x2: {count} subscribers open; memory +{sum(grown) / 1024:.1f} MB = {per_connection:.1f} KB each")
+    name = f"portal x{len(portals)}"
+    print(f"  {name}: {count} subscribers open; memory +{sum(grown) / 1024:.1f} MB = {per_connection:.1f} KB each")
     sent = asyncio.run(post_comments(url, invoice_id, comments))
     time.sleep(1)
-    summarize("portal x2", sent, collect(workers, pipes), count)
+    summarize(name, sent, collect(workers, pipes), count)
 
 
 def run_bare(bare: Server, count: int, comments: int) -> None:
@@ -210,6 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--counts", default="1000,5000", help="subscriber counts, comma-separated")
     parser.add_argument("--comments", type=int, default=10, help="comments posted per count")
+    parser.add_argument(
+        "--processes", default="2", help="portal processes sharing the subscribers, e.g. 1,2 to compare (default 2)"
+    )
     parser.add_argument("--quick", action="store_true", help="a tiny run (50 subscribers, 2 comments), to see it works")
     args = parser.parse_args(argv)
     if args.quick:
@@ -228,7 +232,8 @@ def main(argv: list[str] | None = None) -> None:
         for count in counts:
             print(f"\n== {count} subscribers, {args.comments} comments, one every 0.5 s ==")
             run_bare(servers[2], count, args.comments)
-            run_portal(servers[:2], url, token, invoice_id, count, args.comments)
+            for processes in (int(p) for p in args.processes.split(",")):
+                run_portal(servers[: min(processes, 2)], url, token, invoice_id, count, args.comments)
             time.sleep(2)  # the closed streams are cleaned up before the next round
 
 
