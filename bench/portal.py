@@ -118,7 +118,15 @@ def start_server(name: str, target: str, env: dict[str, str], log_dir: Path, wor
     command += ["--no-access-log", "--log-level", "warning"] + (["--workers", str(workers)] if workers > 1 else [])
     with log.open("wb") as out:  # the child keeps its own descriptor
         # A session of its own, so a stuck server and its PDF workers can be killed as one group.
-        env = {"SECRET_KEY": BENCH_SECRET_KEY, **env, "HOST": "127.0.0.1", "PORT": str(port)}
+        # No pre-rendering unless a benchmark asks (bench/prerender.py): its start-up sweep renders every demo
+        # invoice's PDF in the background, which took the cores from the first measurements.
+        env = {
+            "SECRET_KEY": BENCH_SECRET_KEY,
+            "PDF_PRERENDER_SECONDS": "0",
+            **env,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+        }
         process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )

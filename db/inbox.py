@@ -50,6 +50,7 @@ async def select_open_threads(conn: Connection, workspace_id: int, limit: int = 
             SELECT coalesce(max(id), 0) AS id FROM comments WHERE invoice_id = i.id AND author_role = 'staff'
         ) s
         WHERE t.workspace_id = $1 AND i.status <> 'draft'
+          AND t.comment_id > greatest(i.thread_handled_through, s.id)  -- what the triggers keep, checked again
         ORDER BY t.comment_id DESC
         LIMIT $2
         """,

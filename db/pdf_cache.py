@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from db.rows import Connection
 
 
@@ -16,7 +19,8 @@ async def select_cached_pdf(conn: Connection, invoice_id: int, version: int, fin
 
 
 async def insert_cached_pdf(conn: Connection, invoice_id: int, version: int, fingerprint: str, pdf: bytes) -> None:
-    """Drop older versions of the invoice: they can never be served again; and the render's claim, done."""
+    """Drop older versions of the invoice: they can never be served again; and the render's claim, done (the
+    claims of other renders of this version, another language or kind, are theirs)."""
     async with conn.transaction():
         await conn.execute(
             """
@@ -29,7 +33,15 @@ async def insert_cached_pdf(conn: Connection, invoice_id: int, version: int, fin
             pdf,
         )
         await conn.execute("DELETE FROM pdf_cache WHERE invoice_id = $1 AND version < $2", invoice_id, version)
-        await conn.execute("DELETE FROM pdf_render_claims WHERE invoice_id = $1 AND version <= $2", invoice_id, version)
+        await conn.execute(
+            """
+            DELETE FROM pdf_render_claims
+            WHERE invoice_id = $1 AND (version < $2 OR (version = $2 AND fingerprint = $3))
+            """,
+            invoice_id,
+            version,
+            fingerprint,
+        )
 
 
 async def select_invoices_without_pdf(
@@ -56,28 +68,56 @@ async def select_invoices_without_pdf(
     return [record["id"] for record in records]
 
 
-async def claim_render(conn: Connection, invoice_id: int, version: int, fingerprint: str, seconds: float) -> bool:
-    """Claim the render of this PDF for `seconds`; False while another process holds an unexpired claim."""
-    claimed: bool | None = await conn.fetchval(
+@dataclass(frozen=True, slots=True)
+class RenderClaim:
+    """Whose the render of one PDF is: this process's (`mine`: the claim's expiry, which names it), or another's,
+    still rendering or `failed` a moment ago."""
+
+    mine: datetime | None
+    failed: bool = False
+
+
+async def claim_render(
+    conn: Connection, invoice_id: int, version: int, fingerprint: str, seconds: float, *, retry_failed: bool = False
+) -> RenderClaim:
+    """Claim the render of this PDF for `seconds`, unless another process holds an unexpired claim; one marked
+    failed is taken over when `retry_failed` (a new request may try again; those that waited for it may not)."""
+    mine: datetime | None = await conn.fetchval(
         """
         INSERT INTO pdf_render_claims AS c (invoice_id, version, fingerprint, claimed_until)
         VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))
-        ON CONFLICT (invoice_id, version, fingerprint) DO UPDATE SET claimed_until = excluded.claimed_until
-            WHERE c.claimed_until < clock_timestamp()
-        RETURNING true
+        ON CONFLICT (invoice_id, version, fingerprint)
+            DO UPDATE SET claimed_until = excluded.claimed_until, failed = false
+            WHERE c.claimed_until < clock_timestamp() OR ($5 AND c.failed)
+        RETURNING claimed_until
         """,
-        invoice_id, version, fingerprint, seconds,
+        invoice_id, version, fingerprint, seconds, retry_failed,
     )  # fmt: skip
-    return bool(claimed)
-
-
-async def release_render(conn: Connection, invoice_id: int, version: int, fingerprint: str) -> None:
-    await conn.execute(
-        "DELETE FROM pdf_render_claims WHERE invoice_id = $1 AND version = $2 AND fingerprint = $3",
+    if mine is not None:
+        return RenderClaim(mine)
+    failed: bool | None = await conn.fetchval(
+        "SELECT failed FROM pdf_render_claims WHERE invoice_id = $1 AND version = $2 AND fingerprint = $3",
         invoice_id,
         version,
         fingerprint,
     )
+    return RenderClaim(None, bool(failed))
+
+
+async def end_claim(
+    conn: Connection, invoice_id: int, version: int, fingerprint: str, mine: datetime, *, failed_for: float = 0
+) -> None:
+    """End this process's claim (a claim another process has since taken over is left alone); `failed_for`:
+    keep it that many seconds marked failed instead, so that the requests waiting for it give up."""
+    mine_only = "invoice_id = $1 AND version = $2 AND fingerprint = $3 AND claimed_until = $4"
+    if failed_for > 0:
+        await conn.execute(
+            "UPDATE pdf_render_claims SET failed = true, claimed_until = clock_timestamp() + make_interval(secs => $5)"
+            f" WHERE {mine_only}",
+            invoice_id, version, fingerprint, mine, failed_for,
+        )  # fmt: skip
+    else:
+        await conn.execute(f"DELETE FROM pdf_render_claims WHERE {mine_only}", invoice_id, version, fingerprint, mine)
 
 
 async def try_lock_render(conn: Connection, invoice_id: int) -> bool:

@@ -67,7 +67,7 @@ async def test_invoice_pages_reach_every_invoice_once_newest_first_within_a_stat
     assert _link(second.text, "Newest invoices") == "/console/invoices?status=draft"
 
     # A page mark that is not an id, or is another workspace's invoice, shows no rows rather than an error.
-    for mark in ("abc", "-1", "9" * 40, "1e5"):
+    for mark in ("abc", "-1", "9" * 40, "1e5", "²", "٣", "0"):
         answer = await client.get(f"/console/invoices?after={mark}")
         assert answer.status_code == 200
         assert len(_invoice_links(answer.text)) == PAGE_SIZE  # ignored: the first page
@@ -115,7 +115,23 @@ async def test_invoices_are_found_by_number_customer_name_and_amount(
     assert _link(answer.text, "Void") == "/console/invoices?q=globex&status=void"
 
 
-HOSTILE_SEARCHES = ["%", "_", "\\", "'", "a:*|b", "!(", "' OR 1=1 --", "ä" * 300, "\x00x", "12,,5", "€", "E'\\x'"]
+HOSTILE_SEARCHES = [
+    "1,1e99999",
+    "1.1e99999",
+    "1e5",
+    "%",
+    "_",
+    "\\",
+    "'",
+    "a:*|b",
+    "!(",
+    "' OR 1=1 --",
+    "ä" * 300,
+    "\x00x",
+    "12,,5",
+    "€",
+    "E'\\x'",
+]
 
 
 async def test_hostile_searches_answer_a_page_and_find_nothing_they_should_not(
@@ -129,6 +145,9 @@ async def test_hostile_searches_answer_a_page_and_find_nothing_they_should_not(
             assert answer.status_code == 200, (path, text, answer.text)
             assert answer.headers["content-security-policy"]
             assert _invoice_links(answer.text) == [], (path, text)  # nothing of the one invoice or customer
+    for query in ("after=²", "customer=²", "customer=0", "after=%C2%B2&q=x"):
+        for path in ("/console/invoices", "/console/customers"):
+            assert (await client.get(f"{path}?{query}")).status_code == 200, (path, query)
 
 
 async def test_customer_pages_and_search_by_name_email_and_tax_id(

@@ -7,12 +7,13 @@ import asyncio
 import time
 
 import asyncpg
+import pytest
 
 from db.payments import insert_settled_payment
-from db.pdf_cache import claim_render
+from db.pdf_cache import claim_render, end_claim
 from tests import factories
 from tests.conftest import AppVariant, asgi_client
-from web.pdf import PdfCache, PdfRenderer, PrintJob
+from web.pdf import PdfCache, PdfRenderer, PdfUnavailable, PrintJob
 
 
 async def cached_versions(conn: asyncpg.Connection, invoice_id: int) -> list[int]:
@@ -80,11 +81,24 @@ async def test_two_processes_missing_the_same_pdf_render_it_once(
         assert await conn.fetchval("SELECT count(*) FROM pdf_render_claims") == 0  # the claim went with the render
 
         # A process claimed version 2 and died: the claim runs out, then the waiting process renders it.
-        assert await claim_render(conn, issued.invoice.id, 2, "claims", 0.5)
+        assert (await claim_render(conn, issued.invoice.id, 2, "claims", 0.5)).mine is not None
         started = time.monotonic()
         third = PdfCache(pdf_renderer, memory_bytes=10**6, fingerprint="claims")
         assert (await third.get(pool, issued.invoice.id, 2, build)).startswith(b"%PDF")
         assert time.monotonic() - started >= 0.4
         assert pdf_renderer.renders - renders == 2
+
+        # Another process is rendering version 3 and fails: the request waiting for it is told so, with the
+        # message a failed render gives, instead of trying the same render next; a new request may try again.
+        claim = await claim_render(conn, issued.invoice.id, 3, "claims", 30)
+        assert claim.mine is not None
+        waiting = asyncio.create_task(third.get(pool, issued.invoice.id, 3, build))
+        await asyncio.sleep(0.3)
+        await end_claim(conn, issued.invoice.id, 3, "claims", claim.mine, failed_for=30)
+        with pytest.raises(PdfUnavailable):
+            await waiting
+        assert pdf_renderer.renders - renders == 2
+        assert (await third.get(pool, issued.invoice.id, 3, build)).startswith(b"%PDF")
+        assert pdf_renderer.renders - renders == 3
     finally:
         await pool.close()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import asyncpg
 
-from db.pdf_cache import claim_render, insert_cached_pdf, release_render, select_cached_pdf
+from db.pdf_cache import claim_render, end_claim, insert_cached_pdf, select_cached_pdf
 from web.i18n.message import Refusal, msg
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ def _render_in_worker(html: str, factur_x: bytes | None = None) -> bytes:
 
 # How often a process waiting for another's render of the same PDF looks for it in the shared table.
 CLAIM_POLL_SECONDS = 0.1
+# How long the requests waiting for a render that failed are told so, before the next one may try again.
+FAILED_CLAIM_SECONDS = 5.0
 _WARM_UP_HTML = "<html><head><title>warm-up</title></head><body><table><tr><td>1</td></tr></table></body></html>"
 
 
@@ -240,27 +242,40 @@ class PdfCache:
 
     async def _load_or_render(self, pool: asyncpg.Pool, key: PdfKey, build: Callable[[], Awaitable[PrintJob]]) -> bytes:
         """The shared table, else one render across all processes: the first to miss claims the render, the
-        others look in the table every CLAIM_POLL_SECONDS until its PDF lands there (or its claim runs out:
-        it died mid-render, and they render it themselves). No connection is held while a PDF renders."""
+        others look in the table every CLAIM_POLL_SECONDS until its PDF lands there. A holder that died leaves a
+        claim that runs out (then the next renders it); one whose render failed marks it, and the requests that
+        were waiting get the same message rather than each trying that render again in turn. No connection is
+        held while a PDF renders (the claim is a row)."""
         invoice_id, version, words = key
         fingerprint = f"{self.fingerprint}:{words}" if words else self.fingerprint
-        claim_seconds = self.renderer.time_limit + 5
+        # Long enough for a render that waits for a free worker and then takes its whole time limit.
+        claim_seconds = 2 * self.renderer.time_limit + 10
+        give_up = asyncio.get_running_loop().time() + claim_seconds
+        first = True
         while True:
             async with pool.acquire() as conn:
                 stored = await select_cached_pdf(conn, invoice_id, version, fingerprint)
                 if stored is not None:
                     return stored
-                if await claim_render(conn, invoice_id, version, fingerprint, claim_seconds):
-                    break
+                # A request that comes after a failure may try again (a customer pressing retry); one that was
+                # waiting for the failed render is told so.
+                claim = await claim_render(conn, invoice_id, version, fingerprint, claim_seconds, retry_failed=first)
+            first = False
+            if claim.mine is not None:
+                break
+            if claim.failed or asyncio.get_running_loop().time() > give_up:
+                raise PdfUnavailable(WORKER_DIED)
             await asyncio.sleep(CLAIM_POLL_SECONDS)
         try:
             job = await build()
             pdf = await self.renderer.render(job.html, job.factur_x)
             async with pool.acquire() as conn:
-                await insert_cached_pdf(conn, invoice_id, version, fingerprint, pdf)  # and drops the claim
-        except BaseException:
+                await insert_cached_pdf(conn, invoice_id, version, fingerprint, pdf)  # and ends the claim
+        except BaseException as error:
+            # A failed render is marked for a moment; one whose request was cancelled just lets go.
+            failed_for = FAILED_CLAIM_SECONDS if isinstance(error, Exception) else 0
             async with pool.acquire() as conn:
-                await release_render(conn, invoice_id, version, fingerprint)
+                await end_claim(conn, invoice_id, version, fingerprint, claim.mine, failed_for=failed_for)
             raise
         return pdf
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 
 from babel.numbers import NumberFormatError, parse_decimal
 
@@ -26,6 +26,7 @@ SEARCH_LENGTH = 100
 _CURRENCY = r"(?:[A-Za-z]{3}|[^\w\s-]{1,3})?"
 _AMOUNT = re.compile(rf"{_CURRENCY}\s*(\d(?:.*\d)?)\s*{_CURRENCY}")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
+_DIGITS = re.compile(r"[0-9][0-9.,'’]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +63,14 @@ def amount_readings(text: str, locale: str) -> list[Decimal]:
     if matched is None:
         return []
     digits = _SPACES.sub("", matched.group(1))
-    if re.match(r"0\d", digits):  # "0042" is the end of an invoice number, not an amount
+    # Digits and separators only: Babel would also read an exponent ("1e5"), and "1,1e99999" overflowed Decimal.
+    if not _DIGITS.fullmatch(digits) or re.match(r"0\d", digits):  # "0042": the end of a number, not an amount
         return []
     readings = set()
     for reading_locale in (babel_locale(locale), "en"):
         try:
             readings.add(parse_decimal(digits, locale=reading_locale, strict=True))
-        except NumberFormatError:
+        except (NumberFormatError, DecimalException):
             continue
     return sorted(reading for reading in readings if 0 <= reading < Decimal(10) ** 15)
 
@@ -86,7 +88,10 @@ def amount_search(text: str, locale: str) -> AmountSearch | None:
 
 
 def positive_id(text: str | None) -> int | None:
-    return int(text) if text is not None and text.isdigit() and 0 < len(text) <= 18 else None
+    """An id from the address, or None: ASCII digits only ("²" is a digit to str.isdigit, not to int)."""
+    if text is None or not text.isascii() or not text.isdecimal() or len(text) > 18:
+        return None
+    return int(text) or None
 
 
 def list_query(params: Mapping[str, str], locale: str) -> InvoiceListQuery:

@@ -43,9 +43,12 @@ def choose_texts(
     """`fallbacks`: the invoice's locale, then the workspace's default. `overrides`: the workspace's wording by
     language."""
     # The languages are part of the key: a catalog registered later (the pseudo-locale) changes the answer.
-    # Only ordinary headers are remembered: a client sending a new 8 KB one each time must not fill memory.
+    # Only ordinary headers are remembered: a client sending a new 8 KB one each time must not fill memory (and
+    # a cookie naming no language we have is no choice at all).
+    languages = available_languages()
+    chosen = chosen if chosen in languages else None
     choose = _choose_language if len(accept_language or "") <= 256 else _choose_language.__wrapped__
-    code, locale = choose(chosen, accept_language, fallbacks, available_languages())
+    code, locale = choose(chosen, accept_language, fallbacks, languages)
     return texts_for(code, locale, (overrides or {}).get(code))
 
 
