@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         tokens = asyncio.run(prepare(url))
         found, htmls = asyncio.run(documents(url, tokens))
         report_xml(found, count)
-        asyncio.run(report_factur_x(found, htmls, max(2, count // 4)))
+        asyncio.run(report_factur_x(found, htmls, 1 if args.quick else max(2, count // 4)))
 
         env = {**os.environ, "PDF_WORKERS": "1", "DATABASE_URL": url, "RECEIPT_MAIL_SECONDS": "0"}
         bare_server, portal_server = start_bare_and_portal(env, workdir, servers)

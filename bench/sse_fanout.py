@@ -38,6 +38,8 @@ from web.dev.demo import load_demo
 from web.invoices.links import token_hash
 
 BENCH_DB = "invoice_portal_bench_sse"
+# The pauses between steps (idle memory, comments every 0.5 s, clean-up), scaled down for a quick round.
+PAUSES = [1.0]
 CLIENT_WORKERS = 2
 
 
@@ -152,7 +154,7 @@ async def post_comments(url: str, invoice_id: int, count: int) -> dict[str, floa
                 body=f"comment {index}", client_key=key,
             )  # fmt: skip
             sent[str(comment.id)] = started
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.5 * PAUSES[0])
     finally:
         await conn.close()
     return sent
@@ -164,7 +166,7 @@ def fire_bare(base: str, count: int) -> dict[str, float]:
         key = f"bare-{index}"
         sent[key] = time.time()
         urllib.request.urlopen(urllib.request.Request(f"{base}/fire?id={key}", method="POST"), timeout=10).read()
-        time.sleep(0.5)
+        time.sleep(0.5 * PAUSES[0])
     return sent
 
 
@@ -186,24 +188,24 @@ def run_portal(portals: list[Server], url: str, token: str, invoice_id: int, cou
     before = [rss_kb(server.process.pid) for server in portals]
     urls = [f"{portals[i % len(portals)].base}/i/{token}/comments/stream" for i in range(count)]
     workers, pipes = hold_subscribers(urls)
-    time.sleep(2)  # idle: what an open page costs while nothing happens
+    time.sleep(2 * PAUSES[0])  # idle: what an open page costs while nothing happens
     grown = [rss_kb(server.process.pid) - b for server, b in zip(portals, before, strict=True)]
     per_connection = sum(grown) / count
     name = f"portal x{len(portals)}"
     print(f"  {name}: {count} subscribers open; memory +{sum(grown) / 1024:.1f} MB = {per_connection:.1f} KB each")
     sent = asyncio.run(post_comments(url, invoice_id, comments))
-    time.sleep(1)
+    time.sleep(PAUSES[0])
     summarize(name, sent, collect(workers, pipes), count)
 
 
 def run_bare(bare: Server, count: int, comments: int) -> None:
     before = rss_kb(bare.process.pid)
     workers, pipes = hold_subscribers([f"{bare.base}/stream"] * count)
-    time.sleep(2)
+    time.sleep(2 * PAUSES[0])
     per_connection = (rss_kb(bare.process.pid) - before) / count
     print(f"  bare x1: {count} subscribers open; {per_connection:.1f} KB each")
     sent = fire_bare(bare.base, comments)
-    time.sleep(1)
+    time.sleep(PAUSES[0])
     summarize("bare x1", sent, collect(workers, pipes), count)
 
 
@@ -218,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.quick:
         args.counts, args.comments = "50", 2
+        PAUSES[0] = 0.25
     counts = [int(c) for c in args.counts.split(",")]
     _raise_file_limit()  # inherited by the servers we start
     print(f"SSE fan-out benchmark: {os.cpu_count()} CPUs; {CLIENT_WORKERS} client processes on the same machine")
@@ -234,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
             run_bare(servers[2], count, args.comments)
             for processes in (int(p) for p in args.processes.split(",")):
                 run_portal(servers[: min(processes, 2)], url, token, invoice_id, count, args.comments)
-            time.sleep(2)  # the closed streams are cleaned up before the next round
+            time.sleep(2 * PAUSES[0])  # the closed streams are cleaned up before the next round
 
 
 if __name__ == "__main__":

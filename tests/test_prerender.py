@@ -72,12 +72,11 @@ async def test_two_processes_missing_the_same_pdf_render_it_once(
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     try:
         first, second = (PdfCache(pdf_renderer, memory_bytes=10**6, fingerprint="claims") for _ in range(2))
-        renders = pdf_renderer.renders
         pdfs = await asyncio.gather(
             first.get(pool, issued.invoice.id, 1, build), second.get(pool, issued.invoice.id, 1, build)
         )
         assert pdfs[0] == pdfs[1] and pdfs[0].startswith(b"%PDF")
-        assert pdf_renderer.renders - renders == 1 and builds == 1
+        assert builds == 1  # counted by our builds: the shared renderer may render for another app meanwhile
         assert await conn.fetchval("SELECT count(*) FROM pdf_render_claims") == 0  # the claim went with the render
 
         # A process claimed version 2 and died: the claim runs out, then the waiting process renders it.
@@ -86,7 +85,7 @@ async def test_two_processes_missing_the_same_pdf_render_it_once(
         third = PdfCache(pdf_renderer, memory_bytes=10**6, fingerprint="claims")
         assert (await third.get(pool, issued.invoice.id, 2, build)).startswith(b"%PDF")
         assert time.monotonic() - started >= 0.4
-        assert pdf_renderer.renders - renders == 2
+        assert builds == 2
 
         # Another process is rendering version 3 and fails: the request waiting for it is told so, with the
         # message a failed render gives, instead of trying the same render next; a new request may try again.
@@ -97,8 +96,8 @@ async def test_two_processes_missing_the_same_pdf_render_it_once(
         await end_claim(conn, issued.invoice.id, 3, "claims", claim.mine, failed_for=30)
         with pytest.raises(PdfUnavailable):
             await waiting
-        assert pdf_renderer.renders - renders == 2
+        assert builds == 2
         assert (await third.get(pool, issued.invoice.id, 3, build)).startswith(b"%PDF")
-        assert pdf_renderer.renders - renders == 3
+        assert builds == 3
     finally:
         await pool.close()
