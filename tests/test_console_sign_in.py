@@ -3,6 +3,9 @@ session expiry and ending, CSRF, and the create-staff command."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import asyncpg
@@ -16,6 +19,7 @@ from tests.conftest import MovableClock
 from tests.console import PASSWORD, account, csrf_of, current_code, errors_of, sign_in
 from tests.sealed import opened
 from web import cli
+from web.settings import PROJECT_ROOT
 
 
 async def test_first_sign_in_enrols_totp_with_a_qr_code_then_asks_only_for_the_code(
@@ -171,3 +175,15 @@ async def _run_cli(argv: list[str]) -> int:
     import asyncio
 
     return await asyncio.to_thread(cli.main, argv)
+
+
+def test_a_deployment_hashes_passwords_at_full_cost() -> None:
+    """The suite hashes cheaply (tests/__init__.py); without that variable, argon2id runs at argon2-cffi's
+    RFC 9106 parameters (64 MiB, 3 passes), the cost that makes a stolen hash slow to guess."""
+    env = {k: v for k, v in os.environ.items() if k != "INSECURE_FAST_PASSWORD_HASHING_FOR_TESTS"}
+    code = "from web.console.auth import PASSWORDS as p; print(p.memory_cost, p.time_cost, p.hash('x')[:9])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["65536", "3", "$argon2id"]

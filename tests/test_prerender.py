@@ -77,7 +77,8 @@ async def test_two_processes_missing_the_same_pdf_render_it_once(
         )
         assert pdfs[0] == pdfs[1] and pdfs[0].startswith(b"%PDF")
         assert builds == 1  # counted by our builds: the shared renderer may render for another app meanwhile
-        assert await conn.fetchval("SELECT count(*) FROM pdf_render_claims") == 0  # the claim went with the render
+        claims = "SELECT count(*) FROM pdf_render_claims WHERE invoice_id = $1"
+        assert await conn.fetchval(claims, issued.invoice.id) == 0  # the claim went with the render
 
         # A process claimed version 2 and died: the claim runs out, then the waiting process renders it.
         assert (await claim_render(conn, issued.invoice.id, 2, "claims", 0.5)).mine is not None

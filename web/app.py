@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Router
 from starlette.types import ASGIApp
 
+from web.console.auth import FAST_PASSWORD_HASHING_FOR_TESTS
 from web.database import database_url, open_pool, release_embedded
 from web.http.errors import exception_handlers
 from web.http.forms import DeclaredBodyLimit
@@ -52,6 +53,8 @@ def create_app(
     """`pdf_renderer` and `change_feed` may be shared by several apps (tests); the app then leaves them running.
     `stripe_cards` is how card tokens are confirmed (Stripe's way unless a test double needs its own)."""
     mailer = Mailer(settings.smtp_url, settings.mail_from)  # checks SMTP_URL before anything starts
+    if FAST_PASSWORD_HASHING_FOR_TESTS:
+        log.warning("INSECURE_FAST_PASSWORD_HASHING_FOR_TESTS is set: passwords are hashed weakly (tests only)")
     if not settings.secret_key:
         # Without it the secrets the database keeps (TOTP secrets) could not be sealed or opened.
         raise ValueError("SECRET_KEY is not set: generate one with `openssl rand -hex 32` (see README, Configuration)")

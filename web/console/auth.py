@@ -9,11 +9,12 @@ is replaced when the TOTP step completes, so a token seen before sign-in never b
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from db import staff as store
@@ -36,7 +37,10 @@ CLIENT_LIMIT = 50  # failures from one client within the window, across addresse
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes anything, but a megabyte "password" is only a way to burn CPU
 
 ROLES = ("billing", "support")
-PASSWORDS = PasswordHasher()
+# argon2id's cost is the point in a deployment (0.2 s of CPU a hash or a check) and pure waste in a test run, which
+# makes and signs in hundreds of accounts: only tests/__init__.py sets this, and the app warns when it is set.
+FAST_PASSWORD_HASHING_FOR_TESTS = os.environ.get("INSECURE_FAST_PASSWORD_HASHING_FOR_TESTS") == "1"
+PASSWORDS = PasswordHasher.from_parameters(profiles.CHEAPEST) if FAST_PASSWORD_HASHING_FOR_TESTS else PasswordHasher()
 # Unknown addresses are checked against this, so they take as long as known ones.
 _DUMMY_HASH = PASSWORDS.hash(secrets.token_urlsafe(16))
 
