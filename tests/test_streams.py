@@ -6,6 +6,7 @@ import asyncio
 
 import asyncpg
 import httpx
+import pytest
 
 from db.invoices import set_comment_settings
 from tests import factories
@@ -75,3 +76,36 @@ async def test_streams_serve_the_invoice_doorbell_when_comments_are_off(
         async with open_stream(client, f"{issued.url}/comments/stream") as stream:
             await conn.execute("UPDATE invoices SET notes = 'changed' WHERE id = $1", issued.invoice.id)
             assert await stream.next_event(within=5) == ("invoice", str(issued.invoice.id))
+
+
+async def test_the_change_feed_reconnects_after_an_error_it_did_not_foresee(
+    database_url: str, conn: asyncpg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suite run once saw asyncpg's InternalClientError from the listener's ping after the server ended its
+    backend: the feed's task ended, and every page bypassed its cache from then on. Any error now reconnects."""
+    import web.realtime
+
+    real_ping = web.realtime.ping
+    failures = [RuntimeError("cannot switch to state 12; another operation (2) is in progress")]
+
+    async def ping_once_broken(connection: asyncpg.Connection, *, within: float) -> None:
+        if failures:
+            raise failures.pop()
+        await real_ping(connection, within=within)
+
+    monkeypatch.setattr(web.realtime, "ping", ping_once_broken)
+    feed = ChangeFeed(database_url, ping_interval=0.1, max_backoff=0.1)
+    heard: list[int] = []
+    feed.subscribe(lambda change: heard.append(change.invoice_id))
+    await feed.start()
+    try:
+        for _ in range(200):  # the broken ping, then a new connection
+            if not failures and feed.connected:
+                break
+            await asyncio.sleep(0.02)
+        assert not failures and feed.connected
+        issued = await factories.invoice(conn)
+        await feed.sync(conn)
+        assert issued.invoice.id in heard
+    finally:
+        await feed.stop()

@@ -156,7 +156,10 @@ class ChangeFeed:
                         await ping(conn, within=self.ping_interval)
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+            except Exception as error:
+                # Whatever broke the listening connection, the feed reconnects: an error it did not foresee (a
+                # suite run saw asyncpg's InternalClientError from a ping after the server ended the backend)
+                # would otherwise end the task, and every page would bypass its cache until a restart.
                 if self.connected:
                     log.warning("change feed lost its connection: %r; reconnecting", error)
             finally:
