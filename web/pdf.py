@@ -260,9 +260,14 @@ class PdfCache:
                 # A request that comes after a failure may try again (a customer pressing retry); one that was
                 # waiting for the failed render is told so.
                 claim = await claim_render(conn, invoice_id, version, fingerprint, claim_seconds, retry_failed=first)
+                if claim.mine is not None:
+                    # Another process may have rendered it, and let go of its claim, since this one looked.
+                    stored = await select_cached_pdf(conn, invoice_id, version, fingerprint)
+                    if stored is None:
+                        break
+                    await end_claim(conn, invoice_id, version, fingerprint, claim.mine)
+                    return stored
             first = False
-            if claim.mine is not None:
-                break
             if claim.failed or asyncio.get_running_loop().time() > give_up:
                 raise PdfUnavailable(WORKER_DIED)
             await asyncio.sleep(CLAIM_POLL_SECONDS)
