@@ -17,6 +17,7 @@ from web.console.party_fields import (
     postal_values,
     printed_address,
 )
+from web.http.urls import parse_id
 from web.locales import babel_locale
 
 FIELDS = ("name", "email", "tax_id", "locale", "buyer_reference", *POSTAL_FIELDS, *ENDPOINT_FIELDS)
@@ -72,7 +73,7 @@ def check(posted: dict[str, str]) -> tuple[Form, CustomerValues | None]:
 
 async def find_customer(conn: Connection, workspace_id: int, text: str) -> Customer | None:
     """The customer a posted id names, in this workspace only; anything not an id of ours is None."""
-    text = text.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+    customer_id = parse_id(text.strip())
+    if customer_id is None:
         return None
-    return await select_customer(conn, workspace_id, int(text))
+    return await select_customer(conn, workspace_id, customer_id)

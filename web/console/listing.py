@@ -13,6 +13,7 @@ from babel.numbers import NumberFormatError, parse_decimal
 
 from db.invoice_list import AmountSearch, InvoiceListQuery, InvoiceRow
 from db.invoices import Invoice
+from web.http.urls import parse_id
 from web.invoices.documents import amount_due, is_overdue
 from web.invoices.money import THREE_DECIMAL, ZERO_DECIMAL
 from web.invoices.status import InvoiceStatus
@@ -87,13 +88,6 @@ def amount_search(text: str, locale: str) -> AmountSearch | None:
     return AmountSearch(minor(0), minor(2), minor(3), sorted(ZERO_DECIMAL), sorted(THREE_DECIMAL))
 
 
-def positive_id(text: str | None) -> int | None:
-    """An id from the address, or None: ASCII digits only ("²" is a digit to str.isdigit, not to int)."""
-    if text is None or not text.isascii() or not text.isdecimal() or len(text) > 18:
-        return None
-    return int(text) or None
-
-
 def list_query(params: Mapping[str, str], locale: str) -> InvoiceListQuery:
     """The list's query parameters (amounts read in the console's number format): an unknown status or a
     malformed page mark is simply not applied."""
@@ -101,8 +95,8 @@ def list_query(params: Mapping[str, str], locale: str) -> InvoiceListQuery:
     text = params.get("q", "")[:SEARCH_LENGTH].replace("\x00", "").strip()
     return InvoiceListQuery(
         status=status if status in STATUSES else None,
-        customer_id=positive_id(params.get("customer")),
+        customer_id=parse_id(params.get("customer")) or None,
         text=text,
         amount=amount_search(text, locale) if text else None,
-        after=positive_id(params.get("after")),
+        after=parse_id(params.get("after")) or None,
     )

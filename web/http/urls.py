@@ -37,6 +37,14 @@ def path_for(request: AppRequest, name: str, /, **params: Any) -> str:
     return root_path + str(route.url_path_for(name, **params))
 
 
+def parse_id(text: str | None) -> int | None:
+    """A row id from an address or a form, or None: ASCII digits only, at most 18 of them (a bigint), since
+    str.isdigit also takes "²" and "١٢", which int() refuses or reads."""
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
+
+
 def public_url(request: AppRequest, name: str, /, **params: Any) -> str:
     """An absolute URL on the public origin (BASE_URL), for what leaves the browser: e-mails, links to copy."""
     return request.state["settings"].public_origin + path_for(request, name, **params)

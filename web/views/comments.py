@@ -29,7 +29,7 @@ from web.comments.posting import CommentRefused, post_comment
 from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.rendering import html_response, no_content, render_to_bytes, wants_fragment
-from web.http.urls import public_url
+from web.http.urls import parse_id, public_url
 from web.i18n.message import msg
 from web.mail import MAIL_DOWN, MailUndeliverable
 from web.portal.pages import cached_page, portal_context, thread_context, viewer_texts
@@ -43,13 +43,12 @@ _MAX_FORM_BYTES = 64 * 1024
 
 async def comments_tail(request: AppRequest) -> Response:
     """New comments after ?after=<id> (204 when none), appended out of band, plus a tail that asks from there."""
-    after_text = request.query_params.get("after", "0")
-    if not (after_text.isascii() and after_text.isdigit() and len(after_text) <= 18):
+    after = parse_id(request.query_params.get("after", "0"))
+    if after is None:
         raise RefusedRequest(400, msg("The “after” parameter must be a comment number."))
     viewer = await _commentable(request)
     if not wants_fragment(request):
         return RedirectResponse(viewer.path(request, "invoice_show") + "#comments", status_code=303)
-    after = int(after_text)
     body = await cached_page(
         request, viewer, f"tail:{after}", True, "portal/_comments_tail_update.html",
         lambda: thread_context(request, viewer, after=after),

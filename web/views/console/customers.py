@@ -12,11 +12,11 @@ from db.workspaces import select_workspace
 from web.console import customer_form
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
-from web.console.listing import PAGE_SIZE, SEARCH_LENGTH, invoice_summaries, positive_id
+from web.console.listing import PAGE_SIZE, SEARCH_LENGTH, invoice_summaries
 from web.console.pages import page
 from web.console.party_fields import ENDPOINT_SCHEMES, country_choices
 from web.console.scope import in_workspace
-from web.http.urls import path_for
+from web.http.urls import parse_id, path_for
 from web.state import AppRequest
 
 
@@ -24,7 +24,7 @@ from web.state import AppRequest
 async def customer_list(request: AppRequest) -> Response:
     staff = current_staff(request)
     search = request.query_params.get("q", "")[:SEARCH_LENGTH].replace("\x00", "").strip()
-    after = positive_id(request.query_params.get("after"))
+    after = parse_id(request.query_params.get("after")) or None
     async with request.state["pool"].acquire() as conn:
         customers = await select_customers(conn, staff.workspace_id, search=search, after=after, limit=PAGE_SIZE + 1)
     context = {

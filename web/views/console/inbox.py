@@ -35,7 +35,7 @@ from web.console.scope import in_workspace
 from web.console.threads import fresh_reply, mark_handled, reset_writer_totp, thread_context
 from web.http.errors import DATABASE_ERRORS
 from web.http.rendering import wants_fragment
-from web.http.urls import path_for, public_url
+from web.http.urls import parse_id, path_for, public_url
 from web.invoices.links import live_link
 from web.invoices.status import InvoiceStatus
 from web.state import AppRequest
@@ -79,7 +79,7 @@ async def inbox_stream(request: AppRequest) -> Response:
     workspace's changes are filtered out before anything is sent (web/streams.py)."""
     staff = current_staff(request)
     thread_text = request.query_params.get("thread", "")
-    thread_id = int(thread_text) if thread_text.isascii() and thread_text.isdigit() and len(thread_text) <= 18 else 0
+    thread_id = parse_id(thread_text) or 0
     hub: StreamHub = request.state["streams"]
     pool: asyncpg.Pool = request.state["pool"]
     subscription = hub.open_workspace(staff.workspace_id)
