@@ -6,10 +6,11 @@ The same goes for the logo: an issued invoice shows the one it was issued with (
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from db.customers import select_customer
 from db.invoices import Invoice, InvoiceLine, select_invoice_lines
@@ -23,6 +24,8 @@ from db.workspaces import select_workspace
 from web.i18n.wording import Wording, workspace_wording
 from web.invoices.status import OWES_NOTHING, InvoiceStatus
 from web.invoices.totals import TaxGroup, Totals, compute_totals
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,13 @@ class InvoiceDocument:
     # What is worked out from the document once and asked on every request for it (the PDF cache's key for its
     # words and kind, the e-invoice files): the document is cached and never changes, so neither does this.
     derived: dict[str, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def remembered(self, key: str, make: Callable[[], T]) -> T:
+        """`make()` the first time `key` is asked of this document, the same value after that (each key names
+        one kind of value)."""
+        if key not in self.derived:
+            self.derived[key] = make()
+        return cast(T, self.derived[key])
 
     @property
     def amount_due(self) -> int:
