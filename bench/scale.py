@@ -76,10 +76,6 @@ def p(samples: list[float], percent: float) -> float:
     return ordered[min(len(ordered) - 1, round(len(ordered) * percent / 100 + 0.5) - 1)]
 
 
-async def workspace_of_demo(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("SELECT workspace_id FROM staff WHERE email = $1", DEMO_STAFF[0][0]))
-
-
 async def choose_targets(url: str, workspace_id: int, size: Size, count: int) -> Targets:
     conn = await asyncpg.connect(url)
     await init_connection(conn)
@@ -178,10 +174,12 @@ def run_requests(figures: Figures, bare: HTTPConnection, tab: Browser, targets: 
     measure(figures, "comment post (htmx)", len(targets.writers), post)
 
 
-def measure_size(url: str, figures: Figures, tab: Browser, count: int, servers: list[Server], workdir: Path) -> None:
+def measure_size(
+    url: str, workspace_id: int, figures: Figures, tab: Browser, count: int, servers: list[Server], workdir: Path
+) -> None:
     """`tab` signs in on its first use and keeps its session (in the database) for the next server: a second
     sign-in within the same 30 seconds would replay the TOTP code, which the console rightly refuses."""
-    targets = asyncio.run(choose_targets(url, asyncio.run(_workspace(url)), figures.size, count))
+    targets = asyncio.run(choose_targets(url, workspace_id, figures.size, count))
     env = {**os.environ, "PDF_WORKERS": "1", "PDF_PRERENDER_SECONDS": "0", "DATABASE_URL": url}
     bare_server, portal_server = start_bare_and_portal(env, workdir, servers)
     try:
@@ -223,31 +221,33 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Scale benchmark: {os.cpu_count()} CPUs, {count} sequential samples each, one uvicorn worker per app")
     with bench_database(BENCH_DB, "scale-bench-") as (url, workdir, servers):
         asyncio.run(prepare(url))
+        workspace_id = asyncio.run(_demo_workspace(url))
         figures, tab = [], Browser(connection("http://127.0.0.1:1"))
         have = Size(0, 0, 0)
         for size in (small, large):
             started = time.perf_counter()
-            asyncio.run(_grow(url, have, size))
+            asyncio.run(_grow(url, workspace_id, have, size))
             print(f"\n  {size} (loaded in {time.perf_counter() - started:.1f} s)")
             figures.append(Figures(size))
-            measure_size(url, figures[-1], tab, count, servers, workdir)
+            measure_size(url, workspace_id, figures[-1], tab, count, servers, workdir)
             have = size
         compare(*figures)
-        asyncio.run(print_plans(url, asyncio.run(_workspace(url)), customer_name(large.customers // 2)))
+        asyncio.run(print_plans(url, workspace_id, customer_name(large.customers // 2)))
 
 
-async def _grow(url: str, have: Size, want: Size) -> None:
+async def _grow(url: str, workspace_id: int, have: Size, want: Size) -> None:
     conn = await asyncpg.connect(url)
     try:
-        await grow(conn, await workspace_of_demo(conn), have, want)
+        await grow(conn, workspace_id, have, want)
     finally:
         await conn.close()
 
 
-async def _workspace(url: str) -> int:
+async def _demo_workspace(url: str) -> int:
+    """The workspace of the demo's console accounts, which the benchmark signs in to and grows."""
     conn = await asyncpg.connect(url)
     try:
-        return await workspace_of_demo(conn)
+        return int(await conn.fetchval("SELECT workspace_id FROM staff WHERE email = $1", DEMO_STAFF[0][0]))
     finally:
         await conn.close()
 

@@ -59,7 +59,7 @@ def _choose_language(
 ) -> tuple[str, Locale | None]:
     found = None
     accepted = [f for f in map(_supported, accepted_tags(accept_language or "")) if f is not None]
-    if chosen in available_languages():
+    if chosen in languages:
         # The picker names a language; the browser may say the region, whose formats the reader is used to.
         found = next((f for f in accepted if f[0] == chosen), None) or _supported(chosen)
     if found is None:
