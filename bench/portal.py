@@ -57,7 +57,9 @@ STATIC = ROOT / "static"
 UVICORN = ROOT / ".venv" / "bin" / "uvicorn"
 SYSTEM_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DB = "invoice_portal_bench"
-TARGETS = {"portal": 0.40, "pdf": 0.60}  # minimum rps as a fraction of the bare app
+# Issue 19's goals: the page at >= 60% of the bare app's rps, the cached PDF at >= 80% of a bare endpoint sending
+# as many bytes (the baseline each is judged against, and the fraction).
+TARGETS = {"portal": ("bare", 0.60), "pdf": ("bare_blob", 0.80)}
 WEIGHT_TARGET_KB = 40.0
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 
@@ -320,14 +322,17 @@ def benchmark_http(bare: Server, portal: Server, token: str, duration: int, roun
     }
     for name, result in best.items():
         ratio = result.rps / best["bare"].rps
-        target = TARGETS.get(name)
-        goal = "baseline" if target is None else f"{'OK  ' if ratio >= target else 'MISS'} >= {target:.0%}"
+        goal = "baseline"
+        if name in TARGETS:
+            baseline, fraction = TARGETS[name]
+            met = result.rps / best[baseline].rps >= fraction
+            goal = f"{'OK  ' if met else 'MISS'} >= {fraction:.0%} of {labels[baseline]}"
         row = f"{result.rps:>9.0f}{1e6 / result.rps:>8.0f}{result.p50_ms:>9.2f}{result.p99_ms:>9.2f}{ratio:>9.1%}"
         print(f"  {labels[name]:<24}{row}  {goal}")
         if result.problems:
             print(f"    !! {result.problems}")
     same_size = best["pdf"].rps / best["bare_blob"].rps
-    print(f"  cached PDF vs a bare endpoint sending the same number of bytes: {same_size:.1%}  (target 80%)")
+    print(f"  cached PDF vs a bare endpoint sending the same number of bytes: {same_size:.1%}")
     print(f"  portal page ({len(html) / 1024:.1f} KB) vs a bare endpoint sending as many: "
           f"{best['portal'].rps / best['bare_page'].rps:.1%}")  # fmt: skip
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Router
+from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
 from web.console.auth import FAST_PASSWORD_HASHING_FOR_TESTS
@@ -26,6 +26,7 @@ from web.i18n.letters import Letters
 from web.invoices.prerender import PdfPrerenderer
 from web.mail import Mailer
 from web.pdf import PdfCache, PdfRenderer, rendering_fingerprint
+from web.portal.cache_hits import CachedHits
 from web.portal.page_cache import PortalCache
 from web.realtime import ChangeFeed
 from web.receipts.mailing import mail_receipts_forever
@@ -174,16 +175,20 @@ def create_app(
 
 class PortalApp(Starlette):
     """Starlette with the security headers outside its ServerErrorMiddleware, so every response carries them:
-    our pages, our 500 page and the framework's own 404/405/413 answers alike."""
+    our pages, our 500 page and the framework's own 404/405/413 answers alike. Between the two, the public
+    page's cache hits are answered without the framework's stack (web/portal/cache_hits.py)."""
 
     def __init__(self, *, csp: str, **options: Any) -> None:
         self.csp = csp
+        self.cache_hits: CachedHits | None = None  # built with the stack, on the first request
         super().__init__(**options)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeadersMiddleware(
-            super().build_middleware_stack(), csp=self.csp, immutable_prefixes=(STATIC + "/", LOGOS + "/")
+        routes = {route.name: route for route in self.routes if isinstance(route, Route)}
+        self.cache_hits = CachedHits(
+            super().build_middleware_stack(), page=routes["invoice_show"], pdf=routes["invoice_pdf"]
         )
+        return SecurityHeadersMiddleware(self.cache_hits, csp=self.csp, immutable_prefixes=(STATIC + "/", LOGOS + "/"))
 
 
 def _csp(settings: Settings) -> str:

@@ -210,6 +210,14 @@ class PdfCache:
         self._memory_used = 0
         self._in_flight: dict[PdfKey, asyncio.Future[bytes]] = {}
 
+    def in_memory(self, invoice_id: int, version: int, words: str = "") -> bytes | None:
+        """The PDF if this process holds it, without waiting for anything (web/portal/cache_hits.py)."""
+        key = (invoice_id, version, words)
+        cached = self._memory.get(key)
+        if cached is not None:
+            self._memory.move_to_end(key)
+        return cached
+
     async def get(
         self,
         pool: asyncpg.Pool,
@@ -218,11 +226,10 @@ class PdfCache:
         build: Callable[[], Awaitable[PrintJob]],
         words: str = "",
     ) -> bytes:
-        key = (invoice_id, version, words)
-        cached = self._memory.get(key)
+        cached = self.in_memory(invoice_id, version, words)
         if cached is not None:
-            self._memory.move_to_end(key)
             return cached
+        key = (invoice_id, version, words)
         in_flight = self._in_flight.get(key)
         if in_flight is not None:
             return await asyncio.shield(in_flight)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from web.i18n.catalogs import Texts
-from web.i18n.choice import LANGUAGE_COOKIE, LOCALE_HEADER, LOCALE_PARAM, choose_texts
+from web.i18n.choice import LANGUAGE_COOKIE, LOCALE_HEADER, LOCALE_PARAM, choose_texts, reader_choice
 from web.state import AppRequest
 
 
@@ -22,4 +22,4 @@ def reader_texts(
 def chosen_language(request: AppRequest) -> str | None:
     """What the reader chose, if anything (an unknown code counts as no choice)."""
     named = request.query_params.get(LOCALE_PARAM) or request.headers.get(LOCALE_HEADER)
-    return named[:35] if named else request.cookies.get(LANGUAGE_COOKIE)
+    return reader_choice(named, request.cookies.get(LANGUAGE_COOKIE))

@@ -22,6 +22,11 @@ LOCALE_PARAM = "locale"
 LOCALE_HEADER = "X-Portal-Locale"
 
 
+def reader_choice(named: str | None, cookie: str | None) -> str | None:
+    """The language the reader chose: the one the URL or the embed's header names, else the picker's cookie."""
+    return named[:35] if named else cookie
+
+
 def _supported(tag: str | None) -> tuple[str, Locale | None] | None:
     """The catalog and formatting locale for a tag, when we have its language."""
     if not tag:

@@ -4,16 +4,18 @@ process cache (a hit builds no context at all)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from functools import partial
 
 from db.comments import select_comments
 from web.comments.form import CommentForm, anonymous_form
 from web.einvoice.files import available_kinds
-from web.http.locale import reader_texts
+from web.http.locale import chosen_language
 from web.http.rendering import render_to_bytes
 from web.http.urls import path_for
 from web.i18n.catalogs import Texts, available_languages, language_name
-from web.i18n.choice import document_texts
+from web.i18n.choice import choose_texts, document_texts
+from web.invoices.documents import InvoiceDocument
 from web.payments.checkout import payment_card
 from web.portal.page_cache import PageKey, PortalCache
 from web.portal.viewer import LinkHolder, Viewer
@@ -61,9 +63,29 @@ def portal_context(request: AppRequest, viewer: Viewer, *, words: Texts | None =
 
 
 def viewer_texts(request: AppRequest, viewer: Viewer) -> Texts:
-    """The reader's language; when nothing about the reader says one, the invoice's, then the workspace's."""
-    invoice = viewer.document.invoice
-    return reader_texts(request, invoice.locale, viewer.document.workspace_locale, overrides=viewer.document.wording)
+    return document_reader_texts(viewer.document, chosen_language(request), request.headers.get("accept-language"))
+
+
+def document_reader_texts(document: InvoiceDocument, chosen: str | None, accept_language: str | None) -> Texts:
+    """The reader's language (what they chose, else their browser's); when nothing about the reader says one,
+    the invoice's, then the workspace's."""
+    invoice = document.invoice
+    return choose_texts(
+        chosen, accept_language, invoice.locale, document.workspace_locale, overrides=document.wording
+    )  # fmt: skip
+
+
+def page_key(document: InvoiceDocument, token: str, texts: Texts, part: str, fragment: bool, today: date) -> PageKey:
+    """What a cached page is rendered from besides the document's version: one key for a view and for
+    web/portal/cache_hits.py alike."""
+    return (
+        document.invoice.version,
+        token,  # the page links to its own URLs
+        texts.key,
+        part,
+        fragment,
+        today.isoformat(),  # the page says "overdue" by the day
+    )
 
 
 async def thread_context(
@@ -93,14 +115,7 @@ async def cached_page(
     cache: PortalCache = request.state["portal_cache"]
     invoice = viewer.document.invoice
     today = request.state["clock"]().date()
-    key: PageKey = (
-        invoice.version,
-        viewer.token,  # the page links to its own URLs
-        viewer_texts(request, viewer).key,
-        part,
-        fragment,
-        str(today),  # ISO day: the page says "overdue" by it
-    )
+    key = page_key(viewer.document, viewer.token, viewer_texts(request, viewer), part, fragment, today)
     body = cache.page(invoice.id, key)
     if body is None:
         more = await extra() if extra is not None else {}

@@ -21,7 +21,7 @@ from web.portal.page_cache import PortalCache
 from web.state import AppRequest
 
 # Tokens we issue are 32 characters; anything far longer is refused before hashing, like any unknown token.
-_MAX_TOKEN_LENGTH = 128
+MAX_TOKEN_LENGTH = 128
 
 
 class InvoiceNotFound(HTTPException):
@@ -90,7 +90,7 @@ async def link_holder(request: AppRequest) -> LinkHolder:
     """The viewer behind the path's token, or InvoiceNotFound. Served from the process cache while the change
     feed vouches for it, else read in one connection."""
     token: str = request.path_params["token"]
-    if len(token) > _MAX_TOKEN_LENGTH:
+    if len(token) > MAX_TOKEN_LENGTH:
         raise InvoiceNotFound()
     digest = token_hash(token)
     cache: PortalCache = request.state["portal_cache"]
