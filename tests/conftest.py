@@ -55,6 +55,7 @@ DATA_TABLES = ", ".join(
         "comments",
         "activity",
         "pdf_cache",
+        "einvoice_files",
         "pdf_render_claims",
         "payments",
         "portal_links",

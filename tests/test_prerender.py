@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
+from db.links import select_live_link
 from db.payments import insert_settled_payment
 from db.pdf_cache import claim_render, end_claim
 from tests import factories
 from tests.conftest import AppVariant, asgi_client
+from web.dev.demo import load_demo
+from web.einvoice.files import available_kinds
+from web.invoices.documents import load_document
+from web.invoices.links import token_hash
 from web.pdf import PdfCache, PdfRenderer, PdfUnavailable, PrintJob
+from web.settings import Settings
 
 
 async def cached_versions(conn: asyncpg.Connection, invoice_id: int) -> list[int]:
@@ -54,6 +61,31 @@ async def test_pdfs_are_rendered_before_the_customer_asks(
         assert version > sent.invoice.version
         await until_cached(conn, sent.invoice.id, version)
         assert await cached_versions(conn, sent.invoice.id) == [version]  # older versions are dropped
+
+
+async def test_e_invoice_files_are_made_with_the_pdf_and_shared(
+    app_variant: AppVariant, conn: asyncpg.Connection, settings: Settings
+) -> None:
+    """Sent invoices' e-invoice files are built beside their PDF, into a table every process reads: a customer's
+    first download (here, from a process that never built one) is a read, not a build."""
+    links = dict(await load_demo(settings.database_url))
+    found = await select_live_link(conn, token_hash(links["open"]), datetime.now(UTC))
+    assert found is not None
+    document = await load_document(conn, found[0])
+    kinds = available_kinds(document)
+    assert "ubl" in kinds and "cii" in kinds
+    stored = "SELECT kind FROM einvoice_files WHERE invoice_id = $1 AND version = $2 ORDER BY kind"
+    async with app_variant(pdf_prerender_seconds=3600) as manager:
+        start = time.monotonic()
+        while [row["kind"] for row in await conn.fetch(stored, found[0].id, found[0].version)] != sorted(kinds):
+            assert time.monotonic() - start < 30, "the e-invoice files were not made"
+            await asyncio.sleep(0.05)
+    # Marked in the table only: a file served with the mark was read from it, not built again.
+    await conn.execute("UPDATE einvoice_files SET xml = xml || '<!-- shared -->'::bytea")
+    async with app_variant() as manager, asgi_client(manager) as client:
+        for kind in kinds:
+            answer = await client.get(f"/i/{links['open']}/e-invoice/{kind}")
+            assert answer.status_code == 200 and answer.content.endswith(b"<!-- shared -->"), kind
 
 
 async def test_two_processes_missing_the_same_pdf_render_it_once(

@@ -1,5 +1,5 @@
-"""PDFs rendered before anyone asks for them, so a customer opening an invoice the minute its e-mail arrives gets
-a cache hit (issue 19).
+"""PDFs and e-invoice files made before anyone asks for them, so a customer opening an invoice the minute its
+e-mail arrives gets a cache hit (issue 19).
 
 The change feed says which invoices changed (sent, paid, voided, imported from Stripe: anything that bumps its
 version); each is rendered into the shared cache at once. A sweep, at start (a deploy may have changed the
@@ -18,6 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from db.invoices import select_invoice_by_id
 from db.pdf_cache import select_invoices_without_pdf, try_lock_render
+from web.einvoice.files import available_kinds, shared_einvoice_file
 from web.invoices.documents import load_document
 from web.invoices.printing import invoice_pdf_bytes
 from web.pdf import PdfCache
@@ -106,5 +107,7 @@ class PdfPrerenderer:
             document = await load_document(conn, invoice)
             # Rendered while the lock's transaction is open: another process skips this invoice meanwhile.
             await invoice_pdf_bytes(self.pool, self.templates, self.pdf_cache, document)
+            for kind in available_kinds(document):  # and its e-invoice files, the customer's other downloads
+                await shared_einvoice_file(self.pool, self.pdf_cache.fingerprint, document, kind)
         self.rendered += 1
         return 1

@@ -11,7 +11,7 @@ from db.embed import select_embed_settings
 from db.workspaces import select_workspace
 from web.comments.access import find_session
 from web.comments.form import SESSION_COOKIE, form_for
-from web.einvoice.files import KINDS, NotAnEinvoice, einvoice_file
+from web.einvoice.files import KINDS, NotAnEinvoice, shared_einvoice_file
 from web.http.errors import RefusedRequest
 from web.http.forms import client_address, read_form
 from web.http.locale import reader_texts
@@ -97,7 +97,8 @@ async def invoice_einvoice(request: AppRequest) -> Response:
     if kind not in KINDS:
         raise HTTPException(404)
     try:
-        found = einvoice_file(viewer.document, kind)
+        state = request.state
+        found = await shared_einvoice_file(state["pool"], state["pdf_cache"].fingerprint, viewer.document, kind)
     except NotAnEinvoice:
         # The invoice is there; this file is not (a void invoice, three decimals, no Leitweg-ID for XRechnung).
         raise RefusedRequest(409, msg("This invoice has no e-invoice in this format.")) from None
