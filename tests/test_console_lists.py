@@ -15,7 +15,7 @@ from db.invoices import insert_invoice, insert_invoice_lines, void_invoice
 from tests import factories
 from tests.conftest import MovableClock
 from tests.console import account, sign_in
-from web.console.listing import PAGE_SIZE
+from web.console.listing import CUSTOMER_CHOICES, PAGE_SIZE
 
 
 def _invoice_links(html: str) -> list[str]:
@@ -204,3 +204,36 @@ async def test_a_customer_page_links_to_all_their_invoices_when_it_shows_only_th
     assert len(listed) == PAGE_SIZE + 1 and issued.invoice.number in listed
     assert other.invoice.number not in listed
     assert re.search(f'name="customer" value="{customer_id}"', (await client.get(everything)).text)
+
+
+async def test_the_draft_builder_finds_any_customer_and_always_offers_the_drafts_own(
+    client: httpx.AsyncClient, conn: asyncpg.Connection, clock: MovableClock
+) -> None:
+    draft = await factories.invoice(conn, issue=False)  # for "Customer SARL", after every "Acme" by name
+    ws = draft.workspace
+    for n in range(CUSTOMER_CHOICES + 5):
+        await insert_customer(conn, workspace_id=ws.id, name=f"Acme {n:03d}")
+    await sign_in(client, conn, clock, (await account(conn, ws)).email)
+
+    async def offered(**params: str) -> tuple[list[tuple[str, bool]], BeautifulSoup]:
+        answer = await client.get(f"/console/invoices/{draft.invoice.id}", params=params)
+        assert answer.status_code == 200
+        page = BeautifulSoup(answer.text, "html.parser")
+        options = page.select("select#customer_id option")
+        return [(option.get_text(), option.has_attr("selected")) for option in options], page
+
+    options, page = await offered()
+    # The draft's own customer by name (not its id), then the first customers by name.
+    assert options[0] == ("Customer SARL", True)
+    assert [name for name, _ in options[1:]] == [f"Acme {n:03d}" for n in range(CUSTOMER_CHOICES)]
+    assert "Find a customer" in page.select_one("#customer_id-hint").get_text()
+    assert page.select_one("form[role=search] input#customer-search") is not None
+
+    options, page = await offered(customers="acme 204")
+    assert options == [("Customer SARL", True), ("Acme 204", False)]
+    options, page = await offered(customers="nobody")
+    assert options == [("Customer SARL", True)]
+    assert "No customer matches “nobody”" in page.select_one("#customer_id-hint").get_text()
+    for hostile in ("%", "\x00", "a" * 5000, "'; DROP TABLE customers; --"):
+        options, _ = await offered(customers=hostile)
+        assert options[0] == ("Customer SARL", True)

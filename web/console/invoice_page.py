@@ -19,6 +19,7 @@ from web.console import comment_modes
 from web.console.customer_form import find_customer, locale_choices
 from web.console.draft import DraftCheck, check_draft, stored_form
 from web.console.guard import current_staff
+from web.console.listing import CUSTOMER_CHOICES, search_text
 from web.console.pages import page
 from web.console.scope import in_workspace
 from web.einvoice.codes import UNITS, VAT_CATEGORIES
@@ -48,13 +49,20 @@ def draft_context(invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
 
 
 async def builder_context(request: AppRequest, invoice: Invoice, check: DraftCheck) -> dict[str, Any]:
-    """The whole builder page: the fragments' context plus the lists its selects offer."""
+    """The whole builder page: the fragments' context plus the lists its selects offer. The customer select offers
+    the first customers by name, or those matching the page's `?customers=` search, and always the draft's own."""
+    search = search_text(request.query_params, "customers")
     async with request.state["pool"].acquire() as conn:
-        customers = await select_customers(conn, invoice.workspace_id, limit=1000)
+        customers = await select_customers(conn, invoice.workspace_id, search=search, limit=CUSTOMER_CHOICES + 1)
         customer = await select_customer(conn, invoice.workspace_id, check.customer_id)
         document = await load_document(conn, invoice)
+    more_customers = len(customers) > CUSTOMER_CHOICES
+    choices = [(str(c.id), c.name) for c in customers[:CUSTOMER_CHOICES]]
+    if customer is not None and all(c.id != customer.id for c in customers[:CUSTOMER_CHOICES]):
+        choices.insert(0, (str(customer.id), customer.name))
     return {
-        **draft_context(invoice, check), "customer": customer, "customers": [(str(c.id), c.name) for c in customers],
+        **draft_context(invoice, check), "customer": customer, "customers": choices,
+        "customer_search": search, "more_customers": more_customers, "customers_found": len(customers),
         "einvoice": einvoice_state(document),
         "currencies": [(code, code) for code in sorted(CURRENCIES)], "locales": locale_choices(),
     }  # fmt: skip

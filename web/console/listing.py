@@ -23,11 +23,18 @@ from web.locales import babel_locale
 STATUSES = tuple(InvoiceStatus)
 PAGE_SIZE = 50
 SEARCH_LENGTH = 100
+# A select of customers (New invoice for, the draft's customer) lists this many by name; a search finds the others.
+CUSTOMER_CHOICES = 200
 # An amount, with a currency sign or code before or after it ("€ 1.234,50", "99 EUR"); "INV-0042" is no amount.
 _CURRENCY = r"(?:[A-Za-z]{3}|[^\w\s-]{1,3})?"
 _AMOUNT = re.compile(rf"{_CURRENCY}\s*(\d(?:.*\d)?)\s*{_CURRENCY}")
 _SPACES = re.compile(r"[\s\u00a0\u202f]")
 _DIGITS = re.compile(r"[0-9][0-9.,'’]*")
+
+
+def search_text(params: Mapping[str, str], name: str) -> str:
+    """What was typed in a search box: at most SEARCH_LENGTH characters, no NUL (PostgreSQL refuses it)."""
+    return params.get(name, "")[:SEARCH_LENGTH].replace("\x00", "").strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +99,7 @@ def list_query(params: Mapping[str, str], locale: str) -> InvoiceListQuery:
     """The list's query parameters (amounts read in the console's number format): an unknown status or a
     malformed page mark is simply not applied."""
     status = params.get("status")
-    text = params.get("q", "")[:SEARCH_LENGTH].replace("\x00", "").strip()
+    text = search_text(params, "q")
     return InvoiceListQuery(
         status=status if status in STATUSES else None,
         customer_id=parse_id(params.get("customer")) or None,

@@ -12,7 +12,7 @@ from db.workspaces import select_workspace
 from web.console import customer_form
 from web.console.fields import Form
 from web.console.guard import console_view, current_staff, form_text
-from web.console.listing import PAGE_SIZE, SEARCH_LENGTH, invoice_summaries
+from web.console.listing import PAGE_SIZE, invoice_summaries, search_text
 from web.console.pages import page
 from web.console.party_fields import ENDPOINT_SCHEMES, country_choices
 from web.console.scope import in_workspace
@@ -23,7 +23,7 @@ from web.state import AppRequest
 @console_view()
 async def customer_list(request: AppRequest) -> Response:
     staff = current_staff(request)
-    search = request.query_params.get("q", "")[:SEARCH_LENGTH].replace("\x00", "").strip()
+    search = search_text(request.query_params, "q")
     after = parse_id(request.query_params.get("after")) or None
     async with request.state["pool"].acquire() as conn:
         customers = await select_customers(conn, staff.workspace_id, search=search, after=after, limit=PAGE_SIZE + 1)

@@ -12,7 +12,7 @@ from db.workspaces import select_workspace
 from web.console.customer_form import find_customer
 from web.console.guard import console_view, current_staff, form_text
 from web.console.invoice_page import builder_page, detail_page
-from web.console.listing import PAGE_SIZE, STATUSES, invoice_summaries, list_query
+from web.console.listing import CUSTOMER_CHOICES, PAGE_SIZE, STATUSES, invoice_summaries, list_query
 from web.console.pages import page
 from web.console.scope import in_workspace
 from web.einvoice.files import KINDS, NotAnEinvoice, einvoice_file
@@ -26,10 +26,6 @@ from web.portal.viewer import StaffPreview
 from web.state import AppRequest
 
 DEFAULT_TERMS = "Payable within 30 days of the issue date without deduction."
-
-
-# The "New invoice for" choice lists this many customers by name; the others are a click away on their own page.
-CUSTOMER_CHOICES = 200
 
 
 async def _list_page(
