@@ -101,10 +101,11 @@ class CachedHits:
 
 def _plain_request_headers(scope: Scope) -> dict[bytes, bytes] | None:
     """The request's headers by name (the first of each, as Starlette's `headers.get` reads them), or None when
-    one says the views must answer."""
+    one says the views must answer. Cookies split over several fields (HTTP/2 sends them so) are the views' too:
+    Starlette merges every field, and one of the later ones may choose the language or name a comment writer."""
     found: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
-        if name in _NOT_PLAIN:
+        if name in _NOT_PLAIN or (name == b"cookie" and name in found):
             return None
         found.setdefault(name, value)
     return found
