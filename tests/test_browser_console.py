@@ -12,11 +12,13 @@ import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from db.customers import insert_customer
 from tests import factories
 from tests.browser import live_server
 from tests.console import account, console_sign_in
 from tests.mailbox import Mailbox
 from web.app import create_app
+from web.console.listing import CUSTOMER_CHOICES
 from web.pdf import PdfRenderer
 from web.settings import Settings
 
@@ -138,3 +140,35 @@ async def test_billing_builds_sends_and_support_answers_live(
     assert await customer.evaluate("window.sameDocument") is True
     await mailbox.wait_for(CUSTOMER, 3)
     assert errors == [] and customer_errors == []
+
+
+async def test_the_builder_finds_a_customer_beyond_the_first_without_losing_typing(
+    origin: str, browser: Browser, conn: asyncpg.Connection
+) -> None:
+    draft = await factories.invoice(conn, issue=False)
+    ws = draft.workspace
+    for n in range(CUSTOMER_CHOICES + 5):
+        await insert_customer(conn, workspace_id=ws.id, name=f"Acme {n:03d}")
+    errors: list[str] = []
+    page = await _page(browser, errors)
+    await console_sign_in(page, origin, conn, (await account(conn, ws)).email)
+    await page.goto(f"{origin}/console/invoices/{draft.invoice.id}")
+    await page.evaluate("window.sameDocument = true")
+    customer = page.get_by_label("Customer", exact=True)
+    await expect(customer.locator("option:checked")).to_have_text("Customer SARL")
+
+    # Typed, then a search at once (the autosave still in its pause): only the customer field changes.
+    await page.get_by_label("Notes for the customer").fill("Thanks for your order.")
+    await page.get_by_role("searchbox", name="Find a customer").fill("acme 204")
+    await page.get_by_role("searchbox", name="Find a customer").press("Enter")
+    await expect(customer.locator("option")).to_have_text(["Customer SARL", "Acme 204"])
+    await expect(page.locator("#customer-field .hint")).to_have_text("Customers matching “acme 204”.")
+    assert await page.evaluate("window.sameDocument") is True
+    await expect(page.locator("#draft-state")).to_have_text("All changes saved.")
+
+    await customer.select_option(label="Acme 204")
+    await expect(page.locator("#draft-state")).to_have_text("All changes saved.")
+    await page.reload()
+    await expect(customer.locator("option:checked")).to_have_text("Acme 204")
+    await expect(page.get_by_label("Notes for the customer")).to_have_value("Thanks for your order.")
+    assert errors == []
