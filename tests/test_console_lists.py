@@ -226,7 +226,8 @@ async def test_the_draft_builder_finds_any_customer_and_always_offers_the_drafts
     # The draft's own customer by name (not its id), then the first customers by name.
     assert options[0] == ("Customer SARL", True)
     assert [name for name, _ in options[1:]] == [f"Acme {n:03d}" for n in range(CUSTOMER_CHOICES)]
-    assert "Find a customer" in page.select_one("#customer_id-hint").get_text()
+    hint = page.select_one("#customer_id-hint").get_text()
+    assert f"The first {CUSTOMER_CHOICES} customers" in hint and "Find a customer" in hint  # the draft's own aside
     assert page.select_one("form[role=search] input#customer-search") is not None
 
     options, page = await offered(customers="acme 204")

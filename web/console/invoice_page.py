@@ -56,13 +56,14 @@ async def builder_context(request: AppRequest, invoice: Invoice, check: DraftChe
         customers = await select_customers(conn, invoice.workspace_id, search=search, limit=CUSTOMER_CHOICES + 1)
         customer = await select_customer(conn, invoice.workspace_id, check.customer_id)
         document = await load_document(conn, invoice)
-    more_customers = len(customers) > CUSTOMER_CHOICES
-    choices = [(str(c.id), c.name) for c in customers[:CUSTOMER_CHOICES]]
-    if customer is not None and all(c.id != customer.id for c in customers[:CUSTOMER_CHOICES]):
+    listed = customers[:CUSTOMER_CHOICES]
+    choices = [(str(c.id), c.name) for c in listed]
+    if customer is not None and customer.id not in {c.id for c in listed}:
         choices.insert(0, (str(customer.id), customer.name))
     return {
         **draft_context(invoice, check), "customer": customer, "customers": choices,
-        "customer_search": search, "more_customers": more_customers, "customers_found": len(customers),
+        # How many the list or search gave (the draft's own customer aside), and whether it stopped short.
+        "customer_search": search, "customers_listed": len(listed), "more_customers": len(customers) > len(listed),
         "einvoice": einvoice_state(document),
         "currencies": [(code, code) for code in sorted(CURRENCIES)], "locales": locale_choices(),
     }  # fmt: skip
